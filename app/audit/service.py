@@ -1,0 +1,161 @@
+"""Appending to and verifying the audit chain.
+
+Writers lock the single `audit_head` row (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite
+transactions already hold the write lock, see app.db), so concurrent requests extend the chain
+one after another and it never forks. The entry is written in the caller's transaction: an
+action and its audit entry commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.audit.chain import GENESIS_HASH, canonical_json, entry_hash
+from app.auth.principal import Principal
+from app.db import utcnow
+from app.models import AuditCamera, AuditEntry, AuditHead
+
+ALLOWED = "allowed"
+DENIED = "denied"
+FAILED = "failed"
+
+
+def record(
+    session: Session,
+    actor: Principal | None,
+    action: str,
+    *,
+    outcome: str = ALLOWED,
+    target_type: str | None = None,
+    target_id: object | None = None,
+    purpose: str | None = None,
+    case_id: int | None = None,
+    details: dict[str, Any] | None = None,
+    camera_ids: Iterable[int] = (),
+    ts: datetime | None = None,
+) -> AuditEntry:
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    cams = sorted(set(camera_ids))
+    body = dict(details or {})
+    if cams:
+        body["camera_ids"] = cams
+    fields: dict[str, Any] = {
+        "seq": head.seq + 1,
+        "prev_hash": head.hash,
+        "ts": ts or utcnow(),
+        "actor_user_id": actor.user_id if actor else None,
+        "actor_role": str(actor.role) if actor else None,
+        "actor_org_id": actor.org_id if actor else None,
+        "action": action,
+        "outcome": outcome,
+        "target_type": target_type,
+        "target_id": None if target_id is None else str(target_id),
+        "case_id": case_id,
+        "purpose": purpose,
+        "details": canonical_json(body),
+    }
+    entry = AuditEntry(**fields, hash=entry_hash(**fields))
+    session.add(entry)
+    head.seq, head.hash = entry.seq, entry.hash
+    session.add(head)
+    session.flush()
+    if cams:
+        assert entry.id is not None
+        session.add_all(AuditCamera(audit_id=entry.id, camera_id=c) for c in cams)
+        session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    entries: int
+    head_seq: int
+    first_broken_seq: int | None = None
+    first_broken_id: int | None = None
+    reason: str | None = None
+
+
+def _recompute(entry: AuditEntry) -> str:
+    return entry_hash(
+        seq=entry.seq,
+        prev_hash=entry.prev_hash,
+        ts=entry.ts,
+        actor_user_id=entry.actor_user_id,
+        actor_role=entry.actor_role,
+        actor_org_id=entry.actor_org_id,
+        action=entry.action,
+        outcome=entry.outcome,
+        target_type=entry.target_type,
+        target_id=entry.target_id,
+        case_id=entry.case_id,
+        purpose=entry.purpose,
+        details=entry.details,
+    )
+
+
+def _iter_entries(session: Session, batch: int = 5000) -> Iterator[AuditEntry]:
+    """In insertion (id) order: a row moved to another place breaks the links around it."""
+    last_id = 0
+    while True:
+        rows = session.exec(
+            select(AuditEntry)
+            .where(col(AuditEntry.id) > last_id)
+            .order_by(col(AuditEntry.id))
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id or last_id
+        session.expunge_all()
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Walks the whole log; names the first entry that was altered, removed or reordered."""
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1)).one()
+    head_seq, head_hash = head.seq, head.hash
+    expected_prev, expected_seq, count = GENESIS_HASH, 1, 0
+
+    def broken(entry: AuditEntry | None, reason: str) -> ChainReport:
+        return ChainReport(
+            ok=False,
+            entries=count,
+            head_seq=head_seq,
+            first_broken_seq=entry.seq if entry else expected_seq,
+            first_broken_id=entry.id if entry else None,
+            reason=reason,
+        )
+
+    for entry in _iter_entries(session):
+        if entry.seq != expected_seq:
+            return broken(
+                entry,
+                f"entry id {entry.id} has sequence {entry.seq}, expected {expected_seq} "
+                "(an entry was removed or rows were reordered)",
+            )
+        if entry.prev_hash != expected_prev:
+            return broken(entry, f"entry {entry.seq} does not link to the entry before it")
+        if _recompute(entry) != entry.hash:
+            return broken(
+                entry, f"entry {entry.seq} was altered: its content no longer matches its hash"
+            )
+        expected_prev, expected_seq = entry.hash, expected_seq + 1
+        count += 1
+    if count != head_seq or expected_prev != head_hash:
+        return broken(
+            None,
+            f"the log ends at entry {count} but the chain head records entry {head_seq} "
+            "(entries were removed from the end)",
+        )
+    return ChainReport(ok=True, entries=count, head_seq=head_seq)
+
+
+def count_entries(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(AuditEntry)).one())

@@ -1,0 +1,91 @@
+"""Authentication and the single permission gate every endpoint goes through."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session, select
+
+from app.auth.policy import Action, role_may
+from app.auth.principal import Principal
+from app.deps import SessionDep
+from app.errors import Forbidden, Unauthorized
+from app.models import ApiKey, User
+from app.security import api_key_matches, split_api_key
+
+_bearer = HTTPBearer(auto_error=False, description="An API key issued by wardcam")
+
+
+def authenticate(session: Session, token: str) -> Principal | None:
+    prefix = split_api_key(token)
+    if prefix is None:
+        return None
+    row = session.exec(select(ApiKey, User).join(User).where(ApiKey.prefix == prefix)).first()
+    if row is None:
+        return None
+    key, user = row
+    if key.revoked_at is not None or not user.active or not api_key_matches(token, key.key_hash):
+        return None
+    assert user.id is not None
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        org_id=user.org_id,
+        unit=user.unit,
+    )
+
+
+def get_principal(
+    request: Request,
+    session: SessionDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+        raise Unauthorized(
+            "an API key is required: Authorization: Bearer <key>", code="missing_api_key"
+        )
+    principal = authenticate(session, creds.credentials)
+    if principal is None:
+        prefix = split_api_key(creds.credentials)
+        raise Unauthorized(
+            "the API key is not valid",
+            code="invalid_api_key",
+            audit={
+                "action": "auth.reject",
+                "details": {
+                    "key_prefix": prefix,
+                    "path": request.url.path,
+                    "method": request.method,
+                },
+            },
+        )
+    request.state.principal = principal
+    session.commit()  # end the lookup's transaction: no lock held while the endpoint works
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require(action: Action) -> Callable[..., Principal]:
+    """Dependency factory: the caller must hold a role that may attempt `action`."""
+
+    def dependency(request: Request, principal: CurrentPrincipal) -> Principal:
+        if not role_may(principal.role, action):
+            raise Forbidden(
+                f"role '{principal.role.value}' may not {action.value}",
+                code="role_not_allowed",
+                audit={
+                    "action": action.value,
+                    "actor": principal,
+                    "details": {"path": request.url.path, "method": request.method},
+                },
+            )
+        return principal
+
+    dependency.__name__ = f"require_{action.name}"
+    return dependency

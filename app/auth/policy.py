@@ -1,0 +1,55 @@
+"""What each role may do. Deny by default: an action missing here is allowed to nobody.
+
+Object-level rules (a ward only touches its own cameras, an investigator only their cases) are
+checked by the `*Policy` classes next to each domain; this table answers only "may this role
+attempt this kind of action at all".
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from app.models import Role
+
+
+class Action(StrEnum):
+    org_create = "org.create"
+    org_read = "org.read"
+    user_create = "user.create"
+    user_read = "user.read"
+    camera_create = "camera.create"
+    camera_read = "camera.read"
+    camera_list = "camera.list"
+    camera_update = "camera.update"
+    camera_delete = "camera.delete"
+    camera_access_log = "camera.access_log"
+    footage_upload = "footage.upload"
+    footage_list = "footage.list"
+    segment_read = "segment.read"
+    audit_read = "audit.read"
+    audit_verify = "audit.verify"
+
+
+_POLICE_READ = {Role.officer, Role.investigator, Role.supervisor}
+
+POLICY: dict[Action, frozenset[Role]] = {
+    Action.org_create: frozenset({Role.admin}),
+    Action.org_read: frozenset({Role.admin}),
+    Action.user_create: frozenset({Role.admin}),
+    Action.user_read: frozenset({Role.admin}),
+    Action.camera_create: frozenset({Role.admin, Role.ward}),
+    Action.camera_read: frozenset({Role.admin, Role.ward, *_POLICE_READ}),
+    Action.camera_list: frozenset({Role.admin, Role.ward, *_POLICE_READ}),
+    Action.camera_update: frozenset({Role.admin, Role.ward}),
+    Action.camera_delete: frozenset({Role.admin, Role.ward}),
+    Action.camera_access_log: frozenset({Role.admin, Role.ward}),
+    Action.footage_upload: frozenset({Role.admin, Role.ward}),
+    Action.footage_list: frozenset({Role.admin, Role.ward, *_POLICE_READ}),
+    Action.segment_read: frozenset({Role.admin, Role.ward, *_POLICE_READ}),
+    Action.audit_read: frozenset({Role.admin, Role.auditor}),
+    Action.audit_verify: frozenset({Role.admin, Role.auditor}),
+}
+
+
+def role_may(role: Role, action: Action) -> bool:
+    return role in POLICY.get(action, frozenset())

@@ -1,0 +1,306 @@
+"""The `wardcam` command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.settings import InsecureSettingsError, Settings
+
+cli = typer.Typer(
+    help="wardcam: index CCTV footage by time and place; court-ready evidence.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+admin_cli = typer.Typer(help="Administration.", no_args_is_help=True)
+audit_cli = typer.Typer(help="The audit log.", no_args_is_help=True)
+cli.add_typer(admin_cli, name="admin")
+cli.add_typer(audit_cli, name="audit")
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    try:
+        settings.check_secure()
+    except InsecureSettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return settings
+
+
+def _migrated_engine(settings: Settings):  # type: ignore[no-untyped-def]
+    from app.db import make_engine, run_migrations
+
+    engine = make_engine(settings.database_url, pool=False)
+    run_migrations(engine)
+    return engine
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Run the HTTP API (migrations first)."""
+    import uvicorn
+
+    settings = _settings()
+    _migrated_engine(settings).dispose()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, log_level="info")
+
+
+def _context():  # type: ignore[no-untyped-def]
+    from app.context import AppContext
+    from app.db import run_migrations
+    from app.jobs import handlers  # noqa: F401  (registers job kinds)
+
+    ctx = AppContext.from_settings(_settings())
+    run_migrations(ctx.engine)
+    return ctx
+
+
+@cli.command("import")
+def import_folder(
+    folder: Annotated[Path, typer.Argument(help="NVR export folder", exists=True, file_okay=False)],
+    camera: Annotated[int, typer.Option("--camera", help="camera id")],
+    pattern: Annotated[
+        str | None,
+        typer.Option(
+            help="strftime layout of the start time in file names, e.g. '%Y%m%d_%H%M%S' "
+            "(read in the camera's time zone); default: common NVR layouts, then metadata"
+        ),
+    ] = None,
+) -> None:
+    """Import an NVR export folder (resumable: files already imported are skipped)."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    from app.footage.importer import ImportAborted, import_files, plan
+    from app.jobs.dispatch import make_dispatcher
+
+    ctx = _context()
+    console = Console(stderr=True)
+    try:
+        cam, files = plan(ctx, folder.resolve(), camera, pattern)
+    except ImportAborted as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    dispatcher = make_dispatcher(ctx)
+    total_bytes = sum(f.size for f in files)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("files"),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        files_task = progress.add_task(f"camera {camera}", total=len(files))
+        bytes_task = progress.add_task("bytes", total=total_bytes, visible=False)
+
+        def on_file(f, outcome: str) -> None:  # type: ignore[no-untyped-def]
+            progress.update(files_task, advance=1, description=f"{outcome:>8} {f.path.name}"[:48])
+            progress.update(bytes_task, advance=f.size)
+
+        summary = import_files(
+            ctx, folder.resolve(), cam, files, on_file=on_file, enqueue=dispatcher.enqueue
+        )
+    typer.echo(
+        f"ingested {len(summary.ingested)} files ({summary.bytes_ingested} bytes), "
+        f"skipped {len(summary.skipped)} already imported, "
+        f"rejected {len(summary.rejected)}"
+    )
+    for path, reason in summary.rejected:
+        typer.echo(f"  rejected {path}: {reason}")
+    ctx.close()
+    if summary.rejected:
+        raise typer.Exit(1)
+
+
+@cli.command()
+def record(
+    camera: Annotated[int, typer.Option("--camera", help="camera id")],
+    segment_seconds: Annotated[float | None, typer.Option(help="segment length")] = None,
+    max_segments: Annotated[int | None, typer.Option(help="stop after this many")] = None,
+    realtime: Annotated[bool, typer.Option(help="pace a file source like a live camera")] = False,
+) -> None:
+    """Pull the camera's stream and store fixed-length segments (Ctrl-C stops cleanly)."""
+    import signal
+    import threading
+
+    from app.footage.recording import RecordingAborted, record_camera
+    from app.jobs.dispatch import make_dispatcher
+
+    ctx = _context()
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    dispatcher = make_dispatcher(ctx)
+
+    def show(segment) -> None:  # type: ignore[no-untyped-def]
+        mark = f" (cut short: {segment.truncated_reason})" if segment.truncated else ""
+        typer.echo(
+            f"segment {segment.id}: {segment.start.isoformat()} "
+            f"{segment.duration_s:.1f}s sha256 {segment.sha256[:16]}…{mark}"
+        )
+
+    try:
+        summary = record_camera(
+            ctx,
+            camera,
+            stop=stop,
+            segment_seconds=segment_seconds,
+            max_segments=max_segments,
+            realtime=realtime,
+            enqueue=dispatcher.enqueue,
+            on_segment=show,
+        )
+    except RecordingAborted as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"recorded {summary.segments} segments over {summary.connections} connections")
+    ctx.close()
+
+
+@cli.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="jobs at once")] = 1,
+    record_cameras: Annotated[
+        list[int] | None,
+        typer.Option("--record", help="also record this camera's stream (repeatable)"),
+    ] = None,
+) -> None:
+    """Run jobs: a Celery worker when WARDCAM_BROKER_URL is set, else the in-process pool."""
+    import signal
+    import threading
+
+    from app.footage.recording import record_camera
+    from app.jobs.dispatch import make_dispatcher
+
+    ctx = _context()
+    logging.basicConfig(
+        level=ctx.settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    stop = threading.Event()
+    dispatcher = make_dispatcher(ctx)
+    for cam in record_cameras or []:
+        threading.Thread(
+            target=record_camera,
+            args=(ctx, cam),
+            daemon=True,
+            kwargs={"stop": stop, "enqueue": dispatcher.enqueue},
+        ).start()
+    if ctx.settings.broker_url:
+        from app.jobs.celery_app import QUEUE, celery_app
+
+        celery_app.worker_main(
+            [
+                "worker",
+                "-Q",
+                QUEUE,
+                "--concurrency",
+                str(concurrency),
+                "--pool",
+                "prefork" if concurrency > 1 else "solo",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+            ]
+        )
+        stop.set()
+        return
+    from app.jobs.pool import InProcessPool
+
+    pool = InProcessPool(ctx, concurrency)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    pool.start()
+    typer.echo(f"in-process worker: {concurrency} thread(s); Ctrl-C stops")
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    stop.set()
+    pool.stop()
+    ctx.close()
+
+
+@admin_cli.command("bootstrap")
+def bootstrap(
+    username: Annotated[str, typer.Option(help="the admin's user name")] = "admin",
+    if_needed: Annotated[
+        bool, typer.Option("--if-needed", help="exit 0 quietly when an admin exists")
+    ] = False,
+) -> None:
+    """Create the first admin and print its API key once."""
+    from sqlmodel import select
+
+    from app.db import session_scope
+    from app.identity.schemas import UserCreate
+    from app.identity.service import create_user
+    from app.models import Role, User
+
+    settings = _settings()
+    engine = _migrated_engine(settings)
+    with session_scope(engine) as session:
+        if session.exec(select(User).where(User.role == Role.admin)).first():
+            typer.echo("an admin already exists; its key was printed when it was created")
+            raise typer.Exit(0 if if_needed else 1)
+        _, token = create_user(session, None, UserCreate(username=username, role=Role.admin))
+    engine.dispose()
+    typer.echo(f"admin user: {username}")
+    typer.echo(f"API key (shown once, store it now): {token}")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the audit chain; exit 0 only if it is intact."""
+    from sqlmodel import Session
+
+    from app.audit.service import verify_chain
+    from app.db import make_engine
+
+    settings = _settings()
+    engine = make_engine(settings.database_url, pool=False)
+    with Session(engine) as session:
+        report = verify_chain(session)
+    engine.dispose()
+    if report.ok:
+        typer.echo(f"audit chain intact: {report.entries} entries, head {report.head_seq}")
+        return
+    typer.echo(
+        f"audit chain BROKEN at entry {report.first_broken_seq}"
+        f" (row id {report.first_broken_id}): {report.reason}",
+        err=True,
+    )
+    raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        cli()
+    except InsecureSettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)

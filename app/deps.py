@@ -1,0 +1,63 @@
+"""Request-scoped dependencies: `SessionDep`, `ContextDep`, `SettingsDep`, `StoreDep`.
+
+The request's session commits when the endpoint returns (before the response is sent), and
+rolls back on any error. A refusal that must be audited carries the audit entry on the error;
+it is written in a fresh transaction after the rollback, so a denied request leaves exactly one
+trace: the record of its denial.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from app.context import AppContext
+from app.errors import ApiError
+from app.settings import Settings
+from app.storage import ObjectStore
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_session(ctx: ContextDep) -> Iterator[Session]:
+    from app.audit.service import DENIED, record
+
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        try:
+            yield session
+        except ApiError as exc:
+            session.rollback()
+            if exc.audit is not None:
+                args = dict(exc.audit)
+                record(session, args.pop("actor", None), args.pop("action"), outcome=DENIED, **args)
+                session.commit()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        else:
+            session.commit()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_settings_dep(ctx: ContextDep) -> Settings:
+    return ctx.settings
+
+
+def get_store(ctx: ContextDep) -> ObjectStore:
+    return ctx.store
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+StoreDep = Annotated[ObjectStore, Depends(get_store)]

@@ -1,0 +1,113 @@
+"""Live recording: pull a camera's stream and register each closed segment like an upload."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from app.context import AppContext
+from app.db import session_scope
+from app.footage import service
+from app.models import Camera, CameraStatus, Segment, SegmentSource
+from ingest.errors import IngestError
+from ingest.hashing import Spooled
+from ingest.probe import probe
+from ingest.recorder import RecordedSegment, RecordSummary, record
+
+log = logging.getLogger(__name__)
+
+
+class RecordingAborted(Exception):
+    pass
+
+
+def stream_url(ctx: AppContext, camera_id: int) -> str:
+    with session_scope(ctx.engine) as session:
+        camera = session.get(Camera, camera_id)
+        if camera is None:
+            raise RecordingAborted(f"camera {camera_id} does not exist")
+        if camera.status == CameraStatus.retired:
+            raise RecordingAborted(f"camera {camera_id} is retired")
+        if not camera.stream_url_encrypted:
+            raise RecordingAborted(f"camera {camera_id} has no stream URL")
+        return ctx.secret_box.decrypt(camera.stream_url_encrypted)
+
+
+def register(
+    ctx: AppContext, camera_id: int, rec: RecordedSegment, enqueue: Callable[[int], None] | None
+) -> Segment | None:
+    """Store one recorded segment; the local file is removed either way."""
+    try:
+        info = probe(rec.path)
+    except IngestError as exc:
+        log.warning("camera %s: recorded segment unusable (%s); dropped", camera_id, exc.code)
+        rec.path.unlink(missing_ok=True)
+        return None
+    try:
+        with session_scope(ctx.engine) as session:
+            camera = session.get(Camera, camera_id)
+            assert camera is not None
+            segment, job, created = service.store_segment(
+                session,
+                ctx.store,
+                None,
+                camera,
+                Spooled(rec.path, rec.sha256, rec.size),
+                info,
+                start_raw=rec.start_utc,
+                start_source="stream",
+                source=SegmentSource.record,
+                original_name=rec.path.name,
+                truncated=rec.truncated,
+                truncated_reason=rec.reason,
+                camera_clock=False,
+                max_attempts=ctx.settings.job_max_attempts,
+            )
+    finally:
+        rec.path.unlink(missing_ok=True)
+    if created and job is not None and job.id is not None and enqueue:
+        enqueue(job.id)
+    return segment
+
+
+def record_camera(
+    ctx: AppContext,
+    camera_id: int,
+    *,
+    stop: threading.Event,
+    segment_seconds: float | None = None,
+    max_segments: int | None = None,
+    realtime: bool = False,
+    speed: float = 1.0,
+    enqueue: Callable[[int], None] | None = None,
+    on_segment: Callable[[Segment], None] | None = None,
+    reconnect_backoff: tuple[float, ...] = (1, 2, 4, 8, 30),
+) -> RecordSummary:
+    url = stream_url(ctx, camera_id)
+    if url.startswith("file:") and not ctx.settings.allow_file_streams:
+        raise RecordingAborted(
+            "file:// stream URLs are allowed only with WARDCAM_ALLOW_FILE_STREAMS=1"
+        )
+    out_dir = ctx.settings.data_dir / "recording" / f"cam{camera_id}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob("*"):  # left by a crash: never registered, so not evidence
+        stale.unlink(missing_ok=True)
+
+    def closed(rec: RecordedSegment) -> None:
+        segment = register(ctx, camera_id, rec, enqueue)
+        if segment is not None and on_segment:
+            on_segment(segment)
+
+    return record(
+        url,
+        out_dir,
+        segment_seconds or ctx.settings.segment_seconds,
+        on_segment=closed,
+        stop=stop,
+        max_segments=max_segments,
+        realtime=realtime,
+        speed=speed,
+        reconnect_backoff=reconnect_backoff,
+        prefix=f"cam{camera_id}",
+    )

@@ -1,0 +1,180 @@
+"""Turning a hashed, probed file into a stored original, a segment row and an indexing job.
+
+Upload, NVR import and live recording all end here, so they behave the same: the same bytes
+for the same camera are stored once; the object is written before the row, and removed again
+if the row cannot be written, so a failure leaves neither behind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from app.audit.service import record
+from app.auth.principal import Principal
+from app.db import utcnow
+from app.errors import Unprocessable
+from app.footage import repository
+from app.footage.schemas import JobPublic, SegmentPublic
+from app.jobs import repository as jobs
+from app.models import Camera, Job, Segment, SegmentSource, SegmentStatus
+from app.storage import ObjectStore
+from ingest.hashing import Spooled
+from ingest.probe import ProbeResult
+
+log = logging.getLogger(__name__)
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(minutes=5)
+INDEX_JOB = "index_segment"
+
+
+def check_start(start: datetime, *, now: datetime | None = None) -> datetime:
+    if start.tzinfo is None:
+        raise Unprocessable(
+            "start must carry a UTC offset, e.g. 2024-05-01T10:00:00+05:45", code="invalid_start"
+        )
+    now = now or utcnow()
+    if start < EARLIEST:
+        raise Unprocessable(
+            f"start {start.isoformat()} is before 2000", code="start_time_out_of_range"
+        )
+    if start > now + FUTURE_SLACK:
+        raise Unprocessable(
+            f"start {start.isoformat()} is in the future", code="start_time_out_of_range"
+        )
+    return start.astimezone(UTC)
+
+
+def object_key(camera_id: int, start: datetime, sha256: str, suffix: str) -> str:
+    s = start.astimezone(UTC)
+    return (
+        f"footage/cam{camera_id}/{s:%Y/%m/%d}/{s:%Y%m%dT%H%M%S}Z_{sha256[:16]}_"
+        f"{uuid.uuid4().hex[:8]}{suffix}"
+    )
+
+
+def _suffix(probe: ProbeResult, name: str | None) -> str:
+    if name and Path(name).suffix and len(Path(name).suffix) <= 6:
+        return Path(name).suffix.lower()
+    fmt = probe.format_name
+    if "mp4" in fmt or "mov" in fmt:
+        return ".mp4"
+    if "matroska" in fmt:
+        return ".mkv"
+    if "mpegts" in fmt:
+        return ".ts"
+    return ".bin"
+
+
+def to_public(segment: Segment, job: Job | None) -> SegmentPublic:
+    data = segment.model_dump(exclude={"probe", "object_key"})
+    return SegmentPublic(**data, job=JobPublic(**job.model_dump()) if job else None)
+
+
+def store_segment(
+    session: Session,
+    store: ObjectStore,
+    actor: Principal | None,
+    camera: Camera,
+    spooled: Spooled,
+    probe: ProbeResult,
+    *,
+    start_raw: datetime,
+    start_source: str,
+    source: SegmentSource,
+    original_name: str | None = None,
+    truncated: bool = False,
+    truncated_reason: str | None = None,
+    max_attempts: int = 3,
+    audit_details: dict[str, object] | None = None,
+    camera_clock: bool = True,
+) -> tuple[Segment, Job | None, bool]:
+    """Store the original and register it. Returns (segment, job, created).
+
+    The caller commits, then enqueues `job` (jobs are announced only once they exist).
+    `camera_clock=False` for times taken from this server's clock (live recording), which
+    the camera's clock offset does not apply to.
+    """
+    assert camera.id is not None
+    existing = repository.by_hash(session, camera.id, spooled.sha256)
+    if existing is not None:
+        assert existing.id is not None
+        return existing, repository.job_for(session, existing.id), False
+    start_raw = check_start(start_raw)
+    offset = camera.clock_offset_s if camera_clock else 0.0
+    start = start_raw - timedelta(seconds=offset)
+    if probe.duration_s <= 0 or probe.duration_s > repository.MAX_SEGMENT.total_seconds():
+        raise Unprocessable(
+            f"segment duration {probe.duration_s:.1f}s is not accepted (0 < duration <= 24 h)",
+            code="invalid_duration",
+        )
+    key = object_key(camera.id, start, spooled.sha256, _suffix(probe, original_name))
+    with spooled.path.open("rb") as fh:
+        store.put(key, fh, length=spooled.size, content_type="video/mp4")
+    try:
+        with session.begin_nested():
+            segment = Segment(
+                camera_id=camera.id,
+                start=start,
+                end=start + timedelta(seconds=probe.duration_s),
+                start_raw=start_raw,
+                clock_offset_s=offset,
+                start_source=start_source,
+                duration_s=probe.duration_s,
+                sha256=spooled.sha256,
+                size=spooled.size,
+                object_key=key,
+                container=probe.format_name[:64],
+                video_codec=probe.video_codec[:32],
+                width=probe.width,
+                height=probe.height,
+                fps=probe.fps,
+                keyframe_interval_s=probe.keyframe_interval_s,
+                probe=json.dumps(asdict(probe), default=str),
+                source=source,
+                original_name=(original_name or None) and original_name[:255],
+                truncated=truncated,
+                truncated_reason=truncated_reason,
+                status=SegmentStatus.pending,
+                ingested_by=actor.user_id if actor else None,
+            )
+            session.add(segment)
+            session.flush()
+            assert segment.id is not None
+            job = jobs.create(session, INDEX_JOB, segment_id=segment.id, max_attempts=max_attempts)
+            record(
+                session,
+                actor,
+                f"footage.{source.value}",
+                target_type="segment",
+                target_id=segment.id,
+                camera_ids=[camera.id],
+                details={
+                    "sha256": spooled.sha256,
+                    "size": spooled.size,
+                    "start": start.isoformat(),
+                    "duration_s": probe.duration_s,
+                    "truncated": truncated,
+                    **(audit_details or {}),
+                },
+            )
+    except IntegrityError:
+        # The same bytes arrived concurrently and the other upload won: keep theirs.
+        store.delete(key)
+        existing = repository.by_hash(session, camera.id, spooled.sha256)
+        if existing is None:
+            raise
+        assert existing.id is not None
+        return existing, repository.job_for(session, existing.id), False
+    except BaseException:
+        store.delete(key)
+        raise
+    return segment, job, True

@@ -1,0 +1,142 @@
+"""Claiming, leasing and finishing jobs.
+
+A job is claimed by one conditional UPDATE: it succeeds only while the job is pending (and due)
+or its previous worker's lease has expired. Two workers racing for the same job therefore can't
+both win, and a job whose worker died is picked up again once its lease runs out. On
+PostgreSQL the scan for the next job uses `FOR UPDATE SKIP LOCKED` so workers don't queue up
+behind each other; on SQLite the write lock taken at BEGIN already serialises them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, update
+from sqlmodel import Session, col, select
+
+from app.db import utcnow
+from app.models import Job, JobState
+
+RETRY_BACKOFF_S = (5, 30, 120, 600)
+
+
+def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+    return or_(
+        and_(col(Job.state) == JobState.pending, col(Job.run_after) <= now),
+        and_(col(Job.state) == JobState.running, col(Job.lease_until) < now),
+    )
+
+
+def create(
+    session: Session,
+    kind: str,
+    *,
+    segment_id: int | None = None,
+    target_id: int | None = None,
+    max_attempts: int = 3,
+) -> Job:
+    job = Job(
+        kind=kind,
+        segment_id=segment_id,
+        target_id=target_id,
+        state=JobState.pending,
+        max_attempts=max_attempts,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def claim(session: Session, job_id: int, worker: str, lease: timedelta) -> Job | None:
+    """Take this job if nobody holds it; None when another worker has it (or it is done)."""
+    now = utcnow()
+    result = session.execute(
+        update(Job)
+        .where(col(Job.id) == job_id, _claimable(now))
+        .values(
+            state=JobState.running,
+            lease_until=now + lease,
+            worker=worker,
+            attempts=col(Job.attempts) + 1,
+            started_at=now,
+            error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    session.flush()
+    job = session.get(Job, job_id, populate_existing=True)
+    return job
+
+
+def claim_next(
+    session: Session, worker: str, lease: timedelta, kinds: tuple[str, ...] | None = None
+) -> Job | None:
+    now = utcnow()
+    stmt = select(Job.id).where(_claimable(now)).order_by(col(Job.run_after), col(Job.id))
+    if kinds:
+        stmt = stmt.where(col(Job.kind).in_(kinds))
+    stmt = stmt.limit(1).with_for_update(skip_locked=True)
+    job_id = session.exec(stmt).first()
+    if job_id is None:
+        return None
+    return claim(session, job_id, worker, lease)
+
+
+def heartbeat(
+    session: Session,
+    job_id: int,
+    worker: str,
+    lease: timedelta,
+    *,
+    done: int | None = None,
+    total: int | None = None,
+) -> bool:
+    """Extend the lease (and record progress); False if the job is no longer ours."""
+    values: dict[str, object] = {"lease_until": utcnow() + lease}
+    if done is not None:
+        values["progress_done"] = done
+    if total is not None:
+        values["progress_total"] = total
+    result = session.execute(
+        update(Job)
+        .where(col(Job.id) == job_id, col(Job.worker) == worker, col(Job.state) == JobState.running)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def finish(
+    session: Session, job_id: int, worker: str, *, error: str | None = None, retry: bool = True
+) -> JobState | None:
+    """Mark the job done, failed, or pending again for a retry. None if we lost the lease."""
+    job = session.get(Job, job_id, populate_existing=True, with_for_update=True)
+    if job is None or job.worker != worker or job.state != JobState.running:
+        return None
+    now = utcnow()
+    job.lease_until = None
+    if error is None:
+        job.state, job.finished_at = JobState.done, now
+    elif retry and job.attempts < job.max_attempts:
+        job.state = JobState.pending
+        job.run_after = now + timedelta(
+            seconds=RETRY_BACKOFF_S[min(job.attempts - 1, len(RETRY_BACKOFF_S) - 1)]
+        )
+        job.error = error
+    else:
+        job.state, job.finished_at, job.error = JobState.failed, now, error
+    session.add(job)
+    session.flush()
+    return job.state
+
+
+def reset(session: Session, job: Job) -> Job:
+    """Queue an existing job again (a re-index): same row, so still one job per segment."""
+    job.state, job.attempts, job.error = JobState.pending, 0, None
+    job.run_after, job.lease_until, job.finished_at = utcnow(), None, None
+    job.progress_done = job.progress_total = 0
+    session.add(job)
+    session.flush()
+    return job

@@ -1,0 +1,60 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.audit.endpoints import router as audit_router
+from app.cameras.endpoints import router as cameras_router
+from app.context import AppContext
+from app.db import run_migrations
+from app.errors import install_error_handlers
+from app.footage.endpoints import router as footage_router
+from app.health import Metrics
+from app.health import router as health_router
+from app.identity.endpoints import router as identity_router
+from app.jobs import handlers as _handlers  # noqa: F401  (registers job kinds)
+from app.jobs.dispatch import make_dispatcher
+from app.settings import Settings
+
+log = logging.getLogger("wardcam")
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    settings = settings or Settings()
+    ctx = AppContext.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            run_migrations(ctx.engine)
+        dispatcher = make_dispatcher(ctx)
+        ctx.extras["dispatcher"] = dispatcher
+        pool = getattr(dispatcher, "pool", None)
+        if pool is not None and ctx.settings.job_workers > 0:
+            pool.start()
+        log.info(
+            "wardcam ready (database %s)",
+            ctx.engine.url.render_as_string(hide_password=True).split("@")[-1],
+        )
+        yield
+        if pool is not None:
+            pool.stop()
+        ctx.close()
+
+    app = FastAPI(
+        title="wardcam",
+        version="0.1.0",
+        summary="Index neighbourhood CCTV footage by time and place; court-ready evidence.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    Metrics().install(app)
+    for router in (health_router, identity_router, cameras_router, footage_router, audit_router):
+        app.include_router(router)
+    return app

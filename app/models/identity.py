@@ -1,0 +1,71 @@
+"""Organisations, users and their API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, String
+from sqlmodel import Field, SQLModel
+
+from app.db import EnumText, UTCDateTime, utcnow
+
+
+class OrgKind(StrEnum):
+    ward = "ward"
+    police = "police"
+
+
+class Role(StrEnum):
+    admin = "admin"
+    ward = "ward"
+    officer = "officer"
+    investigator = "investigator"
+    supervisor = "supervisor"
+    auditor = "auditor"
+
+
+ROLE_ORG_KIND: dict[Role, OrgKind | None] = {
+    Role.ward: OrgKind.ward,
+    Role.officer: OrgKind.police,
+    Role.investigator: OrgKind.police,
+    Role.supervisor: OrgKind.police,
+    Role.admin: None,
+    Role.auditor: None,
+}
+"""Which kind of organisation a role belongs to (None: any, or none at all)."""
+
+
+class Organisation(SQLModel, table=True):
+    __tablename__ = "organisation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(200), unique=True, nullable=False))
+    kind: OrgKind = Field(sa_column=Column(EnumText(OrgKind), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(sa_column=Column(String(100), unique=True, nullable=False))
+    full_name: str = Field(default="", max_length=200)
+    role: Role = Field(sa_column=Column(EnumText(Role), nullable=False))
+    org_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    unit: str | None = Field(default=None, max_length=100)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class ApiKey(SQLModel, table=True):
+    """Only a SHA-256 of the key is kept; the prefix finds the row without scanning."""
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    prefix: str = Field(sa_column=Column(String(16), unique=True, nullable=False))
+    key_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,51 @@
+"""`wardcam admin bootstrap` prints a working key once; the CLI refuses weak secrets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import TEST_SECRET
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_bootstrap_prints_a_key_that_works(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    env = {
+        "WARDCAM_DATABASE_URL": settings.database_url,
+        "WARDCAM_SECRET_KEY": TEST_SECRET,
+        "WARDCAM_DATA_DIR": str(tmp_path),
+    }
+    out = _run(["admin", "bootstrap"], env)
+    assert out.returncode == 0, out.stderr
+    key = out.stdout.split("store it now): ")[1].strip()
+    again = _run(["admin", "bootstrap"], env)
+    assert again.returncode == 1 and key not in again.stdout
+    assert _run(["admin", "bootstrap", "--if-needed"], env).returncode == 0
+
+    from app.main import create_app
+
+    with TestClient(create_app(settings)) as c:
+        r = c.get("/users/me", headers={"Authorization": f"Bearer {key}"})
+        assert r.status_code == 200 and r.json()["role"] == "admin"
+
+
+def test_cli_refuses_weak_secret(tmp_path: Path) -> None:
+    out = _run(
+        ["admin", "bootstrap"],
+        {"WARDCAM_DATA_DIR": str(tmp_path), "WARDCAM_SECRET_KEY": "changeme", "WARDCAM_DEV": "0"},
+    )
+    assert out.returncode == 2 and "WARDCAM_SECRET_KEY" in out.stderr
+    assert not (tmp_path / "wardcam.db").exists()
