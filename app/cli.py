@@ -84,7 +84,6 @@ def import_folder(
     from rich.progress import (
         BarColumn,
         DownloadColumn,
-        MofNCompleteColumn,
         Progress,
         TextColumn,
         TimeElapsedColumn,
@@ -103,12 +102,10 @@ def import_folder(
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
     dispatcher = make_dispatcher(ctx)
-    total_bytes = sum(f.size for f in files)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("files"),
+        TextColumn("{task.fields[files]}/" + f"{len(files)} files"),
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeElapsedColumn(),
@@ -116,12 +113,13 @@ def import_folder(
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=False) as progress:
-        files_task = progress.add_task(f"camera {camera}", total=len(files))
-        bytes_task = progress.add_task("bytes", total=total_bytes, visible=False)
+        task = progress.add_task(f"camera {camera}", total=sum(f.size for f in files), files=0)
+        done = [0]
 
         def on_file(f, outcome: str) -> None:  # type: ignore[no-untyped-def]
-            progress.update(files_task, advance=1, description=f"{outcome:>8} {f.path.name}"[:48])
-            progress.update(bytes_task, advance=f.size)
+            done[0] += 1
+            name = f"{outcome:>8} {f.path.name}"[:40]
+            progress.update(task, advance=f.size, files=done[0], description=name)
 
         summary = import_files(
             ctx, folder.resolve(), cam, files, on_file=on_file, enqueue=dispatcher.enqueue
@@ -202,6 +200,9 @@ def worker(
     logging.basicConfig(
         level=ctx.settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from app.jobs.handlers import preload_detector
+
+    preload_detector(ctx)  # fail at start-up, naming WARDCAM_DETECTOR_MODEL, not per job
     stop = threading.Event()
     dispatcher = make_dispatcher(ctx)
     for cam in record_cameras or []:
@@ -244,6 +245,142 @@ def worker(
         pass
     stop.set()
     pool.stop()
+    ctx.close()
+
+
+@cli.command()
+def detect(
+    file: Annotated[Path, typer.Argument(help="a video file", exists=True, dir_okay=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per event")] = False,
+    start: Annotated[
+        str | None,
+        typer.Option(help="ISO 8601 time of the first frame; event times are then absolute"),
+    ] = None,
+) -> None:
+    """Run the indexing pipeline on one file (no database): the events it finds."""
+    import json
+    import os
+    from datetime import datetime, timedelta
+
+    from detectors import Detector, DetectorLoadError, PipelineConfig, run_pipeline
+
+    t0 = None
+    if start is not None:
+        try:
+            t0 = datetime.fromisoformat(start)
+        except ValueError:
+            typer.echo(f"error: --start {start!r} is not ISO 8601", err=True)
+            raise typer.Exit(2) from None
+        if t0.tzinfo is None:
+            typer.echo(
+                "error: --start needs a UTC offset, e.g. 2024-05-01T10:00:00+05:45", err=True
+            )
+            raise typer.Exit(2)
+    model = os.environ.get("WARDCAM_DETECTOR_MODEL", "yolo11n.pt")
+    device = os.environ.get("WARDCAM_DETECTOR_DEVICE", "auto")
+    try:
+        detector = Detector(model, device)
+    except DetectorLoadError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    result = run_pipeline(file, detector, PipelineConfig())
+
+    def when(seconds: float) -> str | float:
+        if t0 is None:
+            return round(seconds, 3)
+        return (t0 + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
+
+    for ev in sorted(result.events, key=lambda e: (e.start_s, e.track_id)):
+        row = {
+            "label": ev.label,
+            "start": when(ev.start_s),
+            "end": when(ev.end_s),
+            "confidence": round(float(ev.confidence), 4),
+            "color": ev.color,
+        }
+        if as_json:
+            typer.echo(json.dumps(row))
+        else:
+            typer.echo(
+                f"{row['start']!s:>30} -> {row['end']!s:<30} {ev.label:<10} "
+                f"{ev.confidence:.2f} {ev.color or ''}"
+            )
+    if result.error:
+        typer.echo(
+            f"error: decoding stopped after frame {result.frames_decoded} of "
+            f"{result.frames_total}: {result.error}",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+@cli.command()
+def demo(
+    data_dir: Annotated[Path | None, typer.Option(help="fresh directory for this demo")] = None,
+    footage: Annotated[Path | None, typer.Option(help="a sample video file")] = None,
+) -> None:
+    """Run the whole story on the embedded default: ward, camera, footage, index, search,
+    case, approved extraction, signed package, offline verification."""
+    import datetime as dt
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Using `httpx` with")  # starlette TestClient
+    from app.demo import DemoFailed, run_demo
+
+    root = Path(__file__).resolve().parents[1]
+    footage = footage or root.parent / "shared" / "assets" / "footage" / (
+        "intersection_cctv_day.mp4"
+    )
+    if not footage.is_file():
+        typer.echo(f"error: sample footage not found at {footage}; pass --footage FILE", err=True)
+        raise typer.Exit(2)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    data_dir = data_dir or Path("data") / f"demo-{stamp}"
+    if data_dir.exists() and any(data_dir.iterdir()):
+        typer.echo(f"error: {data_dir} is not empty; the demo needs a fresh directory", err=True)
+        raise typer.Exit(2)
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        run_demo(data_dir.resolve(), footage)
+    except DemoFailed as exc:
+        typer.echo(f"demo failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@cli.command()
+def verify(
+    package: Annotated[Path, typer.Argument(help="evidence package (.zip)")],
+    trusted_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="PEM public key the package must be signed with (from the issuing service's "
+            "/.well-known/wardcam-signing-key)"
+        ),
+    ] = None,
+) -> None:
+    """Check an evidence package offline; exit 0 only if every hash and the signature hold."""
+    from evidence.verify import format_report, verify_package
+
+    trusted = trusted_key.read_bytes() if trusted_key else None
+    report = verify_package(package, trusted)
+    typer.echo(format_report(report))
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@admin_cli.command("retention")
+def retention_now() -> None:
+    """Run the retention sweep now (legal holds respected) and print what it deleted."""
+    from app.footage.retention import sweep
+
+    ctx = _context()
+    report = sweep(ctx)
+    for cam in sorted(set(report.deleted_segments) | set(report.held) | set(report.locked)):
+        typer.echo(
+            f"camera {cam}: deleted {report.deleted_segments.get(cam, 0)} segments "
+            f"({report.deleted_events.get(cam, 0)} events), held "
+            f"{report.held.get(cam, 0)}, locked {report.locked.get(cam, 0)}"
+        )
+    typer.echo(f"retention: {report.total_deleted} segments deleted")
     ctx.close()
 
 

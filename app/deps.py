@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
+from pydantic import Field
 from sqlmodel import Session
 
 from app.context import AppContext
@@ -60,4 +61,9 @@ def get_store(ctx: ContextDep) -> ObjectStore:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+MAX_ID = 2**63 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
+"""Path ids: out-of-range numbers are a 422, never a database overflow."""
+IdField = Annotated[int, Field(ge=1, le=MAX_ID)]
 StoreDep = Annotated[ObjectStore, Depends(get_store)]

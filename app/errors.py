@@ -108,6 +108,17 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(str(exc.detail), code), status_code=exc.status_code, headers=exc.headers
         )
 
+    from app.storage import StoreUnavailable
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
+        log.warning("object store unavailable: %s", exc)
+        return JSONResponse(
+            error_body("the object store is unavailable; retry later", "store_unavailable"),
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
     @app.exception_handler(OperationalError)
     async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
         log.warning("database unavailable: %s", type(exc.orig).__name__)

@@ -10,15 +10,20 @@ from fastapi import FastAPI
 
 from app.audit.endpoints import router as audit_router
 from app.cameras.endpoints import router as cameras_router
+from app.cases.endpoints import router as cases_router
 from app.context import AppContext
 from app.db import run_migrations
 from app.errors import install_error_handlers
+from app.extractions.endpoints import router as extractions_router
+from app.footage.endpoints import clean_spool
 from app.footage.endpoints import router as footage_router
+from app.footage.retention import RetentionScheduler
 from app.health import Metrics
 from app.health import router as health_router
 from app.identity.endpoints import router as identity_router
-from app.jobs import handlers as _handlers  # noqa: F401  (registers job kinds)
 from app.jobs.dispatch import make_dispatcher
+from app.jobs.handlers import preload_detector
+from app.search.endpoints import router as search_router
 from app.settings import Settings
 
 log = logging.getLogger("wardcam")
@@ -32,11 +37,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             run_migrations(ctx.engine)
+        clean_spool(ctx.settings.data_dir / "spool")
         dispatcher = make_dispatcher(ctx)
+        retention: RetentionScheduler | None = None
         ctx.extras["dispatcher"] = dispatcher
         pool = getattr(dispatcher, "pool", None)
         if pool is not None and ctx.settings.job_workers > 0:
+            preload_detector(ctx)  # a bad WARDCAM_DETECTOR_MODEL fails here, at start-up
             pool.start()
+            retention = RetentionScheduler(ctx)
+            retention.start()
         log.info(
             "wardcam ready (database %s)",
             ctx.engine.url.render_as_string(hide_password=True).split("@")[-1],
@@ -44,6 +54,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         yield
         if pool is not None:
             pool.stop()
+        if retention is not None:
+            retention.stop()
         ctx.close()
 
     app = FastAPI(
@@ -55,6 +67,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.ctx = ctx
     install_error_handlers(app)
     Metrics().install(app)
-    for router in (health_router, identity_router, cameras_router, footage_router, audit_router):
+    routers = (
+        health_router,
+        identity_router,
+        cameras_router,
+        footage_router,
+        search_router,
+        cases_router,
+        extractions_router,
+        audit_router,
+    )
+    for router in routers:
         app.include_router(router)
     return app

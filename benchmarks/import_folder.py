@@ -44,7 +44,8 @@ def main() -> None:
 
     t0 = time.perf_counter()
     subprocess.run(["cp", "-r", str(export), str(work / "copy")], check=True)
-    subprocess.run("sha256sum " + str(work / "copy") + "/* > /dev/null", shell=True, check=True)
+    copies = sorted(str(p) for p in (work / "copy").iterdir())
+    subprocess.run(["sha256sum", *copies], check=True, stdout=subprocess.DEVNULL)
     base_s = time.perf_counter() - t0
 
     with served(work / "data", {"WARDCAM_JOB_WORKERS": "0"}) as s:

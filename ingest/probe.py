@@ -104,7 +104,8 @@ HEAD_SECONDS = 30.0  # media time demuxed from the start for keyframe spacing
 HEAD_MAX_BYTES = 64 << 20  # ... or this many bytes of video packets, whichever first
 HEAD_KEYFRAMES = 8  # ... or this many keyframes
 TAIL_SECONDS = 2.0  # media time checked at the end
-TAIL_DECODE_BUDGET = 60 * 1920 * 1080  # pixels decoded at the tail (about 60 1080p frames)
+# Pixels decoded at the tail: a short last GOP in full, else only its keyframe.
+TAIL_DECODE_BUDGET = 8 * 1920 * 1080
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,18 @@ import pytest
 from fastapi.testclient import TestClient
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(__file__).resolve().parents[1] / ".yolo"))
 
 PG_ADMIN_URL = os.environ.get(
     "WARDCAM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-TEST_SECRET = "test-secret-" + "x" * 40
+from tests.helpers import TEST_SECRET  # noqa: E402
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FOOTAGE = SHARED / "assets" / "footage"
 MODELS = SHARED / "assets" / "models"
+DETECTOR_MODEL = str(MODELS / "yolo11n_int8_openvino_model")
+os.environ.setdefault("WARDCAM_DETECTOR_MODEL", DETECTOR_MODEL)
 
 
 def _sa_url(pg_url: str, dbname: str) -> str:
@@ -116,6 +120,8 @@ def settings(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
         secret_key=TEST_SECRET,
         allow_file_streams=True,
         job_workers=0,
+        detector_model=DETECTOR_MODEL,
+        detector_device="cpu",
     )
 
 

@@ -56,10 +56,10 @@ class ChainStatus(BaseModel):
 def list_audit(
     session: SessionDep,
     _: Annotated[Principal, Depends(require(Action.audit_read))],
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     action: Annotated[str | None, Query(max_length=64)] = None,
-    actor_user_id: int | None = None,
+    actor_user_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> AuditPage:
     stmt = select(AuditEntry).where(col(AuditEntry.seq) > after_seq)
     if action:

@@ -26,6 +26,16 @@ class Action(StrEnum):
     footage_upload = "footage.upload"
     footage_list = "footage.list"
     segment_read = "segment.read"
+    event_search = "event.search"
+    event_read = "event.read"
+    case_create = "case.create"
+    case_read = "case.read"
+    case_member_add = "case.member_add"
+    case_update = "case.update"
+    extraction_create = "extraction.create"
+    extraction_read = "extraction.read"
+    extraction_decide = "extraction.decide"
+    package_download = "extraction.download"
     audit_read = "audit.read"
     audit_verify = "audit.verify"
 
@@ -46,6 +56,16 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.footage_upload: frozenset({Role.admin, Role.ward}),
     Action.footage_list: frozenset({Role.admin, Role.ward, *_POLICE_READ}),
     Action.segment_read: frozenset({Role.admin, Role.ward, *_POLICE_READ}),
+    Action.event_search: frozenset({Role.officer, Role.investigator, Role.supervisor}),
+    Action.event_read: frozenset({Role.officer, Role.investigator, Role.supervisor}),
+    Action.case_create: frozenset({Role.investigator, Role.supervisor}),
+    Action.case_read: frozenset({Role.investigator, Role.supervisor, Role.officer}),
+    Action.case_member_add: frozenset({Role.investigator, Role.supervisor}),
+    Action.case_update: frozenset({Role.investigator, Role.supervisor}),
+    Action.extraction_create: frozenset({Role.investigator, Role.supervisor}),
+    Action.extraction_read: frozenset({Role.investigator, Role.supervisor, Role.ward}),
+    Action.extraction_decide: frozenset({Role.ward}),
+    Action.package_download: frozenset({Role.investigator, Role.supervisor}),
     Action.audit_read: frozenset({Role.admin, Role.auditor}),
     Action.audit_verify: frozenset({Role.admin, Role.auditor}),
 }

@@ -20,12 +20,18 @@ from app.cameras.schemas import (
     CameraPublic,
     CameraUpdate,
 )
-from app.deps import ContextDep, SessionDep
+from app.deps import MAX_ID, ContextDep, IdPath, SessionDep
 from app.errors import Unprocessable
 from app.geo import GeoError, check_radius, parse_bbox, parse_near
 from app.models import CameraStatus, Role
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
+
+
+def _cursor(text: str) -> int:
+    if not text.isdigit() or int(text) > MAX_ID:
+        raise Unprocessable("cursor is not valid", code="invalid_cursor")
+    return int(text)
 
 
 def _geo(exc: GeoError) -> Unprocessable:
@@ -73,9 +79,7 @@ def list_cameras(
         raise Unprocessable("give either near+radius_m or bbox, not both", code="invalid_place")
     after_id = None
     if cursor is not None:
-        if not cursor.isdigit():
-            raise Unprocessable("cursor is not valid", code="invalid_cursor")
-        after_id = int(cursor)
+        after_id = _cursor(cursor)
     found = repository.list_visible(
         session,
         principal,
@@ -104,7 +108,7 @@ def list_cameras(
 
 @router.get("/{camera_id}", response_model=CameraPublic)
 def get_camera(
-    camera_id: int,
+    camera_id: IdPath,
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(Action.camera_read))],
 ) -> CameraPublic:
@@ -116,7 +120,7 @@ def get_camera(
 
 @router.patch("/{camera_id}", response_model=CameraPublic)
 def update_camera(
-    camera_id: int,
+    camera_id: IdPath,
     data: CameraUpdate,
     session: SessionDep,
     ctx: ContextDep,
@@ -138,7 +142,7 @@ def update_camera(
 
 @router.delete("/{camera_id}", response_model=CameraPublic)
 def retire_camera(
-    camera_id: int,
+    camera_id: IdPath,
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(Action.camera_delete))],
 ) -> CameraPublic:
@@ -150,7 +154,7 @@ def retire_camera(
 
 @router.get("/{camera_id}/access-log", response_model=AccessLogPage)
 def camera_access_log(
-    camera_id: int,
+    camera_id: IdPath,
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(Action.camera_access_log))],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -162,9 +166,7 @@ def camera_access_log(
     )
     before = None
     if cursor is not None:
-        if not cursor.isdigit():
-            raise Unprocessable("cursor is not valid", code="invalid_cursor")
-        before = int(cursor)
+        before = _cursor(cursor)
     rows = repository.access_log(session, camera_id, before_id=before, limit=limit)
     items = [
         AccessLogEntry(

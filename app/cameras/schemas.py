@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from app.deps import IdField
 from app.models import CameraStatus, SharingPolicy
 
 STREAM_SCHEMES = frozenset({"rtsp", "rtsps", "http", "https"})
@@ -60,7 +61,7 @@ class CameraCreate(_Strict):
     retention_days: RetentionDays = 30
     sharing_policy: SharingPolicy = SharingPolicy.owner_approval
     status: CameraStatus = CameraStatus.active
-    org_id: int | None = Field(default=None, description="owner ward (admins only)")
+    org_id: IdField | None = Field(default=None, description="owner ward (admins only)")
 
     _tz = field_validator("timezone")(check_timezone)
 

@@ -8,7 +8,10 @@ stall everyone else).
 from __future__ import annotations
 
 import logging
+import os
+import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -21,7 +24,7 @@ from app.auth.policy import Action
 from app.auth.principal import Principal
 from app.cameras.policy import CameraPolicy
 from app.cameras.service import get_for
-from app.deps import ContextDep, SessionDep
+from app.deps import ContextDep, IdPath, SessionDep
 from app.errors import ApiError, NotFound, Unprocessable
 from app.footage import repository, service
 from app.footage.schemas import Coverage, Gap, SegmentPublic
@@ -63,7 +66,7 @@ def _camera_for_upload(session, principal: Principal, camera_id: int) -> Camera:
     },
 )
 async def upload_footage(
-    camera_id: int,
+    camera_id: IdPath,
     request: Request,
     response: Response,
     session: SessionDep,
@@ -86,7 +89,8 @@ async def upload_footage(
         )
     spool_dir = ctx.settings.data_dir / "spool"
     spool_dir.mkdir(parents=True, exist_ok=True)
-    writer = SpoolWriter(spool_dir / f"upload-{camera_id}-{id(request):x}", limit, fsync=False)
+    name = f"upload-{os.getpid()}-{camera_id}-{uuid.uuid4().hex[:12]}"
+    writer = SpoolWriter(spool_dir / name, limit, fsync=False)
     try:
         buf = bytearray()
         try:
@@ -168,7 +172,7 @@ MAX_COVERAGE = timedelta(days=31)
 
 @router.get("/cameras/{camera_id}/footage", response_model=Coverage)
 def footage_coverage(
-    camera_id: int,
+    camera_id: IdPath,
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(Action.footage_list))],
     from_: Annotated[datetime, Query(alias="from")],
@@ -214,7 +218,7 @@ def footage_coverage(
 
 @router.get("/segments/{segment_id}", response_model=SegmentPublic)
 def get_segment(
-    segment_id: int,
+    segment_id: IdPath,
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(Action.segment_read))],
 ) -> SegmentPublic:
@@ -223,3 +227,25 @@ def get_segment(
         raise NotFound(f"segment {segment_id} does not exist", code="segment_not_found")
     get_for(session, principal, segment.camera_id, manage=False, action=Action.segment_read)
     return service.to_public(segment, repository.job_for(session, segment_id))
+
+
+def clean_spool(spool_dir: Path) -> int:
+    """Remove uploads left by a server process that died mid-upload (its pid is gone)."""
+    if not spool_dir.is_dir():
+        return 0
+    removed = 0
+    for path in spool_dir.iterdir():
+        parts = path.name.split("-")
+        if len(parts) < 2 or not parts[1].isdigit():
+            continue
+        pid = int(parts[1])
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+            removed += 1
+        except PermissionError:
+            pass
+    return removed

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from app.deps import IdField
 from app.models import OrgKind, Role
 
 OrgName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -36,7 +37,7 @@ class UserCreate(BaseModel):
     username: Username
     full_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
     role: Role
-    org_id: int | None = None
+    org_id: IdField | None = None
     unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
 
 

@@ -21,6 +21,7 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 
 RUN_JOB = "wardcam.run_job"
+RETENTION = "wardcam.retention_sweep"
 QUEUE = "wardcam"
 SWEEP_INTERVAL_S = 5.0
 
@@ -36,6 +37,9 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": settings.job_lease_seconds + 60},
         worker_hijack_root_logger=False,
+        beat_schedule={
+            "retention": {"task": RETENTION, "schedule": float(settings.retention_interval_s)}
+        },
     )
     return app
 
@@ -62,6 +66,13 @@ def run_job(self: Any, job_id: int) -> str:
 
     state = run_one(_context(), job_id, worker=f"celery:{worker_name()}")
     return str(state)
+
+
+@celery_app.task(name=RETENTION)
+def retention_sweep() -> int:
+    from app.footage.retention import sweep
+
+    return sweep(_context()).total_deleted
 
 
 def _sweep() -> None:

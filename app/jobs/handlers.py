@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from app.context import AppContext
 from app.db import session_scope
+from app.events.service import replace_events
 from app.jobs.runner import JobContext, PermanentJobError, handler
 from app.models import Segment, SegmentStatus
 from app.storage import ObjectStore
-from ingest.errors import IngestError
+from detectors import Detector, PipelineConfig, run_pipeline
 from ingest.hashing import sha256_file
-from ingest.probe import probe
 
 log = logging.getLogger(__name__)
+_detector_lock = threading.Lock()
 
 
 @contextmanager
@@ -30,26 +33,57 @@ def local_copy(store: ObjectStore, key: str, suffix: str = "") -> Iterator[Path]
         yield path
 
 
+def preload_detector(app: AppContext) -> Detector:
+    """One detector per process, loaded once (model loading takes a second or two).
+
+    Raises `DetectorLoadError` naming WARDCAM_DETECTOR_MODEL for a missing or wrong model.
+    """
+    with _detector_lock:
+        det = app.extras.get("detector")
+        if det is None:
+            det = Detector(app.settings.detector_model, app.settings.detector_device)
+            app.extras["detector"] = det
+        assert isinstance(det, Detector)
+        return det
+
+
 @handler("index_segment")
 def index_segment(jc: JobContext) -> None:
+    """Verify the original, run the detection pipeline, store its events and thumbnails.
+
+    A file that fails to decode part-way keeps the events found up to the failure; the job
+    then fails (no retry: the bytes will not change) with the reason and the frame count.
+    """
     with session_scope(jc.app.engine) as session:
         segment = session.get(Segment, jc.segment_id)
         if segment is None:
             raise PermanentJobError(f"segment {jc.segment_id} does not exist")
         key, expected = segment.object_key, segment.sha256
+    detector = preload_detector(jc.app)
     with local_copy(jc.app.store, key, Path(key).suffix) as path:
         if sha256_file(path) != expected:
             raise PermanentJobError(
                 f"stored original of segment {jc.segment_id} does not match its acquisition hash"
             )
-        try:
-            info = probe(path)
-        except IngestError as exc:
-            raise PermanentJobError(f"{exc.code}: {exc.detail}") from None
-        total = info.frame_count or round(info.duration_s * (info.fps or 0))
-        jc.progress(total, total, force=True)
+        result = run_pipeline(
+            path, detector, PipelineConfig(), progress=lambda done, total: jc.progress(done, total)
+        )
+    jc.progress(result.frames_decoded, result.frames_total, force=True)
     with session_scope(jc.app.engine) as session:
         segment = session.get(Segment, jc.segment_id)
         assert segment is not None
-        segment.status = SegmentStatus.indexed
+        replace_events(session, jc.app.store, segment, result.events)
+        segment.status = SegmentStatus.failed if result.error else SegmentStatus.indexed
         session.add(segment)
+    if result.error:
+        raise PermanentJobError(
+            f"decoding failed after frame {result.frames_decoded} of {result.frames_total}: "
+            f"{result.error} ({len(result.events)} events up to there were kept)"
+        )
+
+
+def _register_other_kinds() -> None:
+    from app.extractions import fulfil  # noqa: F401  (registers "fulfil_extraction")
+
+
+_register_other_kinds()

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import TEST_SECRET, World
+from tests.helpers import process_env, served_api
 
 
 def _sql(world: World, sql: str) -> None:
@@ -106,43 +105,14 @@ def test_tampering_is_detected(  # type: ignore[no-untyped-def]
     assert "BROKEN" in out.stderr and f"entry {status['first_broken_seq']}" in out.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_parallel_writers_never_fork_the_chain(  # type: ignore[no-untyped-def]
     world: World, settings, tmp_path: Path
 ) -> None:
     """Two server processes, each with a thread pool, register cameras at once."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "WARDCAM_DATABASE_URL": settings.database_url,
-        "WARDCAM_SECRET_KEY": TEST_SECRET,
-        "WARDCAM_DATA_DIR": str(tmp_path / "srv"),
-        "WARDCAM_STORAGE_URL": settings.storage_url,
-    }
-    log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("server did not start: " + (tmp_path / "server.log").read_text())
+    env = process_env(settings, WARDCAM_DATA_DIR=str(tmp_path / "srv"))
+    with served_api(env, tmp_path / "server.log", "--workers", "2") as (port, _):
+        base = f"http://127.0.0.1:{port}"
         before = _verify(world)["head_seq"]
 
         def register(i: int) -> int:
@@ -171,10 +141,6 @@ def test_parallel_writers_never_fork_the_chain(  # type: ignore[no-untyped-def]
         with ThreadPoolExecutor(max_workers=16) as pool:
             codes = list(pool.map(register, range(40))) + list(pool.map(denied, range(20)))
         assert codes == [201] * 40 + [403] * 20
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
     status = _verify(world)
     assert status["ok"] is True, status
     assert status["head_seq"] == before + 60

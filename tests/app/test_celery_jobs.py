@@ -3,12 +3,10 @@ plus the job lease rules that keep jobs exactly-once when workers race or die.""
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +15,8 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from tests.conftest import FOOTAGE, TEST_SECRET, World, bootstrap_admin
+from tests.conftest import FOOTAGE, World, bootstrap_admin
+from tests.helpers import process_env, wait_for
 
 REDIS = "redis://127.0.0.1:6379"
 
@@ -32,15 +31,6 @@ def redis_db() -> Iterator[str]:
     r.flushdb()
 
 
-def _wait(pred, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.3)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 @pytest.mark.slow
 def test_celery_worker_indexes_uploaded_segments(  # type: ignore[no-untyped-def]
     settings, redis_db: str, tmp_path: Path
@@ -48,14 +38,9 @@ def test_celery_worker_indexes_uploaded_segments(  # type: ignore[no-untyped-def
     from app.main import create_app
 
     settings.broker_url = redis_db
-    env = {
-        **os.environ,
-        "WARDCAM_DATABASE_URL": settings.database_url,
-        "WARDCAM_SECRET_KEY": TEST_SECRET,
-        "WARDCAM_DATA_DIR": str(tmp_path / "worker"),
-        "WARDCAM_STORAGE_URL": settings.storage_url,
-        "WARDCAM_BROKER_URL": redis_db,
-    }
+    env = process_env(
+        settings, WARDCAM_DATA_DIR=str(tmp_path / "worker"), WARDCAM_BROKER_URL=redis_db
+    )
     log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen(
         [sys.executable, "-m", "app", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
@@ -87,7 +72,7 @@ def test_celery_worker_indexes_uploaded_segments(  # type: ignore[no-untyped-def
                 states = [client.get(f"/segments/{i}", headers=w.h("ward")).json() for i in ids]
                 return all(s["job"]["state"] == "done" and s["status"] == "indexed" for s in states)
 
-            _wait(
+            wait_for(
                 all_done,
                 120,
                 "the Celery worker to index 4 segments: "

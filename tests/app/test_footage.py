@@ -4,10 +4,7 @@ and every kind of bad upload refused with nothing left behind."""
 from __future__ import annotations
 
 import hashlib
-import os
 import socket
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +13,8 @@ import cv2
 import httpx
 import pytest
 
-from tests.conftest import FOOTAGE, TEST_SECRET, World
+from tests.conftest import FOOTAGE, World
+from tests.helpers import process_env, served_api
 from tests.ingest.media import first_frame_bgr, make_audio_only
 
 CLIP = FOOTAGE / "street_crossing_day.mp4"
@@ -114,6 +112,26 @@ def test_job_runs_and_segment_shows_state(world: World, settings) -> None:  # ty
     body = r.json()
     assert body["status"] == "indexed" and body["job"]["state"] == "done"
     assert body["job"]["attempts"] == 1 and body["job"]["progress_total"] > 0
+    assert body["job"]["progress_done"] == body["job"]["progress_total"]
+    # The street-crossing clip: cars, a bus, motorcycles and people, each with a thumbnail.
+    from sqlalchemy import text
+
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(text("SELECT label, thumbnail_key FROM event")).all()
+    assert {"car", "bus", "motorcycle", "person"} <= {label for label, _ in rows}
+    for _, key in rows:
+        assert b"".join(ctx.store.iter_chunks(key))[:2] == b"\xff\xd8"  # JPEG
+    # Indexing again replaces the events, never duplicates them.
+    from app.db import session_scope
+    from app.jobs import repository as jobs
+    from app.models import Job
+
+    with session_scope(ctx.engine) as s:
+        job = s.get(Job, body["job"]["id"])
+        assert job is not None
+        jobs.reset(s, job)
+    assert InProcessPool(ctx, 0).run_until_idle() == 1
+    assert world.count("event") == len(rows)
 
 
 def test_coverage_lists_segments_and_gaps(world: World) -> None:
@@ -242,41 +260,13 @@ def test_wrong_cameras_and_size_limit(world: World, settings) -> None:  # type: 
     assert denied == 2
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_upload_that_stops_half_way_leaves_nothing(  # type: ignore[no-untyped-def]
     world: World, settings, tmp_path: Path
 ) -> None:
     cam = world.camera()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "WARDCAM_DATABASE_URL": settings.database_url,
-        "WARDCAM_SECRET_KEY": TEST_SECRET,
-        "WARDCAM_DATA_DIR": str(settings.data_dir),
-        "WARDCAM_STORAGE_URL": settings.storage_url,
-        "WARDCAM_JOB_WORKERS": "0",
-    }
-    log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    env = process_env(settings, WARDCAM_JOB_WORKERS="0")
+    with served_api(env, tmp_path / "server.log") as (port, _):
         data = CLIP.read_bytes()
         head = (
             f"POST /cameras/{cam['id']}/footage?start=2024-05-01T10:00:00Z HTTP/1.1\r\n"
@@ -298,8 +288,4 @@ def test_upload_that_stops_half_way_leaves_nothing(  # type: ignore[no-untyped-d
             timeout=60,
         )
         assert r.status_code == 201, r.text
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
     assert world.count("segment") == 1 and len(_objects(settings)) == 1

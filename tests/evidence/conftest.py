@@ -16,9 +16,7 @@ T0 = datetime(2025, 3, 1, 6, 15, 0, tzinfo=UTC)
 
 
 def _sources(built: list, prefix: str) -> list[SourceSegment]:
-    return [
-        SourceSegment(b.path, b.start, b.sha256, f"{prefix}-{i}") for i, b in enumerate(built)
-    ]
+    return [SourceSegment(b.path, b.start, b.sha256, f"{prefix}-{i}") for i, b in enumerate(built)]
 
 
 @pytest.fixture(scope="session")

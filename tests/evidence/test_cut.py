@@ -169,17 +169,18 @@ def test_no_footage_and_bad_windows(segments: list[SourceSegment], tmp_path: Pat
         cut_clip(segments, T0.replace(tzinfo=None), T0 + timedelta(seconds=5), out)
 
 
-def test_incompatible_segments_refused(
-    segments: list[SourceSegment], tmp_path: Path
-) -> None:
+def test_incompatible_segments_refused(segments: list[SourceSegment], tmp_path: Path) -> None:
     other = tmp_path / "other.mp4"
     shutil.copy(FOOTAGE / "street_crossing_day.mp4", other)
-    alien = SourceSegment(other, segments[1].start,
-                          sha256_file(other), "alien")
+    alien = SourceSegment(other, segments[1].start, sha256_file(other), "alien")
     mixed = [segments[0], alien]
     with pytest.raises(CutError) as ei:
-        cut_clip(mixed, T0 + timedelta(seconds=5), segments[1].start + timedelta(seconds=3),
-                 tmp_path / "mixed.mp4")
+        cut_clip(
+            mixed,
+            T0 + timedelta(seconds=5),
+            segments[1].start + timedelta(seconds=3),
+            tmp_path / "mixed.mp4",
+        )
     assert ei.value.code == "incompatible_segments"
     assert not (tmp_path / "mixed.mp4").exists()
 
@@ -219,8 +220,9 @@ def test_corrupt_source_is_a_clean_error(segments: list[SourceSegment], tmp_path
 def test_check_playable(segments: list[SourceSegment], tmp_path: Path) -> None:
     from evidence.cut import check_playable
 
-    res = cut_clip(segments, T0 + timedelta(seconds=3), T0 + timedelta(seconds=6),
-                   tmp_path / "p.mp4")
+    res = cut_clip(
+        segments, T0 + timedelta(seconds=3), T0 + timedelta(seconds=6), tmp_path / "p.mp4"
+    )
     chk = check_playable(res.path)
     assert chk.frames == res.packets and chk.codec == "h264"
     assert abs(chk.duration_s - res.duration_s) < 0.05

@@ -20,14 +20,24 @@ from tests.evidence.test_redact import HAVE_DETECTOR, _detector
 KEY = signing.derive_signing_key(b"export-test-secret")
 
 
-def test_two_cameras(segments: list[SourceSegment], bframe_segments: list[SourceSegment],
-                     tmp_path: Path) -> None:
+def test_two_cameras(
+    segments: list[SourceSegment], bframe_segments: list[SourceSegment], tmp_path: Path
+) -> None:
     start, end = T0 + timedelta(seconds=9), T0 + timedelta(seconds=17)
-    cams = [CameraWindow("cam1", segments, {"camera_id": 1}),
-            CameraWindow("cam2", bframe_segments, {"camera_id": 2})]
-    res = export_package(tmp_path / "p.zip", cams, start, end, signing_key=KEY,
-                         manifest_meta={"case": {"id": 1}, "request": {"id": 2}},
-                         events=[{"id": 1}], custody=[{"seq": 1}])
+    cams = [
+        CameraWindow("cam1", segments, {"camera_id": 1}),
+        CameraWindow("cam2", bframe_segments, {"camera_id": 2}),
+    ]
+    res = export_package(
+        tmp_path / "p.zip",
+        cams,
+        start,
+        end,
+        signing_key=KEY,
+        manifest_meta={"case": {"id": 1}, "request": {"id": 2}},
+        events=[{"id": 1}],
+        custody=[{"seq": 1}],
+    )
     rep = verify_package(res.package.path, signing.public_key_pem(KEY))
     assert rep.ok, [v.message for v in rep.failures]
     with zipfile.ZipFile(res.package.path) as zf:
@@ -50,8 +60,14 @@ def test_tampered_original_fails_loudly(segments: list[SourceSegment], tmp_path:
     data[-10] ^= 0x01
     copies[0].path.write_bytes(bytes(data))
     with pytest.raises(TamperError) as ei:
-        export_package(tmp_path / "p.zip", [CameraWindow("cam1", copies)], T0,
-                       T0 + timedelta(seconds=5), signing_key=KEY, manifest_meta={})
+        export_package(
+            tmp_path / "p.zip",
+            [CameraWindow("cam1", copies)],
+            T0,
+            T0 + timedelta(seconds=5),
+            signing_key=KEY,
+            manifest_meta={},
+        )
     assert ei.value.path == str(copies[0].path)
     assert not (tmp_path / "p.zip").exists()
 
@@ -59,9 +75,16 @@ def test_tampered_original_fails_loudly(segments: list[SourceSegment], tmp_path:
 @pytest.mark.skipif(not HAVE_DETECTOR, reason="detectors.Detector not available")
 def test_redacted_export(bframe_segments: list[SourceSegment], tmp_path: Path) -> None:
     start, end = T0 + timedelta(seconds=1), T0 + timedelta(seconds=3)
-    res = export_package(tmp_path / "r.zip", [CameraWindow("cam2", bframe_segments)], start,
-                         end, signing_key=KEY, manifest_meta={}, redact=True,
-                         detector=_detector())
+    res = export_package(
+        tmp_path / "r.zip",
+        [CameraWindow("cam2", bframe_segments)],
+        start,
+        end,
+        signing_key=KEY,
+        manifest_meta={},
+        redact=True,
+        detector=_detector(),
+    )
     assert verify_package(res.package.path).ok
     entry = next(f for f in res.package.manifest["files"] if f["role"] == "clip_redacted")
     clip_entry = next(f for f in res.package.manifest["files"] if f["role"] == "clip")
@@ -70,13 +93,20 @@ def test_redacted_export(bframe_segments: list[SourceSegment], tmp_path: Path) -
     assert res.cameras[0].redacted.frames == res.cameras[0].clip.packets
 
 
-def test_corrupted_original_reported_as_tamper(segments: list[SourceSegment],
-                                               tmp_path: Path) -> None:
+def test_corrupted_original_reported_as_tamper(
+    segments: list[SourceSegment], tmp_path: Path
+) -> None:
     """An original damaged so badly it cannot be cut is still reported as a hash mismatch."""
     p = tmp_path / segments[0].path.name
     p.write_bytes(b"\x00" * 4096)
     src = [SourceSegment(p, segments[0].start, segments[0].sha256, "x")]
     with pytest.raises(TamperError):
-        export_package(tmp_path / "p.zip", [CameraWindow("cam1", src)], T0,
-                       T0 + timedelta(seconds=5), signing_key=KEY, manifest_meta={})
+        export_package(
+            tmp_path / "p.zip",
+            [CameraWindow("cam1", src)],
+            T0,
+            T0 + timedelta(seconds=5),
+            signing_key=KEY,
+            manifest_meta={},
+        )
     assert not (tmp_path / "p.zip").exists()

@@ -54,17 +54,40 @@ def package_inputs(
         frame = next(c.decode(video=0)).to_ndarray(format="bgr24")
     ok, jpg = cv2.imencode(".jpg", frame)
     assert ok
-    events = [{"id": 7, "camera_id": 1, "label": "car", "start": "2025-03-01T06:15:21+00:00",
-               "end": "2025-03-01T06:15:24+00:00", "confidence": 0.88,
-               "thumbnail": "thumbnails/7.jpg"}]
-    custody = [{"seq": 1, "action": "extraction.request", "actor": "investigator",
-                "at": "2025-03-02T09:00:00+00:00", "prev_hash": "0" * 64}]
+    events = [
+        {
+            "id": 7,
+            "camera_id": 1,
+            "label": "car",
+            "start": "2025-03-01T06:15:21+00:00",
+            "end": "2025-03-01T06:15:24+00:00",
+            "confidence": 0.88,
+            "thumbnail": "thumbnails/7.jpg",
+        }
+    ]
+    custody = [
+        {
+            "seq": 1,
+            "action": "extraction.request",
+            "actor": "investigator",
+            "at": "2025-03-02T09:00:00+00:00",
+            "prev_hash": "0" * 64,
+        }
+    ]
     meta = {
         "case": {"id": 3, "reference": "CASE-2025-003"},
         "request": {"id": 11, "reason": "hit and run", "redact": False},
         "approvals": [{"by": "ward_a", "decision": "approve", "note": "ok"}],
-        "cameras": [{"id": 1, "name": "Chowk north", "latitude": 27.7172, "longitude": 85.324,
-                     "timezone": "Asia/Kathmandu", "clock_offset_s": 2.5}],
+        "cameras": [
+            {
+                "id": 1,
+                "name": "Chowk north",
+                "latitude": 27.7172,
+                "longitude": 85.324,
+                "timezone": "Asia/Kathmandu",
+                "clock_offset_s": 2.5,
+            }
+        ],
     }
     return files, events, {"thumbnails/7.jpg": jpg.tobytes()}, custody, meta
 
@@ -79,9 +102,16 @@ def built(segments: list[SourceSegment], tmp_path_factory: pytest.TempPathFactor
     used = [s for s in segments if s.segment_id in {u.segment_id for u in clip.sources_used}]
     key = signing.derive_signing_key(SECRET)
     files, events, thumbs, custody, meta = package_inputs(used, clip.path, clip.derivation(), tmp)
-    res = build_package(tmp / "package.zip", manifest_meta=meta, files=files, events=events,
-                        thumbnails=thumbs, custody=custody, signing_key=key,
-                        created_at=datetime(2025, 3, 2, 10, 0, tzinfo=UTC))
+    res = build_package(
+        tmp / "package.zip",
+        manifest_meta=meta,
+        files=files,
+        events=events,
+        thumbnails=thumbs,
+        custody=custody,
+        signing_key=key,
+        created_at=datetime(2025, 3, 2, 10, 0, tzinfo=UTC),
+    )
     assert res.path.is_file()
     return Built(res.path, key, used, clip.path, res.manifest)
 
@@ -90,8 +120,12 @@ def fails(report: VerifyReport) -> list[str]:
     return [f"{v.name}: {v.message}" for v in report.failures]
 
 
-def rewrite(src: Path, dst: Path, replace: dict[str, bytes | None] | None = None,
-            add: dict[str, bytes] | None = None) -> Path:
+def rewrite(
+    src: Path,
+    dst: Path,
+    replace: dict[str, bytes | None] | None = None,
+    add: dict[str, bytes] | None = None,
+) -> Path:
     """Copy a package, replacing (None = dropping) or adding members, with valid CRCs."""
     replace = replace or {}
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
@@ -136,8 +170,16 @@ def test_package_verifies(built: Built) -> None:
     names = {v.name for v in rep.items}
     for s in built.sources:
         assert f"originals/cam1/{s.path.name}" in names
-    assert {"clips/cam1/clip.mp4", "events.json", "custody.json", "README.txt",
-            "signing_key.pem", "SHA256SUMS", "thumbnails/7.jpg", "manifest.sig"} <= names
+    assert {
+        "clips/cam1/clip.mp4",
+        "events.json",
+        "custody.json",
+        "README.txt",
+        "signing_key.pem",
+        "SHA256SUMS",
+        "thumbnails/7.jpg",
+        "manifest.sig",
+    } <= names
     text = format_report(rep)
     assert text.splitlines()[-1].startswith("VERDICT: OK")
     assert rep.key_fingerprint in text
@@ -176,15 +218,35 @@ def test_verifiable_by_hand(built: Built, tmp_path: Path) -> None:
     with zipfile.ZipFile(built.zip) as zf:
         zf.extractall(tmp_path)
     sig = subprocess.run(
-        ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "signing_key.pem", "-rawin",
-         "-in", "manifest.json", "-sigfile", "manifest.sig"],
-        cwd=tmp_path, capture_output=True, text=True, check=False)
+        [
+            "openssl",
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            "signing_key.pem",
+            "-rawin",
+            "-in",
+            "manifest.json",
+            "-sigfile",
+            "manifest.sig",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert sig.returncode == 0 and "Signature Verified Successfully" in sig.stdout
-    sums = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=tmp_path,
-                          capture_output=True, text=True, check=False)
+    sums = subprocess.run(
+        ["sha256sum", "-c", "SHA256SUMS"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
     assert sums.returncode == 0, sums.stdout
-    der = subprocess.run(["openssl", "pkey", "-pubin", "-in", "signing_key.pem",
-                          "-outform", "DER"], cwd=tmp_path, capture_output=True, check=True)
+    der = subprocess.run(
+        ["openssl", "pkey", "-pubin", "-in", "signing_key.pem", "-outform", "DER"],
+        cwd=tmp_path,
+        capture_output=True,
+        check=True,
+    )
     assert hashlib.sha256(der.stdout[-32:]).hexdigest() == signing.key_fingerprint(built.key)
 
 
@@ -217,8 +279,9 @@ def test_flipped_byte_in_original_raw(built: Built, tmp_path: Path) -> None:
 def test_flipped_byte_in_clip(built: Built, tmp_path: Path) -> None:
     data = bytearray(built.clip.read_bytes())
     data[len(data) // 3] ^= 0xFF
-    rep = verify_package(rewrite(built.zip, tmp_path / "t.zip",
-                                 {"clips/cam1/clip.mp4": bytes(data)}))
+    rep = verify_package(
+        rewrite(built.zip, tmp_path / "t.zip", {"clips/cam1/clip.mp4": bytes(data)})
+    )
     assert fails(rep) == [
         "clips/cam1/clip.mp4: SHA-256 mismatch (expected "
         f"{next(f['sha256'] for f in built.manifest['files'] if f['role'] == 'clip')}, "
@@ -248,8 +311,7 @@ def test_edited_manifest(built: Built, tmp_path: Path) -> None:
     # an edit that also breaks the JSON
     broken = bytearray(raw)
     broken[0] ^= 0x01
-    rep = verify_package(rewrite(built.zip, tmp_path / "t2.zip",
-                                 {"manifest.json": bytes(broken)}))
+    rep = verify_package(rewrite(built.zip, tmp_path / "t2.zip", {"manifest.json": bytes(broken)}))
     msgs = fails(rep)
     assert "manifest.sig: manifest signature invalid" in msgs
     assert any(m.startswith("manifest.json: manifest is not valid JSON") for m in msgs)
@@ -262,8 +324,9 @@ def test_removed_file(built: Built, tmp_path: Path) -> None:
 
 
 def test_added_file(built: Built, tmp_path: Path) -> None:
-    rep = verify_package(rewrite(built.zip, tmp_path / "t.zip",
-                                 add={"originals/cam1/extra.mp4": b"\x00" * 10}))
+    rep = verify_package(
+        rewrite(built.zip, tmp_path / "t.zip", add={"originals/cam1/extra.mp4": b"\x00" * 10})
+    )
     assert fails(rep) == [
         "originals/cam1/extra.mp4: extra file not in manifest: originals/cam1/extra.mp4"
     ]
@@ -281,8 +344,9 @@ def test_replaced_signature(built: Built, tmp_path: Path) -> None:
 
 def test_swapped_key(built: Built, tmp_path: Path) -> None:
     other = Ed25519PrivateKey.generate()
-    rep = verify_package(rewrite(built.zip, tmp_path / "t.zip",
-                                 {"signing_key.pem": signing.public_key_pem(other)}))
+    rep = verify_package(
+        rewrite(built.zip, tmp_path / "t.zip", {"signing_key.pem": signing.public_key_pem(other)})
+    )
     msgs = fails(rep)
     assert "manifest.sig: manifest signature invalid" in msgs
     assert any(m.startswith("signing_key.pem: SHA-256 mismatch") for m in msgs)
@@ -302,17 +366,25 @@ def test_resigned_by_another_key(built: Built, tmp_path: Path) -> None:
             f["sha256"] = hashlib.sha256(pem).hexdigest()
             f["size"] = len(pem)
             f["fingerprint_sha256"] = fp
-    sums = "".join(f"{f['sha256']}  {f['name']}\n" for f in manifest["files"]
-                   if f["name"] != "SHA256SUMS").encode()
+    sums = "".join(
+        f"{f['sha256']}  {f['name']}\n" for f in manifest["files"] if f["name"] != "SHA256SUMS"
+    ).encode()
     for f in manifest["files"]:
         if f["name"] == "SHA256SUMS":
             f["sha256"] = hashlib.sha256(sums).hexdigest()
             f["size"] = len(sums)
     manifest["signature"]["public_key_fingerprint_sha256"] = fp
     mbytes = json.dumps(manifest).encode()
-    forged = rewrite(built.zip, tmp_path / "t.zip", {
-        "manifest.json": mbytes, "manifest.sig": signing.sign(forger, mbytes),
-        "signing_key.pem": pem, "SHA256SUMS": sums})
+    forged = rewrite(
+        built.zip,
+        tmp_path / "t.zip",
+        {
+            "manifest.json": mbytes,
+            "manifest.sig": signing.sign(forger, mbytes),
+            "signing_key.pem": pem,
+            "SHA256SUMS": sums,
+        },
+    )
     rep = verify_package(forged)
     assert rep.ok and rep.key_fingerprint == fp != signing.key_fingerprint(built.key)
     rep = verify_package(forged, signing.public_key_pem(built.key))
@@ -357,8 +429,7 @@ def test_duplicate_and_unsafe_names(built: Built, tmp_path: Path) -> None:
         zi = zipfile.ZipInfo("thumbnails/8.jpg")
         zi.external_attr = 0o120777 << 16
         zf.writestr(zi, "/etc/passwd")
-    assert "thumbnails/8.jpg: symbolic link entries are not allowed" in fails(
-        verify_package(link))
+    assert "thumbnails/8.jpg: symbolic link entries are not allowed" in fails(verify_package(link))
 
 
 # ----------------------------------------------------------------------------- building
@@ -373,9 +444,17 @@ def test_tampered_original_aborts_package(
     src.write_bytes(bytes(data))
     out = tmp_path / "p.zip"
     with pytest.raises(TamperError) as ei:
-        build_package(out, manifest_meta={}, signing_key=built.key, events=[], thumbnails={},
-                      custody=[], files=[PackageFile("originals/a.mp4", src, "original",
-                                                     expected_sha256=segments[0].sha256)])
+        build_package(
+            out,
+            manifest_meta={},
+            signing_key=built.key,
+            events=[],
+            thumbnails={},
+            custody=[],
+            files=[
+                PackageFile("originals/a.mp4", src, "original", expected_sha256=segments[0].sha256)
+            ],
+        )
     assert ei.value.expected == segments[0].sha256
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["seg.mp4"]
 
@@ -383,13 +462,26 @@ def test_tampered_original_aborts_package(
 def test_bad_names_refused(built: Built, tmp_path: Path) -> None:
     for name in ("../x.mp4", "/abs.mp4", "a\\b.mp4", "manifest.json", "a/./b.mp4"):
         with pytest.raises(PackageError):
-            build_package(tmp_path / "p.zip", manifest_meta={}, signing_key=built.key,
-                          events=[], thumbnails={}, custody=[],
-                          files=[PackageFile(name, built.clip, "clip")])
+            build_package(
+                tmp_path / "p.zip",
+                manifest_meta={},
+                signing_key=built.key,
+                events=[],
+                thumbnails={},
+                custody=[],
+                files=[PackageFile(name, built.clip, "clip")],
+            )
         assert not (tmp_path / "p.zip").exists()
     with pytest.raises(PackageError):
-        build_package(tmp_path / "p.zip", manifest_meta={"files": []}, signing_key=built.key,
-                      events=[], thumbnails={}, custody=[], files=[])
+        build_package(
+            tmp_path / "p.zip",
+            manifest_meta={"files": []},
+            signing_key=built.key,
+            events=[],
+            thumbnails={},
+            custody=[],
+            files=[],
+        )
 
 
 def test_verdict_type() -> None:

@@ -147,8 +147,12 @@ def test_detector_persons_are_pixelated(
     (checked on frames between detector samples too) is pixelated in the output."""
     det = _detector()
     seg = bframe_segments[0]
-    clip = cut_clip(bframe_segments, seg.start + timedelta(seconds=0.2),
-                    seg.start + timedelta(seconds=2.5), tmp_path / "c.mp4")
+    clip = cut_clip(
+        bframe_segments,
+        seg.start + timedelta(seconds=0.2),
+        seg.start + timedelta(seconds=2.5),
+        tmp_path / "c.mp4",
+    )
     res = redact_clip(clip.path, tmp_path / "r.mp4", detector=det, sample_fps=2.0)
     assert res.samples >= 5 and res.frames == clip.packets
     assert sha256_file(clip.path) == clip.sha256
@@ -157,8 +161,9 @@ def test_detector_persons_are_pixelated(
     assert len(orig) == len(red)
     checked = 0
     for i in (7, 22, 38, 52):  # not sample frames (those are every 15th)
-        persons = [d for d in det.detect([orig[i]])[0]
-                   if d.label == "person" and d.confidence >= 0.5]
+        persons = [
+            d for d in det.detect([orig[i]])[0] if d.label == "person" and d.confidence >= 0.5
+        ]
         for d in persons:
             x1, y1, x2, y2 = (int(v) for v in d.box)
             if (x2 - x1) < 12 or (y2 - y1) < 12:
@@ -175,7 +180,9 @@ def test_merge_and_pixelate_leave_no_detail() -> None:
     from evidence.redact import _pixelate, merge_boxes
 
     assert merge_boxes([(0, 0, 10, 10), (5, 5, 20, 20), (30, 30, 40, 40)]) == [
-        (0, 0, 20, 20), (30, 30, 40, 40)]
+        (0, 0, 20, 20),
+        (30, 30, 40, 40),
+    ]
     assert merge_boxes([(0, 0, 10, 10), (20, 0, 30, 10), (8, 0, 22, 5)]) == [(0, 0, 30, 10)]
     rng = np.random.default_rng(1)
     img = rng.integers(0, 256, (50, 37), dtype=np.uint8)

@@ -1,0 +1,59 @@
+"""Cases: investigators open them and add colleagues; only members (and supervisors of the
+case's unit) see a case and what was pulled under it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from app.auth.deps import require
+from app.auth.policy import Action
+from app.auth.principal import Principal
+from app.cases import service
+from app.cases.schemas import CaseCreate, CasePublic, CaseUpdate, MemberAdd
+from app.deps import IdPath, SessionDep
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+
+
+@router.post("", status_code=201, response_model=CasePublic)
+def create_case(
+    data: CaseCreate,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require(Action.case_create))],
+) -> CasePublic:
+    return service.to_public(session, service.create(session, principal, data))
+
+
+@router.get("/{case_id}", response_model=CasePublic)
+def get_case(
+    case_id: IdPath,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require(Action.case_read))],
+) -> CasePublic:
+    case = service.get_visible(session, principal, case_id, Action.case_read.value)
+    return service.to_public(session, case)
+
+
+@router.patch("/{case_id}", response_model=CasePublic)
+def update_case(
+    case_id: IdPath,
+    data: CaseUpdate,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require(Action.case_update))],
+) -> CasePublic:
+    case = service.get_visible(session, principal, case_id, Action.case_update.value)
+    return service.to_public(session, service.set_status(session, principal, case, data.status))
+
+
+@router.post("/{case_id}/members", status_code=201, response_model=CasePublic)
+def add_member(
+    case_id: IdPath,
+    data: MemberAdd,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require(Action.case_member_add))],
+) -> CasePublic:
+    case = service.get_visible(session, principal, case_id, Action.case_member_add.value)
+    service.add_member(session, principal, case, data.user_id)
+    return service.to_public(session, case)

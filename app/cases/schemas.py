@@ -1,0 +1,55 @@
+"""Cases as clients see them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from app.deps import IdField
+from app.models import CaseStatus
+
+CaseNumber = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/:-]*$",
+    ),
+]
+
+
+class CaseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: CaseNumber
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    unit: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+        | None
+    ) = None
+    status: CaseStatus = CaseStatus.open
+
+
+class CaseUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: CaseStatus
+
+
+class MemberAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: IdField
+
+
+class CasePublic(BaseModel):
+    id: int
+    number: str
+    title: str
+    unit: str
+    org_id: int
+    status: CaseStatus
+    created_by: int
+    created_at: datetime
+    closed_at: datetime | None
+    members: list[int]

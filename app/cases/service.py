@@ -1,0 +1,112 @@
+"""Opening cases, adding members, closing them. Every change is audited."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from app.audit.service import record
+from app.auth.principal import Principal
+from app.cases.policy import CasePolicy
+from app.cases.schemas import CaseCreate, CasePublic
+from app.db import utcnow
+from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.models import Case, CaseMember, CaseStatus, Role, User
+
+
+def to_public(session: Session, case: Case) -> CasePublic:
+    members = session.exec(
+        select(CaseMember.user_id).where(CaseMember.case_id == case.id).order_by(col(CaseMember.id))
+    ).all()
+    return CasePublic(**case.model_dump(), members=list(members))
+
+
+def get_visible(session: Session, principal: Principal, case_id: int, action: str) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"case {case_id} does not exist", code="case_not_found")
+    if not CasePolicy.can_view(session, principal, case):
+        raise Forbidden(
+            f"you are not on case {case.number}",
+            code="not_on_case",
+            audit={
+                "action": action,
+                "actor": principal,
+                "target_type": "case",
+                "target_id": case_id,
+                "case_id": case_id,
+            },
+        )
+    return case
+
+
+def create(session: Session, principal: Principal, data: CaseCreate) -> Case:
+    if session.exec(select(Case.id).where(Case.number == data.number)).first():
+        raise Conflict(f"case number {data.number!r} exists", code="case_exists")
+    assert principal.org_id is not None
+    case = Case(
+        number=data.number,
+        title=data.title,
+        unit=data.unit or principal.unit or "default",
+        org_id=principal.org_id,
+        status=data.status,
+        created_by=principal.user_id,
+    )
+    session.add(case)
+    session.flush()
+    assert case.id is not None
+    session.add(CaseMember(case_id=case.id, user_id=principal.user_id, added_by=principal.user_id))
+    record(
+        session,
+        principal,
+        "case.create",
+        target_type="case",
+        target_id=case.id,
+        case_id=case.id,
+        details={"number": case.number, "unit": case.unit},
+    )
+    return case
+
+
+def add_member(session: Session, principal: Principal, case: Case, user_id: int) -> None:
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise Unprocessable(f"user {user_id} does not exist", code="invalid_user")
+    if (
+        user.role not in (Role.investigator, Role.supervisor, Role.officer)
+        or user.org_id != case.org_id
+    ):
+        raise Unprocessable(
+            "only police of the case's organisation can join a case", code="invalid_member"
+        )
+    assert case.id is not None
+    if CasePolicy.is_member(session, case.id, user_id):
+        raise Conflict(f"user {user_id} is already on the case", code="already_member")
+    session.add(CaseMember(case_id=case.id, user_id=user_id, added_by=principal.user_id))
+    session.flush()
+    record(
+        session,
+        principal,
+        "case.member_add",
+        target_type="case",
+        target_id=case.id,
+        case_id=case.id,
+        details={"user_id": user_id},
+    )
+
+
+def set_status(session: Session, principal: Principal, case: Case, status: CaseStatus) -> Case:
+    if case.status == status:
+        return case
+    case.status = status
+    case.closed_at = utcnow() if status == CaseStatus.closed else None
+    session.add(case)
+    session.flush()
+    record(
+        session,
+        principal,
+        f"case.{'close' if status == CaseStatus.closed else 'reopen'}",
+        target_type="case",
+        target_id=case.id,
+        case_id=case.id,
+    )
+    return case

@@ -1,0 +1,57 @@
+"""Extraction requests as clients see them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.deps import IdField
+
+
+class ExtractionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    camera_ids: Annotated[list[IdField], Field(min_length=1, max_length=50)]
+    from_: Annotated[datetime, Field(alias="from")]
+    to: datetime
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=2000)]
+    redact: bool = False
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["approve", "deny"]
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+
+
+class CameraDecisionPublic(BaseModel):
+    camera_id: int
+    decision: str
+    by_policy: bool
+    decided_by: int | None
+    decided_at: datetime | None
+    note: str | None
+    outcome: str | None
+    segments: int
+
+
+class ExtractionPublic(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    id: int
+    case_id: int
+    case_number: str
+    requested_by: int
+    requested_by_name: str
+    from_: Annotated[datetime, Field(serialization_alias="from")]
+    to: datetime
+    reason: str
+    redact: bool
+    state: str
+    created_at: datetime
+    updated_at: datetime
+    cameras: list[CameraDecisionPublic]
+    package_sha256: str | None = None
+    package_size: int | None = None
+    error: str | None = None
+    job_id: int | None = None

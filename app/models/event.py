@@ -1,0 +1,92 @@
+"""Sightings: one row per tracked person or vehicle in one segment.
+
+Times are absolute UTC, from the segment's corrected start. An object visible across a
+segment boundary is two events (one per segment); search treats each on its own, so a
+window touching either half finds it. The box is normalised to the frame (0..1) so it means
+the same whatever resolution a camera records at.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String
+from sqlmodel import Field, SQLModel
+
+from app.db import UTCDateTime, utcnow
+
+EVENT_PK = BigInteger().with_variant(Integer, "sqlite")
+
+LABELS = ("person", "bicycle", "car", "motorcycle", "bus", "truck")
+COLORS = ("white", "black", "grey", "red", "blue", "green", "yellow", "brown", "unknown")
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "event"
+    __table_args__ = (
+        # Search (app/search): both indexes carry every filter column, so a filter is
+        # evaluated on index entries and only matching rows are fetched from the table.
+        # Per camera set and time range, ordered by start within each camera:
+        Index("ix_event_camera_start", "camera_id", "start", "end", "label", "color", "confidence"),
+        # In time order across all cameras, for camera sets that cover most of the city:
+        Index("ix_event_start", "start", "camera_id", "end", "label", "color", "confidence"),
+        # Per class, then as the first: a rare class costs what it matches, not the window.
+        Index(
+            "ix_event_label_camera_start",
+            "label",
+            "camera_id",
+            "start",
+            "end",
+            "color",
+            "confidence",
+        ),
+        Index("ix_event_segment", "segment_id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(EVENT_PK, primary_key=True))
+    camera_id: int = Field(sa_column=Column(Integer, ForeignKey("camera.id"), nullable=False))
+    segment_id: int = Field(sa_column=Column(Integer, ForeignKey("segment.id"), nullable=False))
+    track_id: int
+    label: str = Field(sa_column=Column(String(16), nullable=False))
+    color: str | None = Field(default=None, sa_column=Column(String(16)))
+    start: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    end: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    best_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    confidence: float
+    box_x1: float
+    box_y1: float
+    box_x2: float
+    box_y2: float
+    thumbnail_key: str | None = Field(default=None, sa_column=Column(String(512)))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class EventBound(SQLModel, table=True):
+    """The longest event seen per camera, kept by database triggers on `event` (migration
+    0005) so every writer keeps it right. Search bounds the start of an overlap query by it:
+    an event overlapping [from, to) started at or after `from - max_duration_s`. Deleting
+    events never lowers it (it stays an upper bound)."""
+
+    __tablename__ = "event_bound"
+
+    camera_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    max_duration_s: float = Field(nullable=False)
+
+
+class EventHourly(SQLModel, table=True):
+    """Events per camera and UTC hour (by start), per label; kept by triggers on `event`
+    (insert and delete). Serves histograms without counting raw events."""
+
+    __tablename__ = "event_hourly"
+    # SQLite: the rows live in the primary-key b-tree, so a camera's hours are one range read.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    camera_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    hour: datetime = Field(sa_column=Column(UTCDateTime, primary_key=True))
+    n_all: int = 0
+    n_person: int = 0
+    n_bicycle: int = 0
+    n_car: int = 0
+    n_motorcycle: int = 0
+    n_bus: int = 0
+    n_truck: int = 0

@@ -1,0 +1,145 @@
+"""HTTP routes of event search; parsing only, the work is in `service`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from app.auth.deps import require
+from app.auth.policy import Action
+from app.auth.principal import Principal
+from app.deps import ContextDep, SessionDep
+from app.errors import NotFound
+from app.search import service
+from app.search.cursor import CursorCodec
+from app.search.schemas import EventPage, EventPublic, Histogram
+from app.search.service import RawFilters
+
+router = APIRouter(tags=["events"])
+
+
+def _codec(ctx: ContextDep) -> CursorCodec:
+    codec = ctx.extras.get("search_cursor_codec")
+    if not isinstance(codec, CursorCodec):
+        codec = ctx.extras["search_cursor_codec"] = CursorCodec(ctx.settings.secret_bytes)
+    return codec
+
+
+async def filters(
+    from_: Annotated[
+        datetime | None, Query(alias="from", description="ISO 8601 with offset")
+    ] = None,
+    to: Annotated[datetime | None, Query(description="ISO 8601 with offset; after from")] = None,
+    near: Annotated[str | None, Query(description="lat,lon", max_length=64)] = None,
+    radius_m: Annotated[float | None, Query(description="with near; metres, <= 50 km")] = None,
+    bbox: Annotated[
+        str | None, Query(description="minLon,minLat,maxLon,maxLat", max_length=128)
+    ] = None,
+    polygon: Annotated[
+        str | None, Query(description="a GeoJSON Polygon (lon,lat)", max_length=60_000)
+    ] = None,
+    label: Annotated[list[str] | None, Query(description="repeatable", max_length=16)] = None,
+    color: Annotated[list[str] | None, Query(description="repeatable", max_length=16)] = None,
+    camera_id: Annotated[list[int] | None, Query(description="repeatable", max_length=1000)] = None,
+    min_confidence: Annotated[float | None, Query(description="0..1")] = None,
+    case_id: Annotated[int | None, Query(description="a case you are on")] = None,
+    purpose: Annotated[
+        str | None, Query(description="why you search (>= 10 characters)", max_length=500)
+    ] = None,
+) -> RawFilters:
+    return RawFilters(
+        from_=from_,
+        to=to,
+        near=near,
+        radius_m=radius_m,
+        bbox=bbox,
+        polygon=polygon,
+        labels=label or [],
+        colors=color or [],
+        camera_ids=camera_id or [],
+        min_confidence=min_confidence,
+        case_id=case_id,
+        purpose=purpose,
+    )
+
+
+FiltersDep = Annotated[RawFilters, Depends(filters)]
+
+
+@router.get("/events", response_model=EventPage)
+def search_events(
+    raw: FiltersDep,
+    session: SessionDep,
+    ctx: ContextDep,
+    principal: Annotated[Principal, Depends(require(Action.event_search))],
+    order: Annotated[str, Query(description="asc or desc (by start time)")] = "asc",
+    limit: Annotated[int, Query(description="1..500")] = 100,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> EventPage:
+    """Sightings overlapping [from, to) at a place, with filters; needs case_id or purpose."""
+    page = service.search(
+        session,
+        principal,
+        raw,
+        codec=_codec(ctx),
+        max_days=ctx.settings.max_search_days,
+        order=order,
+        limit=limit,
+        cursor=cursor,
+    )
+    # Built from database rows by this service: serialised once, not validated again.
+    return Response(page.model_dump_json(), media_type="application/json")  # type: ignore[return-value]
+
+
+@router.get("/events/histogram", response_model=Histogram)
+def event_histogram(
+    raw: FiltersDep,
+    session: SessionDep,
+    ctx: ContextDep,
+    principal: Annotated[Principal, Depends(require(Action.event_search))],
+    bucket: Annotated[str, Query(description="15m, 1h, 1d, ...", max_length=16)] = "1h",
+) -> Histogram:
+    """Events per camera per bucket (counted by start time in [from, to))."""
+    return service.histogram(
+        session, principal, raw, max_days=ctx.settings.max_search_days, bucket=bucket
+    )
+
+
+@router.get("/events/{event_id}", response_model=EventPublic)
+def get_event(
+    event_id: int,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require(Action.event_read))],
+    case_id: int | None = None,
+    purpose: Annotated[str | None, Query(max_length=500)] = None,
+) -> EventPublic:
+    event, cam = service.get_event(
+        session, principal, event_id, action="event.read", case_id=case_id, purpose=purpose
+    )
+    return service.to_public(event, cam)
+
+
+@router.get(
+    "/events/{event_id}/thumbnail",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+def event_thumbnail(
+    event_id: int,
+    session: SessionDep,
+    ctx: ContextDep,
+    principal: Annotated[Principal, Depends(require(Action.event_read))],
+    case_id: int | None = None,
+    purpose: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    """The event's best frame crop (JPEG), from the object store; the access is audited."""
+    event, _ = service.get_event(
+        session, principal, event_id, action="event.thumbnail", case_id=case_id, purpose=purpose
+    )
+    key = event.thumbnail_key
+    if not key or not ctx.store.exists(key):
+        raise NotFound(f"event {event_id} has no thumbnail", code="thumbnail_not_found")
+    data = b"".join(ctx.store.iter_chunks(key))
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})

@@ -1,0 +1,445 @@
+"""Every query of event search, scoped by who asks.
+
+Places resolve to a set of cameras first (there are about a thousand, not millions): the
+camera registry is read once per change and filtered in Python with the exact great-circle
+or point-in-polygon test. Events are then read by camera set and time only, through one of two
+covering indexes (see app.models.event), so filters are evaluated on index entries:
+
+* per camera (`ix_event_camera_start`, camera_id, start, ...): the window is read in time
+  chunks that grow (x4) until a page is full. Each chunk is one indexed range per camera plus
+  a top-N sort of that chunk; a small camera set or a selective filter never reads far past
+  the page.
+* in time order across cameras (`ix_event_start`, start, camera_id, ...): for camera sets that
+  cover most of the city with unselective filters, the index is read in order and the query
+  stops at the page end.
+
+Time overlap: an event [start, end] matches the window [from, to) when start < to and
+end >= from. The start is bounded below by `from - D`, D being the longest event of the cameras
+searched (`event_bound`, kept by triggers), so both conditions are index ranges. Pages are
+keyset pages on (start, id): a deep page costs what the first page costs.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import bindparam, text
+from sqlalchemy.engine import Row
+from sqlmodel import Session
+
+from app.auth.principal import Principal
+from app.db import UTCDateTime
+from app.geo import EARTH_RADIUS_M, BBox
+from app.models import LABELS, Event, Role
+from app.search.cursor import Position
+from app.search.geometry import Polygon
+
+EVENT_COLUMNS = (
+    'id, camera_id, segment_id, track_id, label, color, start, "end", best_at, confidence, '
+    "box_x1, box_y1, box_x2, box_y2, thumbnail_key"
+)
+BOUND_SLACK = timedelta(seconds=1)
+"""Added to the stored longest duration (SQLite computes it in floating point)."""
+CHUNK_GROWTH = 4
+MIN_CHUNK = timedelta(minutes=5)
+ASSUMED_RATE_PER_CAMERA_HOUR = 15.0
+"""Only sizes the first time chunk; a wrong guess costs one more round trip, never a result."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Cameras
+
+
+@dataclass(frozen=True)
+class CameraInfo:
+    id: int
+    org_id: int
+    name: str
+    latitude: float
+    longitude: float
+    timezone: str
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return _zone(self.timezone)
+
+
+_ZONES: dict[str, ZoneInfo] = {}
+
+
+def _zone(name: str) -> ZoneInfo:
+    zone = _ZONES.get(name)
+    if zone is None:
+        zone = _ZONES[name] = ZoneInfo(name)
+    return zone
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Every camera, with coordinate arrays for vectorised place tests."""
+
+    by_id: dict[int, CameraInfo]
+    ids: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+
+
+_registry_cache: dict[str, tuple[float, tuple[Any, ...], Registry]] = {}
+_cache_lock = threading.Lock()
+REVALIDATE_S = 1.0
+"""A camera moved or added is seen by searches within this many seconds."""
+
+
+def registry(session: Session) -> Registry:
+    """From a per-process cache, revalidated (one aggregate query) at most once a second."""
+    engine = session.get_bind().engine
+    key = f"{id(engine)}:{engine.url}"
+    now = time.monotonic()
+    cached = _registry_cache.get(key)
+    if cached is not None and now - cached[0] < REVALIDATE_S:
+        return cached[2]
+    version = tuple(
+        session.execute(text("SELECT count(*), max(id), max(updated_at) FROM camera")).one()
+    )
+    if cached is not None and cached[1] == version:
+        with _cache_lock:
+            _registry_cache[key] = (now, version, cached[2])
+        return cached[2]
+    rows = session.execute(
+        text("SELECT id, org_id, name, latitude, longitude, timezone FROM camera ORDER BY id")
+    ).all()
+    found = {r[0]: CameraInfo(r[0], r[1], r[2], float(r[3]), float(r[4]), r[5]) for r in rows}
+    reg = Registry(
+        found,
+        np.array([r[0] for r in rows], dtype=np.int64),
+        np.array([float(r[3]) for r in rows]),
+        np.array([float(r[4]) for r in rows]),
+    )
+    with _cache_lock:
+        _registry_cache[key] = (now, version, reg)
+    return reg
+
+
+def cameras(session: Session) -> dict[int, CameraInfo]:
+    return registry(session).by_id
+
+
+def visible_cameras(session: Session, principal: Principal) -> dict[int, CameraInfo]:
+    cams = cameras(session)
+    if principal.role is Role.ward:
+        return {k: c for k, c in cams.items() if c.org_id == principal.org_id}
+    return cams
+
+
+def _haversine_np(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    p1, p2 = math.radians(lat), np.radians(lats)
+    dphi = p2 - p1
+    dlmb = np.radians(lons - lon)
+    a = np.sin(dphi / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a))))
+
+
+def resolve_place(
+    session: Session,
+    principal: Principal,
+    *,
+    near: tuple[float, float] | None = None,
+    radius_m: float | None = None,
+    bbox: BBox | None = None,
+    polygon: Polygon | None = None,
+    camera_ids: Sequence[int] = (),
+) -> tuple[list[int], list[int]]:
+    """(camera ids matching the place and camera filters, requested ids that do not exist)."""
+    reg = registry(session)
+    mask = np.ones(len(reg.ids), dtype=bool)
+    if principal.role is Role.ward:
+        mask &= np.array([reg.by_id[int(i)].org_id == principal.org_id for i in reg.ids])
+    visible = set(reg.ids[mask].tolist())
+    unknown = [c for c in camera_ids if c not in visible]
+    if camera_ids:
+        mask &= np.isin(reg.ids, np.array(sorted(set(camera_ids)), dtype=np.int64))
+    if near is not None and radius_m is not None:
+        mask &= _haversine_np(near[0], near[1], reg.lat, reg.lon) <= radius_m
+    for box in [b for b in (bbox, polygon.bbox if polygon else None) if b is not None]:
+        in_lon = np.zeros(len(reg.ids), dtype=bool)
+        for lo, hi in box.lon_ranges():
+            in_lon |= (reg.lon >= lo) & (reg.lon <= hi)
+        mask &= (reg.lat >= box.min_lat) & (reg.lat <= box.max_lat) & in_lon
+    out = [int(i) for i in reg.ids[mask]]
+    if polygon is not None:
+        out = [c for c in out if polygon.contains(reg.by_id[c].latitude, reg.by_id[c].longitude)]
+    return out, unknown
+
+
+# ---------------------------------------------------------------------------------------------
+# Events
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    camera_ids: Sequence[int]
+    start: datetime
+    end: datetime
+    labels: Sequence[str] = ()
+    colors: Sequence[str] = ()
+    min_confidence: float | None = None
+    descending: bool = False
+    limit: int = 100
+    after: Position | None = None
+
+
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _bound(session: Session, camera_ids: Sequence[int]) -> tuple[float | None, int]:
+    """(longest event among these cameras or None if they have none, cameras with events)."""
+    params: dict[str, Any] = {}
+    cams_sql, _ = _cams_clause(session, params, camera_ids)
+    stmt = text(
+        f"SELECT max(max_duration_s), (SELECT count(*) FROM event_bound) FROM event_bound "
+        f"WHERE {cams_sql}"
+    )
+    longest, active = session.execute(stmt, params).one()
+    return (None if longest is None else float(longest)), int(active)
+
+
+def longest_event(session: Session, camera_ids: Sequence[int]) -> timedelta | None:
+    """Upper bound on the duration of any event of these cameras; None if they have none."""
+    longest, _ = _bound(session, camera_ids)
+    if longest is None:
+        return None
+    return timedelta(seconds=max(0.0, longest)) + BOUND_SLACK
+
+
+def _cams_clause(session: Session, params: dict[str, Any], ids: Sequence[int]) -> tuple[str, Any]:
+    """`camera_id IN (...)` with the ids inlined: they are integers from the registry, and a
+    bound list of hundreds costs more to expand than the query costs to run."""
+    listed = ",".join(str(int(c)) for c in ids) or "NULL"
+    return f"camera_id IN ({listed})", None
+
+
+def _filters(q: EventQuery, params: dict[str, Any], binds: list[Any]) -> list[str]:
+    where: list[str] = []
+    if q.labels:
+        where.append("label IN :labels")
+        params["labels"] = list(q.labels)
+        binds.append(bindparam("labels", expanding=True))
+    if q.colors:
+        where.append("color IN :colors")
+        params["colors"] = list(q.colors)
+        binds.append(bindparam("colors", expanding=True))
+    if q.min_confidence is not None:
+        where.append("confidence >= :min_conf")
+        params["min_conf"] = q.min_confidence
+    return where
+
+
+def _selectivity(q: EventQuery, active_cameras: int) -> float:
+    share = len(q.camera_ids) / max(1, active_cameras)
+    if q.labels:
+        share *= min(1.0, 0.3 * len(q.labels))
+    if q.colors:
+        share *= min(1.0, 0.2 * len(q.colors))
+    if q.min_confidence is not None:
+        share *= 0.5
+    return share
+
+
+def choose_index(q: EventQuery, active_cameras: int) -> str:
+    """The index that reads fewest entries for one page.
+
+    With a class filter, the per-class index: its ranges hold only that class. Otherwise,
+    in time order across cameras when the camera set is most of the city and nothing else
+    filters (its cost is then about limit / share of cameras, and that share is known), else
+    per camera.
+    """
+    if q.labels:
+        return "ix_event_label_camera_start"
+    if q.colors or q.min_confidence is not None:
+        return "ix_event_camera_start"
+    in_time_order = q.limit / max(_selectivity(q, active_cameras), 1e-9)
+    per_camera = 3 * 10 * len(q.camera_ids) + 2 * q.limit
+    return "ix_event_start" if in_time_order < per_camera else "ix_event_camera_start"
+
+
+def search_events(session: Session, q: EventQuery, *, index: str | None = None) -> list[Row[Any]]:
+    """One page of events, ordered by (start, id) ascending or descending."""
+    if not q.camera_ids:
+        return []
+    longest, active = _bound(session, q.camera_ids)
+    if longest is None:
+        return []
+    lower = q.start - timedelta(seconds=max(0.0, longest)) - BOUND_SLACK
+    index = index or choose_index(q, active)
+    pg = _is_pg(session)
+
+    params: dict[str, Any] = {"win_from": q.start}
+    binds: list[Any] = [
+        bindparam("win_from", type_=UTCDateTime),
+        bindparam("lo", type_=UTCDateTime),
+        bindparam("hi", type_=UTCDateTime),
+    ]
+    cams_sql, _ = _cams_clause(session, params, q.camera_ids)
+    where = [cams_sql, "start >= :lo", "start < :hi", '"end" >= :win_from']
+    where += _filters(q, params, binds)
+    if q.after is not None:
+        params["after_start"], params["after_id"] = q.after.start, q.after.id
+        binds.append(bindparam("after_start", type_=UTCDateTime))
+        op = "<" if q.descending else ">"
+        where.append(f"(start {op} :after_start OR id {op} :after_id)")
+    direction = "DESC" if q.descending else "ASC"
+    hint = "" if pg else f" INDEXED BY {index}"
+    # Phase 1 reads keys only, from the covering index (no table rows for what the page does
+    # not keep); phase 2 fetches the page's rows by id.
+    sql = (
+        f"SELECT id FROM event{hint} WHERE {' AND '.join(where)} "
+        f"ORDER BY start {direction}, id {direction} LIMIT :limit"
+    )
+    keys_stmt = text(sql).bindparams(*binds)
+
+    # The range still to read: [lo, hi), narrowed by the cursor.
+    lo, hi = lower, q.end
+    if q.after is not None:
+        if q.descending:
+            hi = min(hi, q.after.start + timedelta(microseconds=1))
+        else:
+            lo = max(lo, q.after.start)
+    if lo >= hi:
+        return []
+    if index == "ix_event_start":
+        chunk = hi - lo  # read in time order, stopping at the page end
+    else:
+        share = _selectivity(q, len(q.camera_ids))  # the filters' share only
+        rate = len(q.camera_ids) * ASSUMED_RATE_PER_CAMERA_HOUR * share
+        chunk = max(MIN_CHUNK, timedelta(hours=1.5 * q.limit / rate))
+    ids: list[int] = []
+    while lo < hi and len(ids) < q.limit:
+        if q.descending:
+            c_lo, c_hi = max(lo, hi - chunk), hi
+        else:
+            c_lo, c_hi = lo, min(hi, lo + chunk)
+        params.update(lo=c_lo, hi=c_hi, limit=q.limit - len(ids))
+        ids.extend(int(r[0]) for r in session.execute(keys_stmt, params))
+        if q.descending:
+            hi = c_lo
+        else:
+            lo = c_hi
+        chunk *= CHUNK_GROWTH
+    if not ids:
+        return []
+    rows_stmt = text(
+        f"SELECT {EVENT_COLUMNS} FROM event WHERE id IN ({','.join(map(str, ids))})"
+    ).columns(start=UTCDateTime, end=UTCDateTime, best_at=UTCDateTime)
+    rows = list(session.execute(rows_stmt).all())
+    rows.sort(key=lambda r: (r.start, r.id), reverse=q.descending)
+    return rows
+
+
+def get_event(session: Session, event_id: int) -> Event | None:
+    return session.get(Event, event_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Histogram
+
+
+@dataclass(frozen=True)
+class HistogramQuery:
+    camera_ids: Sequence[int]
+    start: datetime
+    end: datetime
+    bucket: timedelta
+    labels: Sequence[str] = ()
+    colors: Sequence[str] = ()
+    min_confidence: float | None = None
+
+    @property
+    def buckets(self) -> int:
+        return math.ceil((self.end - self.start) / self.bucket)
+
+
+def _hour_aligned(dt: datetime) -> bool:
+    dt = dt.astimezone(UTC)
+    return dt.minute == 0 and dt.second == 0 and dt.microsecond == 0
+
+
+def can_use_rollup(q: HistogramQuery) -> bool:
+    return (
+        not q.colors
+        and q.min_confidence is None
+        and q.bucket % timedelta(hours=1) == timedelta(0)
+        and _hour_aligned(q.start)
+        and _hour_aligned(q.end)
+    )
+
+
+def histogram(session: Session, q: HistogramQuery) -> dict[int, list[int]]:
+    """Events per camera per bucket, by start time in [from, to): {camera_id: counts}."""
+    if not q.camera_ids:
+        return {}
+    n_buckets = q.buckets
+    counts: dict[int, list[int]] = {}
+    params: dict[str, Any] = {"win_from": q.start, "win_to": q.end}
+    binds: list[Any] = [
+        bindparam("win_from", type_=UTCDateTime),
+        bindparam("win_to", type_=UTCDateTime),
+    ]
+    cams_sql, _ = _cams_clause(session, params, q.camera_ids)
+    pg = _is_pg(session)
+    if can_use_rollup(q):
+        labels = [lb for lb in LABELS if lb in q.labels] if q.labels else []
+        n_expr = " + ".join(f"n_{lb}" for lb in labels) if labels else "n_all"
+        params["per_hour"] = int(q.bucket / timedelta(hours=1))
+        # The bucket index is computed in SQL: plain integers come back, no datetimes.
+        if pg:
+            b_expr = "(extract(epoch FROM hour - :win_from)::bigint / 3600) / :per_hour"
+        else:
+            b_expr = (
+                "CAST(round((julianday(hour) - julianday(:win_from)) * 24) AS INTEGER) / :per_hour"
+            )
+        sql = (
+            f"SELECT camera_id, {b_expr} AS b, sum({n_expr}) FROM event_hourly "
+            f"WHERE {cams_sql} AND hour >= :win_from AND hour < :win_to "
+            f"GROUP BY camera_id, b"
+        )
+        stmt = text(sql).bindparams(*binds)
+        for cam, b, n in session.execute(stmt, params).tuples():
+            if not n:
+                continue
+            row = counts.get(cam)
+            if row is None:
+                row = counts[cam] = [0] * n_buckets
+            row[int(b)] += int(n)
+        return counts
+    params["bucket_s"] = q.bucket.total_seconds()
+    if pg:
+        b_expr = "floor(extract(epoch FROM start - :win_from) / :bucket_s)::int"
+    else:
+        b_expr = "CAST((julianday(start) - julianday(:win_from)) * 86400.0 / :bucket_s AS INTEGER)"
+    where = [cams_sql, "start >= :win_from", "start < :win_to"]
+    where += _filters(
+        EventQuery(q.camera_ids, q.start, q.end, q.labels, q.colors, q.min_confidence),
+        params,
+        binds,
+    )
+    hint = "" if pg else " INDEXED BY ix_event_camera_start"
+    sql = (
+        f"SELECT camera_id, {b_expr} AS b, count(*) FROM event{hint} "
+        f"WHERE {' AND '.join(where)} GROUP BY camera_id, b"
+    )
+    for cam, b, n in session.execute(text(sql).bindparams(*binds), params):
+        idx = min(max(int(b), 0), n_buckets - 1)
+        row = counts.get(cam)
+        if row is None:
+            row = counts[cam] = [0] * n_buckets
+        row[idx] += int(n)
+    return counts

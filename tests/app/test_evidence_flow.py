@@ -1,0 +1,311 @@
+"""Evidence end to end: a ward registers a camera, footage is uploaded and indexed, an officer
+searches, an investigator opens a case and requests footage, the ward approves, a signed
+package is built, `wardcam verify` passes on it and fails on a tampered copy."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FOOTAGE, World
+from tests.evidence.footage import BuiltSegment, build_segments
+
+T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+OFFSET = 2.0  # the camera's clock runs 2 s fast
+
+
+@pytest.fixture(scope="module")
+def segments(tmp_path_factory: pytest.TempPathFactory) -> list[BuiltSegment]:
+    return build_segments(
+        FOOTAGE / "intersection_cctv_day.mp4", tmp_path_factory.mktemp("segs"), 3, 10.0, T0
+    )
+
+
+def _run_jobs(world: World) -> int:
+    from app.jobs.pool import InProcessPool
+
+    return InProcessPool(world.client.app.state.ctx, 0).run_until_idle()  # type: ignore[attr-defined]
+
+
+def _upload_all(world: World, cam: int, segments: list[BuiltSegment]) -> list[dict]:
+    out = []
+    for seg in segments:
+        start = seg.start + timedelta(seconds=OFFSET)
+        r = world.client.post(
+            f"/cameras/{cam}/footage",
+            content=seg.path.read_bytes(),
+            params={"start": start.isoformat()},
+            headers=world.h("ward_a"),
+        )
+        assert r.status_code == 201, r.text
+        out.append(r.json())
+    return out
+
+
+def _case(world: World, number: str = "CID-2024-0042") -> dict:
+    r = world.client.post(
+        "/cases",
+        json={"number": number, "title": "Chain snatching"},
+        headers=world.h("investigator"),
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _request(
+    world: World,
+    case_id: int,
+    cams: list[int],
+    start: datetime,
+    end: datetime,
+    who: str = "investigator",
+    **extra: object,
+):  # type: ignore[no-untyped-def]
+    body = {
+        "camera_ids": cams,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "reason": "suspect seen fleeing on a motorcycle",
+        **extra,
+    }
+    return world.client.post(f"/cases/{case_id}/extractions", json=body, headers=world.h(who))
+
+
+def _verify(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", "verify", str(path), *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "WARDCAM_DEV": "1"},
+    )
+
+
+@pytest.mark.slow
+def test_end_to_end(world: World, segments: list[BuiltSegment], tmp_path: Path) -> None:
+    cam = world.camera(clock_offset_s=OFFSET)
+    _upload_all(world, cam["id"], segments)
+    assert _run_jobs(world) == 3
+    # An officer searches the index (purpose-bound).
+    r = world.client.get(
+        "/events",
+        headers=world.h("officer"),
+        params={
+            "from": T0.isoformat(),
+            "to": (T0 + timedelta(seconds=30)).isoformat(),
+            "near": f"{cam['latitude']},{cam['longitude']}",
+            "radius_m": 500,
+            "label": "car",
+            "purpose": "hit and run near the chowk, 10:00",
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["items"] and all(e["label"] == "car" for e in r.json()["items"])
+    # The investigator opens a case and asks for 20 s across all three segments.
+    case = _case(world)
+    start, end = T0 + timedelta(seconds=5), T0 + timedelta(seconds=25)
+    r = _request(world, case["id"], [cam["id"]], start, end)
+    assert r.status_code == 201, r.text
+    ex = r.json()
+    assert ex["state"] == "pending" and ex["cameras"][0]["decision"] == "pending"
+    # The ward sees the request (case number, requester, reason, window) and approves.
+    r = world.client.get("/extractions", params={"state": "pending"}, headers=world.h("ward_a"))
+    [seen] = r.json()
+    assert seen["case_number"] == "CID-2024-0042" and seen["requested_by_name"] == "investigator"
+    assert seen["reason"].startswith("suspect seen") and seen["package_sha256"] is None
+    assert (
+        world.client.post(
+            f"/extractions/{ex['id']}/decision",
+            json={"decision": "approve"},
+            headers=world.h("ward_b"),
+        ).status_code
+        == 403
+    )
+    r = world.client.post(
+        f"/extractions/{ex['id']}/decision",
+        json={"decision": "approve", "note": "ok for CID"},
+        headers=world.h("ward_a"),
+    )
+    assert r.status_code == 200 and r.json()["state"] == "approved", r.text
+    assert _run_jobs(world) == 1
+    r = world.client.get(f"/extractions/{ex['id']}", headers=world.h("investigator"))
+    assert r.json()["state"] == "ready", r.json()
+    assert r.json()["cameras"][0]["outcome"] == "packaged"
+    # Download; it verifies offline, against the service's published key too.
+    r = world.client.get(f"/extractions/{ex['id']}/package", headers=world.h("investigator"))
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    pkg = tmp_path / "package.zip"
+    pkg.write_bytes(r.content)
+    key = world.client.get("/.well-known/wardcam-signing-key").json()
+    (tmp_path / "key.pem").write_text(key["public_key_pem"])
+    ok = _verify(pkg, "--trusted-key", str(tmp_path / "key.pem"))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    with zipfile.ZipFile(pkg) as z:
+        names = set(z.namelist())
+        manifest = json.loads(z.read("manifest.json"))
+    assert {"manifest.json", "manifest.sig", "events.json", "custody.json", "README.txt"} <= names
+    assert sum(n.startswith("originals/") for n in names) == 3
+    assert any(n.endswith("clip.mp4") for n in names)
+    assert manifest["case"]["number"] == "CID-2024-0042"
+    assert manifest["cameras"][0]["clock_offset_s"] == OFFSET
+    clip = next(f for f in manifest["files"] if f["name"].endswith("clip.mp4"))
+    derivation = json.dumps(clip)
+    assert "actual_start" in derivation or "actual" in derivation
+    custody = json.loads(zipfile.ZipFile(pkg).read("custody.json"))
+    assert [c["action"] for c in custody][:2] == ["extraction.request", "extraction.approve"]
+    # A tampered copy fails, naming the file.
+    data = bytearray(pkg.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as z:
+        info = z.getinfo(next(n for n in z.namelist() if n.endswith("clip.mp4")))
+    at = info.header_offset + 30 + len(info.filename) + len(info.extra) + 1000
+    data[at] ^= 0xFF
+    bad = tmp_path / "tampered.zip"
+    bad.write_bytes(bytes(data))
+    out = _verify(bad)
+    assert out.returncode == 1 and "clip.mp4" in out.stdout
+    # Someone not on the case gets nothing; the owner sees every step in the access log.
+    r = world.client.get(f"/extractions/{ex['id']}/package", headers=world.h("investigator2"))
+    assert r.status_code == 403 and r.json()["code"] == "not_on_case"
+    log = world.client.get(
+        f"/cameras/{cam['id']}/access-log", params={"limit": 500}, headers=world.h("ward_a")
+    ).json()["items"]
+    actions = [e["action"] for e in log]
+    for action in (
+        "extraction.request",
+        "extraction.approve",
+        "extraction.package_built",
+        "extraction.download",
+        "event.search",
+    ):
+        assert action in actions, (action, actions)
+    assert world.client.get("/audit/verify", headers=world.h("auditor")).json()["ok"]
+
+
+def test_auto_policy_redaction_and_no_footage(
+    world: World, segments: list[BuiltSegment], tmp_path: Path
+) -> None:
+    cam = world.camera(clock_offset_s=OFFSET, sharing_policy="auto")
+    _upload_all(world, cam["id"], segments[:1])
+    case = _case(world)
+    r = _request(
+        world,
+        case["id"],
+        [cam["id"]],
+        T0 + timedelta(seconds=2),
+        T0 + timedelta(seconds=8),
+        redact=True,
+    )
+    assert r.status_code == 201 and r.json()["state"] == "approved", r.text
+    assert r.json()["cameras"][0]["by_policy"] is True
+    _run_jobs(world)
+    r = world.client.get(f"/extractions/{r.json()['id']}/package", headers=world.h("investigator"))
+    assert r.status_code == 200
+    (tmp_path / "p.zip").write_bytes(r.content)
+    with zipfile.ZipFile(tmp_path / "p.zip") as z:
+        assert any(n.endswith("clip_redacted.mp4") for n in z.namelist())
+    assert _verify(tmp_path / "p.zip").returncode == 0
+    # A window with no footage completes explicitly, with no empty zip.
+    r = _request(
+        world, case["id"], [cam["id"]], T0 - timedelta(hours=1), T0 - timedelta(minutes=30)
+    )
+    _run_jobs(world)
+    ex = world.client.get(f"/extractions/{r.json()['id']}", headers=world.h("investigator"))
+    assert ex.json()["state"] == "no_footage"
+    assert ex.json()["cameras"][0]["outcome"] == "no_footage"
+    r = world.client.get(f"/extractions/{r.json()['id']}/package", headers=world.h("investigator"))
+    assert r.status_code == 409 and r.json()["code"] == "package_not_ready"
+
+
+def test_bad_requests_and_decisions(world: World, segments: list[BuiltSegment]) -> None:
+    cam = world.camera()
+    other = world.camera("ward_b")
+    case = _case(world)
+    for start, end, code in [
+        (T0, T0 + timedelta(hours=3), "window_too_long"),
+        (T0, T0 - timedelta(minutes=1), "invalid_window"),
+    ]:
+        r = _request(world, case["id"], [cam["id"]], start, end)
+        assert r.status_code == 422 and r.json()["code"] == code, r.text
+    r = _request(world, case["id"], [4242], T0, T0 + timedelta(minutes=1))
+    assert r.status_code == 422 and r.json()["code"] == "camera_not_found"
+    r = world.client.post(
+        f"/cases/{case['id']}/extractions",
+        headers=world.h("investigator"),
+        json={
+            "camera_ids": [cam["id"]],
+            "from": T0.isoformat(),
+            "to": (T0 + timedelta(minutes=1)).isoformat(),
+            "reason": "x",
+        },
+    )
+    assert r.status_code == 422  # a reason of at least 10 characters
+    assert world.count("extraction") == 0
+    # Not on the case: no request, and the refusal is audited.
+    r = _request(world, case["id"], [cam["id"]], T0, T0 + timedelta(minutes=1), who="investigator2")
+    assert r.status_code == 403 and r.json()["code"] == "not_on_case"
+    # Two wards: one denies, one approves -> approved with the denied camera left out.
+    r = _request(world, case["id"], [cam["id"], other["id"]], T0, T0 + timedelta(minutes=1))
+    ex = r.json()
+    r = world.client.post(
+        f"/extractions/{ex['id']}/decision",
+        json={"decision": "deny", "note": "no"},
+        headers=world.h("ward_b"),
+    )
+    assert r.status_code == 200 and r.json()["state"] == "pending"
+    assert [c["camera_id"] for c in r.json()["cameras"]] == [other["id"]]  # only its own
+    r = world.client.post(
+        f"/extractions/{ex['id']}/decision", json={"decision": "deny"}, headers=world.h("ward_b")
+    )
+    assert r.status_code == 409 and r.json()["code"] == "already_decided"
+    # A request only for the denying ward's camera ends denied; no package.
+    r = _request(world, case["id"], [other["id"]], T0, T0 + timedelta(minutes=1))
+    denied = r.json()
+    world.client.post(
+        f"/extractions/{denied['id']}/decision",
+        json={"decision": "deny"},
+        headers=world.h("ward_b"),
+    )
+    r = world.client.get(f"/extractions/{denied['id']}", headers=world.h("investigator"))
+    assert r.json()["state"] == "denied"
+    r = world.client.get(f"/extractions/{denied['id']}/package", headers=world.h("investigator"))
+    assert r.status_code == 409
+    # Ward A never sees ward B's request.
+    r = world.client.get(f"/extractions/{denied['id']}", headers=world.h("ward_a"))
+    assert r.status_code == 403
+
+
+def test_tampered_original_fails_the_job_loudly(
+    world: World, segments: list[BuiltSegment], settings
+) -> None:  # type: ignore[no-untyped-def]
+    cam = world.camera(sharing_policy="auto", clock_offset_s=OFFSET)
+    [seg] = _upload_all(world, cam["id"], segments[1:2])
+    ctx = world.client.app.state.ctx  # type: ignore[attr-defined]
+    from sqlalchemy import text
+
+    with ctx.engine.connect() as conn:
+        key = conn.execute(
+            text("SELECT object_key FROM segment WHERE id = :i"), {"i": seg["id"]}
+        ).scalar_one()
+    path = Path(settings.storage_url.removeprefix("file://")) / key
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))  # someone with disk access edits the original
+    case = _case(world)
+    r = _request(
+        world, case["id"], [cam["id"]], T0 + timedelta(seconds=11), T0 + timedelta(seconds=15)
+    )
+    _run_jobs(world)
+    ex = world.client.get(f"/extractions/{r.json()['id']}", headers=world.h("investigator"))
+    assert ex.json()["state"] == "failed" and "tamper" in ex.json()["error"]
+    log = world.client.get(f"/cameras/{cam['id']}/access-log", headers=world.h("ward_a")).json()[
+        "items"
+    ]
+    assert any(e["action"] == "evidence.tamper_suspected" for e in log)

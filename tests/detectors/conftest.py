@@ -1,0 +1,35 @@
+"""Shared fixtures: the real shared model and footage; the model loads once per session."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="wardcam-yolo-"))
+
+import pytest
+
+from detectors import Detector, PipelineResult, run_pipeline
+
+from .assets import NIGHT, OPENVINO_MODEL, STREET
+
+# without the shared model and footage (../shared/assets) there is nothing to test against
+collect_ignore_glob = [] if OPENVINO_MODEL.is_dir() and STREET.is_file() else ["test_*.py"]
+
+
+@pytest.fixture(scope="session")
+def detector() -> Detector:
+    return Detector(str(OPENVINO_MODEL), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def street_result(detector: Detector) -> tuple[PipelineResult, list[tuple[int, int]]]:
+    calls: list[tuple[int, int]] = []
+    result = run_pipeline(STREET, detector, progress=lambda d, t: calls.append((d, t)))
+    return result, calls
+
+
+@pytest.fixture(scope="session")
+def night_result(detector: Detector) -> PipelineResult:
+    return run_pipeline(NIGHT, detector)

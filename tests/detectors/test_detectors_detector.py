@@ -1,0 +1,176 @@
+"""Detector: loading (good and bad models), detection on real frames, tiling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from detectors import Detection, Detector, DetectorLoadError, resolve_device
+from detectors.detector import LABELS, tile_layout
+from detectors.tracker import iou
+
+from .assets import NIGHT, ONNX_MODEL, OPENVINO_MODEL, STREET
+
+
+def _frames(path: Path, indices: set[int]) -> list[np.ndarray]:
+    out = []
+    with av.open(str(path)) as c:
+        for i, frame in enumerate(c.decode(video=0)):
+            if i in indices:
+                out.append(frame.to_ndarray(format="bgr24"))
+            if i >= max(indices):
+                break
+    return out
+
+
+@pytest.fixture(scope="module")
+def street_frames() -> list[np.ndarray]:
+    return _frames(STREET, {0, 40, 80, 120})
+
+
+def test_missing_model_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(DetectorLoadError, match="WARDCAM_DETECTOR_MODEL") as info:
+        Detector(str(tmp_path / "nope.onnx"), device="cpu")
+    assert "does not exist" in str(info.value)
+
+
+def test_non_model_file_names_the_variable(tmp_path: Path) -> None:
+    fake = tmp_path / "model.onnx"
+    fake.write_bytes(b"this is not an onnx model")
+    with pytest.raises(DetectorLoadError, match=r"^WARDCAM_DETECTOR_MODEL: "):
+        Detector(str(fake), device="cpu")
+
+
+def test_video_given_as_model_is_refused() -> None:
+    with pytest.raises(DetectorLoadError, match="WARDCAM_DETECTOR_MODEL"):
+        Detector(str(NIGHT), device="cpu")
+
+
+def test_plain_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DetectorLoadError, match=r"WARDCAM_DETECTOR_MODEL.*not an OpenVINO"):
+        Detector(str(tmp_path), device="cpu")
+
+
+def test_unknown_device_names_its_variable() -> None:
+    with pytest.raises(DetectorLoadError, match="WARDCAM_DETECTOR_DEVICE"):
+        resolve_device("tpu")
+
+
+def test_cuda_without_gpu_is_a_clear_error() -> None:
+    if resolve_device("auto") != "cpu":
+        pytest.skip("a GPU is present")
+    with pytest.raises(DetectorLoadError, match="WARDCAM_DETECTOR_DEVICE"):
+        Detector(str(ONNX_MODEL), device="cuda")
+
+
+def test_detects_vehicles_and_people(detector: Detector, street_frames: list[np.ndarray]) -> None:
+    assert detector.backend_name == "openvino"
+    results = detector.detect(street_frames)
+    assert len(results) == len(street_frames)
+    labels = {d.label for dets in results for d in dets}
+    assert {"car", "person"} <= labels
+    assert labels <= set(LABELS)
+    h, w = street_frames[0].shape[:2]
+    for dets in results:
+        for d in dets:
+            assert isinstance(d, Detection)
+            x1, y1, x2, y2 = d.box
+            assert -1 <= x1 < x2 <= w + 1 and -1 <= y1 < y2 <= h + 1
+            assert detector.conf <= d.confidence <= 1
+
+
+def test_matches_ultralytics_predict(detector: Detector, street_frames: list[np.ndarray]) -> None:
+    from ultralytics import YOLO
+
+    ours = detector.detect(street_frames[:1])[0]
+    res = YOLO(str(OPENVINO_MODEL), task="detect").predict(
+        street_frames[0], imgsz=640, conf=detector.conf, verbose=False
+    )[0]
+    theirs = [
+        (res.names[int(c)], float(p), b)
+        for c, p, b in zip(
+            res.boxes.cls.tolist(), res.boxes.conf.tolist(), res.boxes.xyxy.tolist(), strict=True
+        )
+        if res.names[int(c)] in LABELS
+    ]
+    assert len(ours) == len(theirs)
+    for label, conf, box in theirs:
+        best = max(ours, key=lambda d: iou(d.box, tuple(box)) if d.label == label else 0)
+        assert best.label == label
+        assert abs(best.confidence - conf) < 0.02
+        assert iou(best.box, tuple(box)) > 0.95
+
+
+def test_tiled_boxes_map_back_to_each_frame(
+    detector: Detector, street_frames: list[np.ndarray]
+) -> None:
+    full = detector.detect(street_frames[:2])
+    tiled = detector.detect_tiled(street_frames[:2], tiles=2)
+    assert len(tiled) == 2
+    for f, t in zip(full, tiled, strict=True):
+        top = max(f, key=lambda d: d.confidence)
+        match = max(t, key=lambda d: iou(d.box, top.box) if d.label == top.label else 0)
+        assert match.label == top.label
+        assert iou(match.box, top.box) > 0.8
+
+
+def test_tile_layout() -> None:
+    assert tile_layout(640, 360, 640, 1) == (1, 1, 1.0)
+    rows, cols, scale = tile_layout(640, 360, 640, 2)
+    assert (rows, cols) == (2, 1) and scale == pytest.approx(640 / 720)
+    rows, cols, scale = tile_layout(640, 480, 640, 4)
+    assert rows * cols >= 4 and scale == pytest.approx(0.5)
+
+
+def test_onnx_model_loads_and_detects(street_frames: list[np.ndarray]) -> None:
+    det = Detector(str(ONNX_MODEL), device="cpu", conf=0.4)
+    assert det.backend_name == "onnxruntime"
+    labels = {d.label for d in det.detect(street_frames[:1])[0]}
+    assert "car" in labels
+
+
+def test_empty_input(detector: Detector) -> None:
+    assert detector.detect([]) == []
+
+
+@pytest.mark.gpu
+def test_cuda_batched() -> None:
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    frames = _frames(STREET, set(range(0, 160, 10)))
+    gpu = Detector(str(ONNX_MODEL), device="cuda", conf=0.4)
+    assert gpu.is_gpu and gpu.prefers_batches
+    results = gpu.detect(frames)
+    assert len(results) == len(frames)
+    cpu = Detector(str(ONNX_MODEL), device="cpu", conf=0.4)
+    ref = cpu.detect(frames[:1])[0]
+    top = max(ref, key=lambda d: d.confidence)
+    assert any(d.label == top.label and iou(d.box, top.box) > 0.8 for d in results[0])
+
+
+@pytest.mark.gpu
+def test_cuda_half_precision_pt() -> None:
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    pt = Path("yolo11n.pt")
+    if not pt.exists():
+        pytest.skip("no .pt weights on this machine")
+    det = Detector(str(pt), device="cuda")
+    assert det.half
+    assert len(det.detect(_frames(STREET, {0, 1, 2, 3}))) == 4
+
+
+def test_from_env(tmp_path: Path) -> None:
+    det = Detector.from_env(
+        {"WARDCAM_DETECTOR_MODEL": str(OPENVINO_MODEL), "WARDCAM_DETECTOR_DEVICE": "cpu"}
+    )
+    assert det.backend_name == "openvino" and det.device == "cpu"
+    with pytest.raises(DetectorLoadError, match="WARDCAM_DETECTOR_MODEL"):
+        Detector.from_env(
+            {"WARDCAM_DETECTOR_MODEL": str(tmp_path / "missing"), "WARDCAM_DETECTOR_DEVICE": "cpu"}
+        )

@@ -1,0 +1,192 @@
+"""The indexing pipeline on real footage: events, thumbnails, colour, bad input, motion gate."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from detectors import PALETTE, Detector, Event, PipelineConfig, PipelineResult, run_pipeline
+from detectors.detector import VEHICLE_LABELS
+from detectors.tracker import SparseTracker
+from detectors.tracks import person_tracks, person_tracks_with_result
+
+from .assets import NIGHT
+
+StreetRun = tuple[PipelineResult, list[tuple[int, int]]]
+
+
+def _check_event(ev: Event, duration: float) -> None:
+    assert 0.0 <= ev.start_s <= ev.best_s <= ev.end_s <= duration + 1e-6
+    assert 0.0 < ev.confidence <= 1.0
+    x1, y1, x2, y2 = ev.box
+    assert 0 <= x1 < x2 <= ev.frame_width + 1 and 0 <= y1 < y2 <= ev.frame_height + 1
+    img = Image.open(io.BytesIO(ev.thumbnail_jpeg))
+    assert img.format == "JPEG"
+    img.load()
+    assert img.width > 4 and img.height > 4
+    if ev.label in VEHICLE_LABELS:
+        assert ev.color in PALETTE
+    else:
+        assert ev.color is None
+
+
+def test_street_crossing_events(street_result: StreetRun) -> None:
+    result, _ = street_result
+    assert result.error is None and result.ok
+    assert result.frames_total == 172
+    assert result.frames_decoded >= 170
+    assert result.duration_s == pytest.approx(7.17, abs=0.05)
+    assert (result.width, result.height) == (640, 360)
+    labels = {e.label for e in result.events}
+    assert {"car", "bus", "motorcycle", "person"} <= labels
+    for ev in result.events:
+        _check_event(ev, result.duration_s)
+    # the bus is in view for most of the clip
+    bus = max((e for e in result.events if e.label == "bus"), key=lambda e: e.end_s - e.start_s)
+    assert bus.end_s - bus.start_s > 3.0
+    # a day scene: vehicles get real colours, not "unknown"
+    assert any(e.color not in (None, "unknown") for e in result.events)
+    # events are sorted by start and keep their ids unique
+    assert [e.start_s for e in result.events] == sorted(e.start_s for e in result.events)
+    assert len({e.track_id for e in result.events}) == len(result.events)
+    assert result.inferences < result.samples  # tiling: several samples per inference
+
+
+def test_progress_is_reported(street_result: StreetRun) -> None:
+    result, calls = street_result
+    assert len(calls) >= 3
+    done = [d for d, _ in calls]
+    assert done == sorted(done)
+    assert all(t == result.frames_total for _, t in calls)
+    assert calls[-1] == (result.frames_total, result.frames_total)
+
+
+def test_event_dict_has_cli_fields(street_result: StreetRun) -> None:
+    d = street_result[0].events[0].to_dict()
+    assert {"label", "start", "end", "confidence", "color"} <= d.keys()
+
+
+def test_night_ir_clip(night_result: PipelineResult) -> None:
+    result = night_result
+    assert result.error is None
+    people = [e for e in result.events if e.label == "person"]
+    assert people
+    walker = max(people, key=lambda e: e.end_s - e.start_s)
+    assert walker.confidence >= 0.5
+    assert walker.end_s - walker.start_s >= 3.0
+    assert walker.end_s <= 9.0  # the walker leaves; the event does not linger to the end
+    for ev in result.events:
+        _check_event(ev, result.duration_s)
+        if ev.label in VEHICLE_LABELS:
+            assert ev.color in (None, "unknown")
+
+
+def test_same_input_same_events(detector: Detector, night_result: PipelineResult) -> None:
+    again = run_pipeline(NIGHT, detector)
+    assert [e.to_dict() for e in again.events] == [e.to_dict() for e in night_result.events]
+
+
+def test_truncated_file_keeps_earlier_events(detector: Detector, tmp_path: Path) -> None:
+    data = NIGHT.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    result = run_pipeline(cut, detector)
+    assert result.failed and result.error
+    assert result.error_code in {"decode_error", "truncated"}
+    assert 0 < result.frames_decoded < result.frames_total == 178
+    assert str(result.frames_decoded) in result.error
+    assert any(e.label == "person" for e in result.events)
+    for ev in result.events:
+        assert ev.end_s <= result.frames_decoded / result.fps + 0.01
+
+
+def test_not_a_video(detector: Detector, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00\x01 definitely not a video" * 200)
+    result = run_pipeline(junk, detector)
+    assert result.failed and result.error_code == "unreadable"
+    assert result.events == [] and result.frames_decoded == 0
+    with pytest.raises(ValueError):
+        person_tracks(junk, detector)
+
+
+def test_missing_file(detector: Detector, tmp_path: Path) -> None:
+    result = run_pipeline(tmp_path / "absent.mp4", detector)
+    assert result.failed and result.error_code == "unreadable"
+
+
+def _write_static_video(path: Path, seconds: int, fps: int = 10) -> None:
+    rng = np.random.default_rng(0)
+    base = rng.integers(60, 200, (240, 320, 3), np.uint8)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.time_base = Fraction(1, fps)
+        for i in range(seconds * fps):
+            frame = av.VideoFrame.from_ndarray(base, format="bgr24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def test_motion_gate_skips_still_video(detector: Detector, tmp_path: Path) -> None:
+    video = tmp_path / "still.mp4"
+    _write_static_video(video, seconds=10)
+    cfg = PipelineConfig(sample_fps=2.0, force_interval_s=2.0)
+    gated = run_pipeline(video, detector, cfg)
+    assert gated.error is None
+    assert gated.samples >= 19
+    # one detection every force_interval_s, nothing in between
+    assert gated.samples_detected <= 6
+    ungated = run_pipeline(video, detector, PipelineConfig(sample_fps=2.0, motion_gate=False))
+    assert ungated.samples_detected == ungated.samples
+
+
+def test_person_tracks_for_redaction(detector: Detector) -> None:
+    boxes, result = person_tracks_with_result(NIGHT, detector)
+    assert result.error is None
+    assert len(boxes) > 40  # the walker is in view for several seconds at 15 fps
+    frames = sorted(boxes)
+    # interpolation fills every frame of the walk, not just the sampled ones
+    longest = run = 1
+    for a, b in itertools.pairwise(frames):
+        run = run + 1 if b == a + 1 else 1
+        longest = max(longest, run)
+    assert longest >= 40
+    for frame_boxes in boxes.values():
+        for x1, y1, x2, y2 in frame_boxes:
+            assert 0 <= x1 < x2 <= 641 and 0 <= y1 < y2 <= 361
+
+
+def test_tracker_follows_fast_object_over_sparse_samples() -> None:
+    from detectors import Detection
+
+    tr = SparseTracker(high_conf=0.4, max_gap_s=1.0)
+    for k in range(6):  # a car moving 80 px per sample, half a second apart
+        x = 20 + 80 * k
+        tr.update(k * 0.5, [Detection("car", 0.8, (x, 100, x + 90, 150))])
+    tracks = tr.finish()
+    assert len(tracks) == 1 and len(tracks[0].sightings) == 6
+
+
+def test_progress_callback_can_cancel(detector: Detector) -> None:
+    class Cancelled(Exception):
+        pass
+
+    def cancel(done: int, total: int) -> None:
+        if done > 30:
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        run_pipeline(NIGHT, detector, progress=cancel)
+    # the detector is still usable afterwards
+    assert run_pipeline(NIGHT, detector).error is None
