@@ -62,7 +62,8 @@ def get_store(ctx: ContextDep) -> ObjectStore:
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1
+"""Row ids are 32-bit on PostgreSQL (events and audit entries, 64-bit, have their own)."""
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
 """Path ids: out-of-range numbers are a 422, never a database overflow."""
 IdField = Annotated[int, Field(ge=1, le=MAX_ID)]

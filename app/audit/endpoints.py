@@ -59,7 +59,7 @@ def list_audit(
     after_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     action: Annotated[str | None, Query(max_length=64)] = None,
-    actor_user_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    actor_user_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> AuditPage:
     stmt = select(AuditEntry).where(col(AuditEntry.seq) > after_seq)
     if action:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
 from app.audit.chain import GENESIS_HASH, canonical_json, entry_hash
@@ -65,10 +65,9 @@ def record(
     head.seq, head.hash = entry.seq, entry.hash
     session.add(head)
     session.flush()
-    if cams:
+    if cams:  # one multi-row INSERT, not an ORM object per camera
         assert entry.id is not None
-        session.add_all(AuditCamera(audit_id=entry.id, camera_id=c) for c in cams)
-        session.flush()
+        session.execute(insert(AuditCamera), [{"audit_id": entry.id, "camera_id": c} for c in cams])
     return entry
 
 

@@ -164,6 +164,8 @@ def _register(ctx, session, principal, camera, spooled, start, filename):  # typ
         if created:
             ctx.store.delete(segment.object_key)
         raise
+    if created:
+        service.lock_original(ctx.store, segment, camera, ctx.settings.object_lock_mode)
     return segment, job, created
 
 

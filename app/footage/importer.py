@@ -109,7 +109,7 @@ def _import_one(
         with session_scope(ctx.engine) as session:
             cam = session.get(Camera, camera.id)
             assert cam is not None
-            _segment, job, created = service.store_segment(
+            segment, job, created = service.store_segment(
                 session,
                 ctx.store,
                 None,
@@ -132,6 +132,7 @@ def _import_one(
     if not created:
         summary.skipped.append(f.path)
         return "skipped"
+    service.lock_original(ctx.store, segment, camera, ctx.settings.object_lock_mode)
     summary.ingested.append(f.path)
     summary.bytes_ingested += f.size
     if job is not None and job.id is not None:

@@ -66,6 +66,8 @@ def register(
             )
     finally:
         rec.path.unlink(missing_ok=True)
+    if created:
+        service.lock_original(ctx.store, segment, camera, ctx.settings.object_lock_mode)
     if created and job is not None and job.id is not None and enqueue:
         enqueue(job.id)
     return segment

@@ -178,3 +178,17 @@ def store_segment(
         store.delete(key)
         raise
     return segment, job, True
+
+
+def lock_original(store: ObjectStore, segment: Segment, camera: Camera, mode: str) -> bool:
+    """Put the stored original under object-lock retention until its retention ends, so
+    that not even an admin key can delete it early. Applied once the segment's row is
+    committed (a failed insert must still be able to remove its object). `mode` is
+    GOVERNANCE or COMPLIANCE; empty: no lock."""
+    if not mode or not store.supports_object_lock:
+        return False
+    until = segment.start + timedelta(days=camera.retention_days)
+    if until <= utcnow():
+        return False
+    store.set_retention(segment.object_key, until, mode)
+    return True

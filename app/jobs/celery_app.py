@@ -27,6 +27,7 @@ SWEEP_INTERVAL_S = 5.0
 
 
 def make_celery(settings: Settings) -> Celery:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule there
     app = Celery("wardcam", broker=settings.broker_url)
     app.conf.update(
         task_default_queue=QUEUE,
@@ -37,6 +38,7 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": settings.job_lease_seconds + 60},
         worker_hijack_root_logger=False,
+        beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         beat_schedule={
             "retention": {"task": RETENTION, "schedule": float(settings.retention_interval_s)}
         },

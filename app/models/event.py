@@ -74,15 +74,19 @@ class EventBound(SQLModel, table=True):
 
 
 class EventHourly(SQLModel, table=True):
-    """Events per camera and UTC hour (by start), per label; kept by triggers on `event`
-    (insert and delete). Serves histograms without counting raw events."""
+    """Events per camera and UTC hour (by start; the hour as a number, so buckets are integer
+    arithmetic), per label; kept by triggers on `event` (insert and delete). Serves histograms
+    without counting raw events."""
 
     __tablename__ = "event_hourly"
     # SQLite: the rows live in the primary-key b-tree, so a camera's hours are one range read.
     __table_args__ = {"sqlite_with_rowid": False}
 
     camera_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
-    hour: datetime = Field(sa_column=Column(UTCDateTime, primary_key=True))
+    hour: int = Field(
+        sa_column=Column(Integer, primary_key=True, autoincrement=False),
+        description="hours since 1970-01-01T00:00Z",
+    )
     n_all: int = 0
     n_person: int = 0
     n_bicycle: int = 0

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import Field
 
 from app.auth.deps import require
 from app.auth.policy import Action
 from app.auth.principal import Principal
-from app.deps import ContextDep, SessionDep
+from app.deps import MAX_ID, ContextDep, SessionDep
 from app.errors import NotFound
 from app.search import service
 from app.search.cursor import CursorCodec
@@ -42,9 +44,12 @@ async def filters(
     ] = None,
     label: Annotated[list[str] | None, Query(description="repeatable", max_length=16)] = None,
     color: Annotated[list[str] | None, Query(description="repeatable", max_length=16)] = None,
-    camera_id: Annotated[list[int] | None, Query(description="repeatable", max_length=1000)] = None,
+    camera_id: Annotated[
+        list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None,
+        Query(description="repeatable", max_length=1000),
+    ] = None,
     min_confidence: Annotated[float | None, Query(description="0..1")] = None,
-    case_id: Annotated[int | None, Query(description="a case you are on")] = None,
+    case_id: Annotated[int | None, Query(description="a case you are on", ge=1, le=MAX_ID)] = None,
     purpose: Annotated[
         str | None, Query(description="why you search (>= 10 characters)", max_length=500)
     ] = None,
@@ -89,8 +94,9 @@ def search_events(
         limit=limit,
         cursor=cursor,
     )
-    # Built from database rows by this service: serialised once, not validated again.
-    return Response(page.model_dump_json(), media_type="application/json")  # type: ignore[return-value]
+    # Built from database rows by this service (the shape of EventPage): serialised once.
+    body = json.dumps(page, separators=(",", ":"), ensure_ascii=False)
+    return Response(body, media_type="application/json")  # type: ignore[return-value]
 
 
 @router.get("/events/histogram", response_model=Histogram)
@@ -109,7 +115,7 @@ def event_histogram(
 
 @router.get("/events/{event_id}", response_model=EventPublic)
 def get_event(
-    event_id: int,
+    event_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(Action.event_read))],
     case_id: int | None = None,
@@ -127,7 +133,7 @@ def get_event(
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 def event_thumbnail(
-    event_id: int,
+    event_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
     session: SessionDep,
     ctx: ContextDep,
     principal: Annotated[Principal, Depends(require(Action.event_read))],

@@ -138,6 +138,11 @@ class ObjectStore(abc.ABC):
         """Place or release a legal hold; `ObjectLockUnsupported` without object lock."""
 
     @abc.abstractmethod
+    def set_retention(self, key: str, retain_until: datetime, mode: str | None = None) -> None:
+        """Keep the object undeletable until then (GOVERNANCE or COMPLIANCE on S3; default:
+        the store URL's lock_mode); `ObjectLockUnsupported` without object lock."""
+
+    @abc.abstractmethod
     def is_legal_hold(self, key: str) -> bool:
         """Whether the object is under legal hold (False where there is no object lock)."""
 

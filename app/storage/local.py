@@ -227,6 +227,16 @@ class LocalStore(ObjectStore):
         else:
             self._sidecar("holds", key).unlink(missing_ok=True)
 
+    def set_retention(self, key: str, retain_until: datetime, mode: str | None = None) -> None:
+        validate_key(key)
+        check_retention(retain_until)
+        if not self._path(key).is_file():
+            raise ObjectNotFound(key)
+        current = self._retained_until(key)
+        if current is not None and current >= retain_until:
+            return
+        self._write_sidecar("retention", key, retain_until.astimezone(UTC).isoformat().encode())
+
     def is_legal_hold(self, key: str) -> bool:
         validate_key(key)
         if not self._path(key).is_file():

@@ -246,6 +246,19 @@ class S3Store(ObjectStore):
             else:
                 self._client.disable_object_legal_hold(self.bucket, key)
 
+    def set_retention(self, key: str, retain_until: datetime, mode: str | None = None) -> None:
+        validate_key(key)
+        check_retention(retain_until)
+        self._ensure_bucket()
+        if not self._object_lock:
+            raise ObjectLockUnsupported(f"bucket {self.bucket!r} has no object lock")
+        self.stat(key)
+        mode = mode or self.config.lock_mode or GOVERNANCE
+        with self._errors(key):
+            self._client.set_object_retention(
+                self.bucket, key, Retention(mode, retain_until.astimezone(UTC))
+            )
+
     def is_legal_hold(self, key: str) -> bool:
         """Whether the current version is under legal hold."""
         validate_key(key)

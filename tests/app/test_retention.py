@@ -90,3 +90,59 @@ def test_retention_respects_legal_hold(world: World, settings) -> None:  # type:
     assert seg(0).status == "deleted" and not ctx.store.exists(seg(0).object_key)
     assert Path(settings.data_dir).exists()
     assert world.client.get("/audit/verify", headers=world.h("auditor")).json()["ok"]
+
+
+def test_originals_are_object_locked_on_s3(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """With object lock, not even wardcam itself (or a stolen admin key) can delete an
+    original before its retention ends; SeaweedFS enforces it."""
+    from fastapi.testclient import TestClient
+    from minio import Minio
+    from minio.error import S3Error
+
+    from app.footage.retention import sweep
+    from app.main import create_app
+    from app.storage import ObjectLocked
+    from tests.conftest import bootstrap_admin
+    from tests.storage.seaweed import start_seaweedfs
+
+    with start_seaweedfs(tmp_path / "s3") as server:
+        settings.storage_url = server.url_for("originals", lock_mode="GOVERNANCE")
+        settings.object_lock_mode = "COMPLIANCE"
+        with TestClient(create_app(settings)) as client:
+            w = World(client)
+            w.keys["admin"] = bootstrap_admin(settings)
+            org = client.post("/orgs", json={"name": "w", "kind": "ward"}, headers=w.h("admin"))
+            user = client.post("/users", json={"username": "ward", "role": "ward",
+                               "org_id": org.json()["id"]}, headers=w.h("admin")).json()
+            w.keys["ward"] = user["api_key"]
+            cam = w.camera("ward", retention_days=30)
+            start = datetime.now(UTC) - timedelta(days=1)
+            r = client.post(f"/cameras/{cam['id']}/footage", headers=w.h("ward"),
+                            content=(FOOTAGE / "driveway_ir_night.mp4").read_bytes(),
+                            params={"start": start.isoformat()})
+            assert r.status_code == 201, r.text
+            ctx = client.app.state.ctx  # type: ignore[attr-defined]
+            from app.models import Segment
+
+            with Session(ctx.engine) as s:
+                seg = s.get(Segment, r.json()["id"])
+                assert seg is not None
+                key = seg.object_key
+            try:
+                ctx.store.delete(key)
+                raise AssertionError("a locked original was deleted")
+            except ObjectLocked:
+                pass
+            raw = Minio(server.endpoint, server.access_key, server.secret_key, secure=False)
+            versions = list(raw.list_objects("originals", prefix=key, include_version=True))
+            assert versions
+            for v in versions:
+                try:
+                    raw.remove_object("originals", key, version_id=v.version_id)
+                    raise AssertionError("the S3 server let a locked version be deleted")
+                except S3Error as exc:
+                    assert exc.code == "AccessDenied"
+            # Even a sweep as if the retention were over cannot remove it early.
+            report = sweep(ctx, datetime.now(UTC) + timedelta(days=31))
+            assert report.locked == {cam["id"]: 1} and report.total_deleted == 0
+            assert ctx.store.exists(key)

@@ -24,6 +24,12 @@ def test_dev_mode_keeps_a_random_secret_across_restarts(tmp_path: Path) -> None:
 
 
 def test_defaults_follow_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("WARDCAM_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no .env file either
     monkeypatch.setenv("WARDCAM_DATA_DIR", str(tmp_path))
     s = Settings()
     assert s.database_url == f"sqlite:///{tmp_path}/wardcam.db"

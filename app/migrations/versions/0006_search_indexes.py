@@ -5,8 +5,8 @@ Covering indexes for event search, and two small tables kept by triggers on `eve
 `event_hourly` (events per camera, hour and label: histograms). Triggers, not application
 code, keep them, so every writer (indexing jobs, imports, bulk loads) keeps them right.
 
-Revision ID: 0005
-Revises: 0006
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-22 23:19:24.854257
 """
 
@@ -15,20 +15,19 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import app.db
-
-revision: str = "0005"
+revision: str = "0006"
 # 0006 (extractions) was written alongside and also follows 0004; chained after it so the
 # history stays linear.
-down_revision: str | None = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 LABELS = ("person", "bicycle", "car", "motorcycle", "bus", "truck")
 _COLS = ", ".join(f"n_{label}" for label in LABELS)
 
-# --- SQLite: row triggers (UPSERT). Times are stored as 'YYYY-MM-DD HH:MM:SS.ffffff'. ---
-_SQLITE_HOUR = "substr({r}.start, 1, 13) || ':00:00.000000'"
+# --- SQLite: row triggers (UPSERT). Times are stored as 'YYYY-MM-DD HH:MM:SS.ffffff';
+# event_hourly.hour is hours since the Unix epoch. ---
+_SQLITE_HOUR = "CAST(strftime('%s', {r}.start) AS INTEGER) / 3600"
 _SQLITE_DUR = '(julianday({r}."end") - julianday({r}.start)) * 86400.0'
 
 SQLITE_TRIGGERS = [
@@ -60,7 +59,7 @@ PG_TRIGGERS = [
 CREATE FUNCTION event_search_ins() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO event_hourly AS h (camera_id, hour, n_all, {_COLS})
-    SELECT camera_id, date_trunc('hour', start), count(*), {_PG_COUNTS}
+    SELECT camera_id, (floor(extract(epoch FROM start) / 3600))::integer, count(*), {_PG_COUNTS}
     FROM new_rows GROUP BY 1, 2 ORDER BY 1, 2
   ON CONFLICT (camera_id, hour) DO UPDATE SET n_all = h.n_all + excluded.n_all,
     {", ".join(f"n_{label} = h.n_{label} + excluded.n_{label}" for label in LABELS)};
@@ -76,7 +75,8 @@ CREATE FUNCTION event_search_del() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   UPDATE event_hourly AS h SET n_all = h.n_all - d.n_all,
     {", ".join(f"n_{label} = h.n_{label} - d.n_{label}" for label in LABELS)}
-  FROM (SELECT camera_id, date_trunc('hour', start) AS hour, count(*) AS n_all,
+  FROM (SELECT camera_id, (floor(extract(epoch FROM start) / 3600))::integer AS hour,
+          count(*) AS n_all,
           {", ".join(f"count(*) FILTER (WHERE label = '{lb}') AS n_{lb}" for lb in LABELS)}
         FROM old_rows GROUP BY 1, 2 ORDER BY 1, 2) AS d
   WHERE h.camera_id = d.camera_id AND h.hour = d.hour;
@@ -100,7 +100,7 @@ SQLITE_BACKFILL = [
 ]
 PG_BACKFILL = [
     f"""INSERT INTO event_hourly (camera_id, hour, n_all, {_COLS})
-    SELECT camera_id, date_trunc('hour', start), count(*), {_PG_COUNTS}
+    SELECT camera_id, (floor(extract(epoch FROM start) / 3600))::integer, count(*), {_PG_COUNTS}
     FROM event GROUP BY 1, 2""",
     """INSERT INTO event_bound (camera_id, max_duration_s)
     SELECT camera_id, max(extract(epoch FROM "end" - start)) FROM event GROUP BY 1""",
@@ -117,7 +117,7 @@ def upgrade() -> None:
     op.create_table(
         "event_hourly",
         sa.Column("camera_id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("hour", app.db.UTCDateTime(), nullable=False),
+        sa.Column("hour", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("n_all", sa.Integer(), nullable=False),
         sa.Column("n_person", sa.Integer(), nullable=False),
         sa.Column("n_bicycle", sa.Integer(), nullable=False),
