@@ -88,6 +88,15 @@ def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[st
     return "; ".join(parts) or "invalid request", errors
 
 
+def _unavailable(what: str, code: str) -> JSONResponse:
+    """503: a dependency is down; the client may retry."""
+    return JSONResponse(
+        error_body(f"{what} is unavailable; retry later", code),
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -113,28 +122,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreUnavailable)
     async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
         log.warning("object store unavailable: %s", exc)
-        return JSONResponse(
-            error_body("the object store is unavailable; retry later", "store_unavailable"),
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+        return _unavailable("the object store", "store_unavailable")
 
     @app.exception_handler(OperationalError)
     async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
         log.warning("database unavailable: %s", type(exc.orig).__name__)
-        return JSONResponse(
-            error_body("the database is unavailable; retry later", "database_unavailable"),
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+        return _unavailable("the database", "database_unavailable")
 
     @app.exception_handler(DBAPIError)
     async def _db_error(_: Request, exc: DBAPIError) -> JSONResponse:
         if exc.connection_invalidated:
-            return JSONResponse(
-                error_body("the database is unavailable; retry later", "database_unavailable"),
-                status_code=503,
-                headers={"Retry-After": "5"},
-            )
+            return _unavailable("the database", "database_unavailable")
         log.exception("database error")
         return JSONResponse(error_body("internal database error", "internal_error"), 500)
