@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from app.db import make_engine
-from app.security import SecretBox
+from app.security import SecretBox, derive_key
 from app.settings import Settings
 from app.storage import ObjectStore, make_store
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass
@@ -28,8 +24,6 @@ class AppContext:
     def from_settings(cls, settings: Settings) -> AppContext:
         settings.check_secure()
         secret = settings.secret_bytes
-        from app.security import derive_key
-
         return cls(
             settings=settings,
             engine=make_engine(settings.database_url),

@@ -18,6 +18,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import func
+from sqlmodel import select
 
 from app.db import session_scope
 from app.identity.schemas import UserCreate
@@ -152,7 +154,7 @@ def run_demo(
         say("Indexing: motion-gated YOLO + tracking, one event per tracked object")
         pool = InProcessPool(ctx, 0)
         with session_scope(ctx.engine) as session:
-            total = len(session.exec(Job.__table__.select()).all())  # type: ignore[attr-defined]
+            total = session.exec(select(func.count()).select_from(Job)).one()
         with Progress(
             TextColumn("   {task.description}"),
             BarColumn(),
@@ -248,8 +250,7 @@ def run_demo(
         trusted = _ok(client.get("/.well-known/wardcam-signing-key"))["public_key_pem"]
         report = verify_package(pkg, trusted.encode())
         lines = format_report(report).splitlines()
-        shown = [ln for ln in lines if "originals/" in ln or "clips/" in ln
-                 or "manifest" in ln][:6]
+        shown = [ln for ln in lines if "originals/" in ln or "clips/" in ln or "manifest" in ln][:6]
         for ln in [*shown, f"… {len(report.items)} checks in all", lines[-1]]:
             con.print("   " + ln, markup=False, highlight=False)
         if not report.ok:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from app.audit.chain import GENESIS_HASH, canonical_json, entry_hash
@@ -154,7 +154,3 @@ def verify_chain(session: Session) -> ChainReport:
             "(entries were removed from the end)",
         )
     return ChainReport(ok=True, entries=count, head_seq=head_seq)
-
-
-def count_entries(session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(AuditEntry)).one())

@@ -21,7 +21,7 @@ from app.audit.service import FAILED, record
 from app.db import session_scope, utcnow
 from app.extractions.service import FULFIL_JOB, cameras_of
 from app.footage import repository as footage
-from app.jobs.handlers import preload_detector
+from app.jobs.handlers import download, preload_detector
 from app.jobs.runner import JobContext, PermanentJobError, handler
 from app.models import (
     AuditEntry,
@@ -210,11 +210,11 @@ def fulfil(jc: JobContext) -> None:
         for cid in with_footage:
             sources = []
             for seg in segs[cid]:
-                path = work / "src" / f"cam{cid}" / Path(seg.object_key).name
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with path.open("wb") as out:
-                    for chunk in app.store.iter_chunks(seg.object_key):
-                        out.write(chunk)
+                path = download(
+                    app.store,
+                    seg.object_key,
+                    work / "src" / f"cam{cid}" / Path(seg.object_key).name,
+                )
                 sources.append(SourceSegment(path, seg.start, seg.sha256, seg.id))
             windows.append(CameraWindow(f"cam{cid}", sources, {"camera_id": cid}))
         out_zip = work / "package.zip"

@@ -26,30 +26,26 @@ from app.footage.schemas import JobPublic, SegmentPublic
 from app.jobs import repository as jobs
 from app.models import Camera, Job, Segment, SegmentSource, SegmentStatus
 from app.storage import ObjectStore
+from ingest.errors import IngestError
 from ingest.hashing import Spooled
 from ingest.probe import ProbeResult
+from ingest.timeparse import check_range
 
 log = logging.getLogger(__name__)
 
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-FUTURE_SLACK = timedelta(minutes=5)
 INDEX_JOB = "index_segment"
 
 
 def check_start(start: datetime, *, now: datetime | None = None) -> datetime:
+    """The same rule as NVR import (ingest.timeparse.check_range), as an API error."""
     if start.tzinfo is None:
         raise Unprocessable(
             "start must carry a UTC offset, e.g. 2024-05-01T10:00:00+05:45", code="invalid_start"
         )
-    now = now or utcnow()
-    if start < EARLIEST:
-        raise Unprocessable(
-            f"start {start.isoformat()} is before 2000", code="start_time_out_of_range"
-        )
-    if start > now + FUTURE_SLACK:
-        raise Unprocessable(
-            f"start {start.isoformat()} is in the future", code="start_time_out_of_range"
-        )
+    try:
+        check_range(start, now=now)
+    except IngestError as exc:
+        raise Unprocessable(exc.detail, code=exc.code) from None
     return start.astimezone(UTC)
 
 

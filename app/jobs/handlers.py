@@ -22,15 +22,20 @@ log = logging.getLogger(__name__)
 _detector_lock = threading.Lock()
 
 
+def download(store: ObjectStore, key: str, path: Path) -> Path:
+    """Stream an object to a local file (jobs work on files: PyAV, hashing, zip)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        for chunk in store.iter_chunks(key):
+            out.write(chunk)
+    return path
+
+
 @contextmanager
 def local_copy(store: ObjectStore, key: str, suffix: str = "") -> Iterator[Path]:
-    """The object as a local file (streamed to a temp file; removed afterwards)."""
+    """The object as a local file in a temp dir, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="wardcam-job-") as tmp:
-        path = Path(tmp) / f"object{suffix}"
-        with path.open("wb") as out:
-            for chunk in store.iter_chunks(key):
-                out.write(chunk)
-        yield path
+        yield download(store, key, Path(tmp) / f"object{suffix}")
 
 
 def preload_detector(app: AppContext) -> Detector:

@@ -17,8 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session
-
 from app.context import AppContext
 from app.db import session_scope
 from app.jobs import repository
@@ -129,7 +127,3 @@ def run_next(app: AppContext, worker: str | None = None) -> bool:
         return False
     _execute(app, job, worker)
     return True
-
-
-def get_job(session: Session, job_id: int) -> Job | None:
-    return session.get(Job, job_id)
