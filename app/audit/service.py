@@ -8,18 +8,22 @@ action and its audit entry commit together or not at all.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert, text, update
 from sqlmodel import Session, col, select
 
 from app.audit.chain import GENESIS_HASH, canonical_json, entry_hash
 from app.auth.principal import Principal
 from app.db import utcnow
-from app.models import AuditCamera, AuditEntry, AuditHead
+from app.models import AuditEntry, AuditHead
+
+_HEAD: Table = AuditHead.__table__  # type: ignore[attr-defined]
+_ENTRY: Table = AuditEntry.__table__  # type: ignore[attr-defined]
 
 ALLOWED = "allowed"
 DENIED = "denied"
@@ -40,14 +44,18 @@ def record(
     camera_ids: Iterable[int] = (),
     ts: datetime | None = None,
 ) -> AuditEntry:
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    # Core statements, not ORM objects: this runs on every request, and the unit of work's
+    # bookkeeping cost more than the three statements themselves.
+    head_seq, head_hash = session.execute(
+        select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+    ).one()
     cams = sorted(set(camera_ids))
     body = dict(details or {})
     if cams:
         body["camera_ids"] = cams
     fields: dict[str, Any] = {
-        "seq": head.seq + 1,
-        "prev_hash": head.hash,
+        "seq": head_seq + 1,
+        "prev_hash": head_hash,
         "ts": ts or utcnow(),
         "actor_user_id": actor.user_id if actor else None,
         "actor_role": str(actor.role) if actor else None,
@@ -60,15 +68,32 @@ def record(
         "purpose": purpose,
         "details": canonical_json(body),
     }
-    entry = AuditEntry(**fields, hash=entry_hash(**fields))
-    session.add(entry)
-    head.seq, head.hash = entry.seq, entry.hash
-    session.add(head)
-    session.flush()
-    if cams:  # one multi-row INSERT, not an ORM object per camera
-        assert entry.id is not None
-        session.execute(insert(AuditCamera), [{"audit_id": entry.id, "camera_id": c} for c in cams])
-    return entry
+    fields["hash"] = entry_hash(**fields)
+    entry_id = session.execute(insert(_ENTRY).values(**fields).returning(_ENTRY.c.id)).scalar_one()
+    session.execute(
+        update(_HEAD).where(_HEAD.c.id == 1).values(seq=fields["seq"], hash=fields["hash"])
+    )
+    if cams:
+        _link_cameras(session, entry_id, cams)
+    return AuditEntry(id=entry_id, **fields)
+
+
+def _link_cameras(session: Session, entry_id: int, cams: list[int]) -> None:
+    """One statement whatever the number of cameras (a city-wide search touches hundreds),
+    the ids passed as one array rather than a row of parameters each."""
+    if session.get_bind().dialect.name == "postgresql":
+        sql = (
+            "INSERT INTO audit_camera (audit_id, camera_id) "
+            "SELECT :audit_id, unnest(CAST(:cams AS integer[]))"
+        )
+        cams_param: object = cams
+    else:
+        sql = (
+            "INSERT INTO audit_camera (audit_id, camera_id) "
+            "SELECT :audit_id, value FROM json_each(:cams)"
+        )
+        cams_param = json.dumps(cams)
+    session.execute(text(sql), {"audit_id": entry_id, "cams": cams_param})
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlmodel import Session, select
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from app.auth.policy import Action, role_may
 from app.auth.principal import Principal
@@ -23,20 +24,27 @@ def authenticate(session: Session, token: str) -> Principal | None:
     prefix = split_api_key(token)
     if prefix is None:
         return None
-    row = session.exec(select(ApiKey, User).join(User).where(ApiKey.prefix == prefix)).first()
+    # Columns, not ORM objects: every request runs this.
+    row = session.execute(
+        select(
+            col(ApiKey.key_hash),
+            col(ApiKey.revoked_at),
+            col(User.active),
+            col(User.id),
+            col(User.username),
+            col(User.role),
+            col(User.org_id),
+            col(User.unit),
+        )
+        .join(User, col(User.id) == col(ApiKey.user_id))
+        .where(col(ApiKey.prefix) == prefix)
+    ).first()
     if row is None:
         return None
-    key, user = row
-    if key.revoked_at is not None or not user.active or not api_key_matches(token, key.key_hash):
+    key_hash, revoked_at, active, user_id, username, role, org_id, unit = row
+    if revoked_at is not None or not active or not api_key_matches(token, key_hash):
         return None
-    assert user.id is not None
-    return Principal(
-        user_id=user.id,
-        username=user.username,
-        role=user.role,
-        org_id=user.org_id,
-        unit=user.unit,
-    )
+    return Principal(user_id=user_id, username=username, role=role, org_id=org_id, unit=unit)
 
 
 def get_principal(

@@ -24,12 +24,21 @@ COLORS = ("white", "black", "grey", "red", "blue", "green", "yellow", "brown", "
 class Event(SQLModel, table=True):
     __tablename__ = "event"
     __table_args__ = (
-        # Search (app/search): both indexes carry every filter column, so a filter is
-        # evaluated on index entries and only matching rows are fetched from the table.
+        # Search (app/search): the indexes carry every filter column and the id (SQLite's
+        # rowid; INCLUDE on PostgreSQL), so a filter is evaluated on index entries, keys are
+        # read index-only, and only a page's rows are fetched from the table.
         # Per camera set and time range, ordered by start within each camera:
-        Index("ix_event_camera_start", "camera_id", "start", "end", "label", "color", "confidence"),
+        Index(
+            "ix_event_camera_start",
+            *("camera_id", "start", "end", "label", "color", "confidence"),
+            postgresql_include=["id"],
+        ),
         # In time order across all cameras, for camera sets that cover most of the city:
-        Index("ix_event_start", "start", "camera_id", "end", "label", "color", "confidence"),
+        Index(
+            "ix_event_start",
+            *("start", "camera_id", "end", "label", "color", "confidence"),
+            postgresql_include=["id"],
+        ),
         # Per class, then as the first: a rare class costs what it matches, not the window.
         Index(
             "ix_event_label_camera_start",
@@ -39,6 +48,7 @@ class Event(SQLModel, table=True):
             "end",
             "color",
             "confidence",
+            postgresql_include=["id"],
         ),
         Index("ix_event_segment", "segment_id"),
     )
@@ -80,7 +90,17 @@ class EventHourly(SQLModel, table=True):
 
     __tablename__ = "event_hourly"
     # SQLite: the rows live in the primary-key b-tree, so a camera's hours are one range read.
-    __table_args__ = {"sqlite_with_rowid": False}
+    # PostgreSQL: the same through a covering index (an index-only scan, no heap visits).
+    __table_args__ = (
+        Index(
+            "ix_event_hourly_cover",
+            "camera_id",
+            "hour",
+            unique=True,
+            postgresql_include=[f"n_{label}" for label in ("all", *LABELS)],
+        ).ddl_if(dialect="postgresql"),
+        {"sqlite_with_rowid": False},
+    )
 
     camera_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     hour: int = Field(

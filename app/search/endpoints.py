@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated
 
@@ -95,8 +94,7 @@ def search_events(
         cursor=cursor,
     )
     # Built from database rows by this service (the shape of EventPage): serialised once.
-    body = json.dumps(page, separators=(",", ":"), ensure_ascii=False)
-    return Response(body, media_type="application/json")  # type: ignore[return-value]
+    return Response(service.dump_json(page), media_type="application/json")  # type: ignore[return-value]
 
 
 @router.get("/events/histogram", response_model=Histogram)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlmodel import Session
 
 from app.audit.service import record
@@ -222,14 +223,9 @@ def to_public(row: Any, cam: CameraInfo) -> EventPublic:
     )
 
 
-def _iso(dt: datetime) -> str:
-    text = dt.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 def event_json(row: Any, cam: CameraInfo) -> dict[str, Any]:
     """What `to_public(row, cam)` serialises to, built directly (a page of hundreds of events
-    is on the hot path of every search)."""
+    is on the hot path of every search); datetimes stay objects for `dump_json`."""
     tz = cam.tz
     return {
         "id": row.id,
@@ -245,14 +241,20 @@ def event_json(row: Any, cam: CameraInfo) -> dict[str, Any]:
         "label": row.label,
         "color": row.color,
         "confidence": row.confidence,
-        "start": _iso(row.start),
-        "end": _iso(row.end),
-        "start_local": _iso(row.start.astimezone(tz)),
-        "end_local": _iso(row.end.astimezone(tz)),
-        "best_at": _iso(row.best_at),
+        "start": row.start,
+        "end": row.end,
+        "start_local": row.start.astimezone(tz),
+        "end_local": row.end.astimezone(tz),
+        "best_at": row.best_at,
         "box": {"x1": row.box_x1, "y1": row.box_y1, "x2": row.box_x2, "y2": row.box_y2},
         "thumbnail_url": f"/events/{row.id}/thumbnail" if row.thumbnail_key else None,
     }
+
+
+def dump_json(body: dict[str, Any]) -> bytes:
+    """A search page as JSON: datetimes in RFC 3339 with `Z` for UTC (as pydantic writes
+    them), in C (orjson) because a page of 500 events took longer to encode than to find."""
+    return orjson.dumps(body, option=orjson.OPT_UTC_Z)
 
 
 def search(
