@@ -6,7 +6,8 @@ or point-in-polygon test. Events are then read by camera set and time only, thro
 covering indexes (see app.models.event), so filters are evaluated on index entries:
 
 * per camera (`ix_event_camera_start`, camera_id, start, ...): the window is read in time
-  chunks that grow (x4) until a page is full. Each chunk is one indexed range per camera plus
+  chunks that grow (x4) until a page is full; the first is sized from the event rate where
+  reading starts (two hours of the hourly roll-up, read in the same round trip as the bound). Each chunk is one indexed range per camera plus
   a top-N sort of that chunk; a small camera set or a selective filter never reads far past
   the page.
 * in time order across cameras (`ix_event_start`, start, camera_id, ...): for camera sets that
@@ -48,9 +49,11 @@ EVENT_COLUMNS = (
 BOUND_SLACK = timedelta(seconds=1)
 """Added to the stored longest duration (SQLite computes it in floating point)."""
 CHUNK_GROWTH = 4
-MIN_CHUNK = timedelta(minutes=5)
+MIN_CHUNK = timedelta(minutes=1)
+RATE_SAMPLE_HOURS = 2
 ASSUMED_RATE_PER_CAMERA_HOUR = 15.0
-"""Only sizes the first time chunk; a wrong guess costs one more round trip, never a result."""
+"""Only sizes the first time chunk when the sampled hours are empty; a wrong guess costs one
+more round trip, never a result."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -199,21 +202,45 @@ def _is_pg(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _bound(session: Session, camera_ids: Sequence[int]) -> tuple[float | None, int]:
-    """(longest event among these cameras or None if they have none, cameras with events)."""
+@dataclass(frozen=True)
+class Bound:
+    longest_s: float | None
+    """Longest event among the cameras searched; None if they have none."""
+    active_cameras: int
+    """Cameras with any event."""
+    sampled_per_hour: float | None
+    """Matching events per hour (by class) at the edge of the window a page starts from."""
+
+
+def _bound(
+    session: Session, camera_ids: Sequence[int], sample: tuple[int, str] | None = None
+) -> Bound:
+    """One round trip: the start bound, and (with `sample`: first hour, count expression) the
+    event rate where reading starts, from the hourly roll-up, to size the first time chunk."""
     params: dict[str, Any] = {}
     cams_sql, _ = _cams_clause(session, params, camera_ids)
+    rate_sql = ", NULL"
+    if sample is not None:
+        first, n_expr = sample
+        rate_sql = (
+            f", (SELECT sum({n_expr}) FROM event_hourly WHERE {cams_sql} "
+            f"AND hour >= {int(first)} AND hour < {int(first) + RATE_SAMPLE_HOURS})"
+        )
     stmt = text(
-        f"SELECT max(max_duration_s), (SELECT count(*) FROM event_bound) FROM event_bound "
-        f"WHERE {cams_sql}"
+        f"SELECT max(max_duration_s), (SELECT count(*) FROM event_bound){rate_sql} "
+        f"FROM event_bound WHERE {cams_sql}"
     )
-    longest, active = session.execute(stmt, params).one()
-    return (None if longest is None else float(longest)), int(active)
+    longest, active, sampled = session.execute(stmt, params).one()
+    return Bound(
+        None if longest is None else float(longest),
+        int(active),
+        None if sampled is None else float(sampled) / RATE_SAMPLE_HOURS,
+    )
 
 
 def longest_event(session: Session, camera_ids: Sequence[int]) -> timedelta | None:
     """Upper bound on the duration of any event of these cameras; None if they have none."""
-    longest, _ = _bound(session, camera_ids)
+    longest = _bound(session, camera_ids).longest_s
     if longest is None:
         return None
     return timedelta(seconds=max(0.0, longest)) + BOUND_SLACK
@@ -242,9 +269,10 @@ def _filters(q: EventQuery, params: dict[str, Any], binds: list[Any]) -> list[st
     return where
 
 
-def _selectivity(q: EventQuery, active_cameras: int) -> float:
+def _selectivity(q: EventQuery, active_cameras: int, *, labels: bool = True) -> float:
+    """Guessed share of events matching (only sizes reads; never decides a result)."""
     share = len(q.camera_ids) / max(1, active_cameras)
-    if q.labels:
+    if q.labels and labels:
         share *= min(1.0, 0.3 * len(q.labels))
     if q.colors:
         share *= min(1.0, 0.2 * len(q.colors))
@@ -328,11 +356,18 @@ def search_events(session: Session, q: EventQuery, *, index: str | None = None) 
     """One page of events, ordered by (start, id) ascending or descending."""
     if not q.camera_ids:
         return []
-    longest, active = _bound(session, q.camera_ids)
-    if longest is None:
+    # Where reading starts (the window's edge, or the cursor): its rate sizes the first chunk.
+    edge = q.end - timedelta(microseconds=1) if q.descending else q.start
+    if q.after is not None:
+        edge = min(edge, q.after.start) if q.descending else max(edge, q.after.start)
+    first_hour = _epoch_hour(edge) - (RATE_SAMPLE_HOURS - 1 if q.descending else 0)
+    labels = [lb for lb in LABELS if lb in q.labels]
+    n_expr = " + ".join(f"n_{lb}" for lb in labels) if labels else "n_all"
+    bound = _bound(session, q.camera_ids, (first_hour, n_expr))
+    if bound.longest_s is None:
         return []
-    lower = q.start - timedelta(seconds=max(0.0, longest)) - BOUND_SLACK
-    index = index or choose_index(q, active)
+    lower = q.start - timedelta(seconds=max(0.0, bound.longest_s)) - BOUND_SLACK
+    index = index or choose_index(q, bound.active_cameras)
     pg = _is_pg(session)
 
     params: dict[str, Any] = {"win_from": q.start}
@@ -370,7 +405,10 @@ def search_events(session: Session, q: EventQuery, *, index: str | None = None) 
         return []
     if index == "ix_event_start":
         chunk = hi - lo  # read in time order, stopping at the page end
-    else:
+    elif bound.sampled_per_hour:  # classes counted; colour and confidence guessed
+        rate = bound.sampled_per_hour * _selectivity(q, len(q.camera_ids), labels=False)
+        chunk = max(MIN_CHUNK, timedelta(hours=1.5 * q.limit / rate))
+    else:  # nothing where reading starts (a quiet hour): assume a typical rate
         share = _selectivity(q, len(q.camera_ids))  # the filters' share only
         rate = len(q.camera_ids) * ASSUMED_RATE_PER_CAMERA_HOUR * share
         chunk = max(MIN_CHUNK, timedelta(hours=1.5 * q.limit / rate))
