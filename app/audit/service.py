@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, text, update
+from sqlalchemy import Table, bindparam, insert, text, update
 from sqlmodel import Session, col, select
 
 from app.audit.chain import GENESIS_HASH, canonical_json, entry_hash
 from app.auth.principal import Principal
-from app.db import utcnow
+from app.db import UTCDateTime, utcnow
 from app.models import AuditEntry, AuditHead
 
 _HEAD: Table = AuditHead.__table__  # type: ignore[attr-defined]
@@ -69,31 +69,37 @@ def record(
         "details": canonical_json(body),
     }
     fields["hash"] = entry_hash(**fields)
+    if session.get_bind().dialect.name == "postgresql":
+        # The entry, the new head and the camera links in one statement (one round trip).
+        entry_id = session.execute(_PG_APPEND, {**fields, "cams": cams}).scalar_one()
+        return AuditEntry(id=entry_id, **fields)
     entry_id = session.execute(insert(_ENTRY).values(**fields).returning(_ENTRY.c.id)).scalar_one()
     session.execute(
         update(_HEAD).where(_HEAD.c.id == 1).values(seq=fields["seq"], hash=fields["hash"])
     )
     if cams:
-        _link_cameras(session, entry_id, cams)
+        session.execute(
+            text(
+                "INSERT INTO audit_camera (audit_id, camera_id) "
+                "SELECT :audit_id, value FROM json_each(:cams)"
+            ),
+            {"audit_id": entry_id, "cams": json.dumps(cams)},
+        )
     return AuditEntry(id=entry_id, **fields)
 
 
-def _link_cameras(session: Session, entry_id: int, cams: list[int]) -> None:
-    """One statement whatever the number of cameras (a city-wide search touches hundreds),
-    the ids passed as one array rather than a row of parameters each."""
-    if session.get_bind().dialect.name == "postgresql":
-        sql = (
-            "INSERT INTO audit_camera (audit_id, camera_id) "
-            "SELECT :audit_id, unnest(CAST(:cams AS integer[]))"
-        )
-        cams_param: object = cams
-    else:
-        sql = (
-            "INSERT INTO audit_camera (audit_id, camera_id) "
-            "SELECT :audit_id, value FROM json_each(:cams)"
-        )
-        cams_param = json.dumps(cams)
-    session.execute(text(sql), {"audit_id": entry_id, "cams": cams_param})
+_COLUMNS = (
+    "seq, prev_hash, ts, actor_user_id, actor_role, actor_org_id, action, outcome, "
+    "target_type, target_id, case_id, purpose, details, hash"
+)
+_PG_APPEND = text(
+    f"WITH e AS (INSERT INTO audit_entry ({_COLUMNS}) "
+    f"VALUES ({', '.join(':' + c for c in _COLUMNS.split(', '))}) RETURNING id), "
+    "h AS (UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1), "
+    "c AS (INSERT INTO audit_camera (audit_id, camera_id) "
+    "SELECT e.id, unnest(CAST(:cams AS integer[])) FROM e) "
+    "SELECT id FROM e"
+).bindparams(bindparam("ts", type_=UTCDateTime))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ covering indexes (see app.models.event), so filters are evaluated on index entri
 
 * per camera (`ix_event_camera_start`, camera_id, start, ...): the window is read in time
   chunks that grow (x4) until a page is full; the first is sized from the event rate where
-  reading starts (two hours of the hourly roll-up, read in the same round trip as the bound). Each chunk is one indexed range per camera plus
+  reading starts (two hours of the hourly roll-up for a spread of up to 32 of the cameras,
+  read in the same round trip as the bound). Each chunk is one indexed range per camera plus
   a top-N sort of that chunk; a small camera set or a selective filter never reads far past
   the page.
 * in time order across cameras (`ix_event_start`, start, camera_id, ...): for camera sets that
@@ -51,6 +52,7 @@ BOUND_SLACK = timedelta(seconds=1)
 CHUNK_GROWTH = 4
 MIN_CHUNK = timedelta(minutes=1)
 RATE_SAMPLE_HOURS = 2
+RATE_SAMPLE_CAMERAS = 32
 ASSUMED_RATE_PER_CAMERA_HOUR = 15.0
 """Only sizes the first time chunk when the sampled hours are empty; a wrong guess costs one
 more round trip, never a result."""
@@ -219,11 +221,17 @@ def _bound(
     event rate where reading starts, from the hourly roll-up, to size the first time chunk."""
     params: dict[str, Any] = {}
     cams_sql, _ = _cams_clause(session, params, camera_ids)
-    rate_sql = ", NULL"
+    rate_sql, scale = ", NULL", 1.0
     if sample is not None:
+        # A spread of at most RATE_SAMPLE_CAMERAS cameras, scaled up: each camera costs an
+        # index descent, and a rough rate is all that sizing needs.
+        step = max(1, math.ceil(len(camera_ids) / RATE_SAMPLE_CAMERAS))
+        sampled_ids = list(camera_ids)[::step]
+        scale = len(camera_ids) / len(sampled_ids)
+        sample_sql, _ = _cams_clause(session, params, sampled_ids)
         first, n_expr = sample
         rate_sql = (
-            f", (SELECT sum({n_expr}) FROM event_hourly WHERE {cams_sql} "
+            f", (SELECT sum({n_expr}) FROM event_hourly WHERE {sample_sql} "
             f"AND hour >= {int(first)} AND hour < {int(first) + RATE_SAMPLE_HOURS})"
         )
     stmt = text(
@@ -234,7 +242,7 @@ def _bound(
     return Bound(
         None if longest is None else float(longest),
         int(active),
-        None if sampled is None else float(sampled) / RATE_SAMPLE_HOURS,
+        None if sampled is None else float(sampled) * scale / RATE_SAMPLE_HOURS,
     )
 
 
