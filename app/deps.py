@@ -21,7 +21,8 @@ from app.settings import Settings
 from app.storage import ObjectStore
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
+    # async: no I/O here, and a sync dependency costs a thread-pool hand-off per request.
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -52,11 +53,11 @@ def get_session(ctx: ContextDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_settings_dep(ctx: ContextDep) -> Settings:
+async def get_settings_dep(ctx: ContextDep) -> Settings:
     return ctx.settings
 
 
-def get_store(ctx: ContextDep) -> ObjectStore:
+async def get_store(ctx: ContextDep) -> ObjectStore:
     return ctx.store
 
 

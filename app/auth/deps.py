@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -79,10 +79,11 @@ def get_principal(
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require(action: Action) -> Callable[..., Principal]:
+def require(action: Action) -> Callable[..., Awaitable[Principal]]:
     """Dependency factory: the caller must hold a role that may attempt `action`."""
 
-    def dependency(request: Request, principal: CurrentPrincipal) -> Principal:
+    async def dependency(request: Request, principal: CurrentPrincipal) -> Principal:
+        # async: a role check does no I/O (a sync dependency is a thread-pool hand-off).
         if not role_may(principal.role, action):
             raise Forbidden(
                 f"role '{principal.role.value}' may not {action.value}",
