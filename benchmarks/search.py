@@ -252,13 +252,21 @@ INDEX_DDL = [
     "{include}",
     "CREATE INDEX ix_event_label_camera_start ON event "
     '(label, camera_id, start, "end", color, confidence){include}',
-    "CREATE INDEX ix_event_segment ON event (segment_id){none}",
+    "CREATE INDEX ix_event_segment ON event (segment_id)",
 ]
-"""As migrations 0006 and 0007 leave them (PostgreSQL's carry the id, SQLite's the rowid)."""
+"""As migrations 0006 and 0007 leave them."""
 
 
-def index_ddl(pg: bool) -> list[str]:
-    return [ddl.format(include=" INCLUDE (id)" if pg else "", none="") for ddl in INDEX_DDL]
+def build_indexes(execute: Callable[[Any], Any], engine: str, parts: dict[str, float]) -> None:
+    """The event indexes, after the bulk insert (PostgreSQL's carry the id, SQLite's the
+    rowid), each timed into `parts`."""
+    include = " INCLUDE (id)" if engine == "postgres" else ""
+    for ddl in INDEX_DDL:
+        name = ddl.split()[2]
+        t = time.perf_counter()
+        execute(ddl.format(include=include))
+        parts[name] = time.perf_counter() - t
+        log(f"  {engine}: {name} built in {parts[name]:.0f} s")
 
 
 def seed_registry(url: str, city: City) -> tuple[list[int], int, str]:
@@ -401,11 +409,7 @@ def load_sqlite(city: City, n_events: int, seed: int) -> Loaded:
         if day % 5 == 4:
             log(f"  sqlite: {done:,} events inserted ({time.perf_counter() - t:.0f} s)")
     parts["insert"] = time.perf_counter() - t
-    for ddl in index_ddl(pg=False):
-        t = time.perf_counter()
-        con.execute(ddl)
-        parts[ddl.split()[2]] = time.perf_counter() - t
-        log(f"  sqlite: {ddl.split()[2]} built in {parts[ddl.split()[2]]:.0f} s")
+    build_indexes(con.execute, "sqlite", parts)
     t = time.perf_counter()
     for sql in mig.SQLITE_BACKFILL + mig.SQLITE_TRIGGERS:
         con.execute(sql)
@@ -472,11 +476,7 @@ def load_postgres(city: City, n_events: int, seed: int) -> Loaded:
         con.execute(
             "SELECT setval(pg_get_serial_sequence('segment', 'id'), (SELECT max(id) FROM segment))"
         )
-        for ddl in index_ddl(pg=True):
-            t = time.perf_counter()
-            con.execute(ddl)  # type: ignore[arg-type]
-            parts[ddl.split()[2]] = time.perf_counter() - t
-            log(f"  postgres: {ddl.split()[2]} built in {parts[ddl.split()[2]]:.0f} s")
+        build_indexes(con.execute, "postgres", parts)
         t = time.perf_counter()
         for sql in mig.PG_BACKFILL:
             con.execute(sql)

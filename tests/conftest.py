@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -190,6 +191,11 @@ def bootstrap_admin(settings) -> str:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def world(client: TestClient, settings) -> World:  # type: ignore[no-untyped-def]
+    return make_world(client, settings)
+
+
+def make_world(client: TestClient, settings: Any) -> World:
+    """Two wards, the police, and one user of every role, through the API."""
     w = World(client)
     w.keys["admin"] = bootstrap_admin(settings)
     for name, kind in (("ward_a", "ward"), ("ward_b", "ward"), ("police", "police")):

@@ -246,12 +246,10 @@ def _bound(
     )
 
 
-def longest_event(session: Session, camera_ids: Sequence[int]) -> timedelta | None:
-    """Upper bound on the duration of any event of these cameras; None if they have none."""
-    longest = _bound(session, camera_ids).longest_s
-    if longest is None:
-        return None
-    return timedelta(seconds=max(0.0, longest)) + BOUND_SLACK
+def _rollup_count(labels: Sequence[str]) -> str:
+    """The `event_hourly` expression counting these classes (all events if none)."""
+    known = [lb for lb in LABELS if lb in labels]
+    return " + ".join(f"n_{lb}" for lb in known) if known else "n_all"
 
 
 def _cams_clause(session: Session, params: dict[str, Any], ids: Sequence[int]) -> tuple[str, Any]:
@@ -369,9 +367,7 @@ def search_events(session: Session, q: EventQuery, *, index: str | None = None) 
     if q.after is not None:
         edge = min(edge, q.after.start) if q.descending else max(edge, q.after.start)
     first_hour = _epoch_hour(edge) - (RATE_SAMPLE_HOURS - 1 if q.descending else 0)
-    labels = [lb for lb in LABELS if lb in q.labels]
-    n_expr = " + ".join(f"n_{lb}" for lb in labels) if labels else "n_all"
-    bound = _bound(session, q.camera_ids, (first_hour, n_expr))
+    bound = _bound(session, q.camera_ids, (first_hour, _rollup_count(q.labels)))
     if bound.longest_s is None:
         return []
     lower = q.start - timedelta(seconds=max(0.0, bound.longest_s)) - BOUND_SLACK
@@ -487,8 +483,7 @@ def histogram(session: Session, q: HistogramQuery) -> dict[int, list[int]]:
     cams_sql, _ = _cams_clause(session, params, q.camera_ids)
     pg = _is_pg(session)
     if can_use_rollup(q):
-        labels = [lb for lb in LABELS if lb in q.labels] if q.labels else []
-        n_expr = " + ".join(f"n_{lb}" for lb in labels) if labels else "n_all"
+        n_expr = _rollup_count(q.labels)
         first = _epoch_hour(q.start)
         mark = "%s" if pg else "?"
         # Tens of thousands of (camera, hour, count) cells: concatenated into one text by the
@@ -497,7 +492,7 @@ def histogram(session: Session, q: HistogramQuery) -> dict[int, list[int]]:
         sql = (
             f"SELECT {concat}(camera_id || ' ' || (hour - {first}) || ' ' || ({n_expr}), ' ') "
             f"FROM event_hourly WHERE {cams_sql} AND hour >= {mark} AND hour < {mark}"
-            + (f" AND {n_expr} > 0" if labels else "")
+            + (f" AND {n_expr} > 0" if q.labels else "")
         )
         cur = session.connection().connection.cursor()
         try:

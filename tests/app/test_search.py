@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from tests.conftest import DETECTOR_MODEL, FOOTAGE, TEST_SECRET, World, bootstrap_admin
+from tests.conftest import DETECTOR_MODEL, FOOTAGE, TEST_SECRET, World, make_world
 
 T0 = datetime(2024, 5, 1, 4, 15, tzinfo=UTC)  # 10:00 in Kathmandu (+05:45)
 # (camera, clip, start): two cameras of ward_a close together, one of ward_b across town.
@@ -83,29 +83,6 @@ class Setup:
         return r.json()["items"]
 
 
-def _make_world(client: TestClient, settings: Any) -> World:
-    w = World(client)
-    w.keys["admin"] = bootstrap_admin(settings)
-    for name, kind in (("ward_a", "ward"), ("ward_b", "ward"), ("police", "police")):
-        r = client.post("/orgs", json={"name": name, "kind": kind}, headers=w.h("admin"))
-        assert r.status_code == 201, r.text
-        w.orgs[name] = r.json()["id"]
-    for username, role, org in [
-        ("ward_a", "ward", "ward_a"),
-        ("ward_b", "ward", "ward_b"),
-        ("officer", "officer", "police"),
-        ("investigator", "investigator", "police"),
-        ("investigator2", "investigator", "police"),
-        ("auditor", "auditor", None),
-    ]:
-        body = {"username": username, "role": role, "org_id": w.orgs[org] if org else None}
-        r = client.post("/users", json=body, headers=w.h("admin"))
-        assert r.status_code == 201, r.text
-        w.keys[username] = r.json()["api_key"]
-        w.users[username] = r.json()["id"]
-    return w
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def setup(
     request: pytest.FixtureRequest,
@@ -135,7 +112,7 @@ def setup(
     mp = pytest.MonkeyPatch()
     mp.setattr(handlers, "run_pipeline", _cached_pipeline(handlers.run_pipeline))
     with TestClient(create_app(settings)) as client:
-        world = _make_world(client, settings)
+        world = make_world(client, settings)
         cams: dict[str, int] = {}
         for key, (ward, name, lat, lon) in CAMERAS.items():
             cams[key] = world.camera(
