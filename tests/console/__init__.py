@@ -1,0 +1,1 @@
+"""The web console without a browser: languages, catalogues, templates, static files."""
