@@ -135,6 +135,9 @@ _SCRIPT: dict[str, str] = {
     "picked": N_("Location set to {lat}, {lon}"),
     "location": N_("Camera location (drag to move)"),
     "open": N_("Open camera"),
+    "close": N_("Close"),
+    "zoomIn": N_("Zoom in"),
+    "zoomOut": N_("Zoom out"),
     "tilesFailed": N_("Map tiles could not be loaded: cameras are shown on a plain background."),
     "noTiles": N_("Map without background tiles: cameras and shapes on a plain background."),
 }

@@ -21,7 +21,7 @@ def template() -> Catalog:
     return catalogue.extract()
 
 
-def singular(message_id: str | tuple[str, ...]) -> str:
+def singular(message_id: str | tuple[str, ...] | list[str]) -> str:
     return message_id if isinstance(message_id, str) else message_id[0]
 
 
@@ -52,8 +52,8 @@ def test_every_vietnamese_translation_is_what_the_page_shows(template: Catalog) 
     compiled = translations("vi")
     checked = 0
     for message in vi:
-        if not message.id or message.pluralizable:
-            continue
+        if not isinstance(message.id, str) or not message.id:
+            continue  # the header, and plurals (checked through ngettext elsewhere)
         assert compiled.gettext(message.id) == message.string
         assert unicodedata.is_normalized("NFC", message.string)
         checked += 1

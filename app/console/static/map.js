@@ -56,7 +56,8 @@
       .on('tileerror', function () { failed++; })
       .on('load', function () {
         if (!loaded && failed) {
-          map.removeLayer(layer);
+          // Not during Leaflet's own 'load' dispatch: it still reads the map afterwards.
+          setTimeout(function () { map.removeLayer(layer); }, 0);
           say(S.tilesFailed);
         }
       });
@@ -113,6 +114,9 @@
   function draw(map, form, S, say, lang) {
     if (!form || !L.Control.Draw) throw new Error('data-draw needs a form id and leaflet.draw.js');
     merge(L.drawLocal, S.draw || {});
+    // leaflet-draw's vertex handles are markers; Leaflet makes every marker a nameless
+    // focusable "button" unless told otherwise. Cameras and the location pin ask for it.
+    L.Marker.prototype.options.keyboard = false;
     var shapes = new L.FeatureGroup().addTo(map);
     map.addControl(new L.Control.Draw({
       position: 'topright',
@@ -171,17 +175,18 @@
       place(ll);
       say(fill(S.picked, { lat: lat.value, lon: lon.value }));
     }
-    function typed() {
+    function typed(event) {
       var a = parseFloat(lat.value), b = parseFloat(lon.value);
       if (isFinite(a) && isFinite(b) && Math.abs(a) <= 90 && Math.abs(b) <= 180) {
         place([a, b]);
-        map.panTo([a, b]);
+        map.panTo([a, b], { animate: false });
+        if (event) say(fill(S.picked, { lat: lat.value, lon: lon.value }));
       }
     }
     map.on('click', function (e) { set(e.latlng); });
     lat.addEventListener('change', typed);
     lon.addEventListener('change', typed);
-    typed();
+    typed(null);
   }
 
   function setup(el) {
@@ -189,8 +194,17 @@
     var lang = document.documentElement.lang || 'en';
     var status = document.getElementById(el.id + '-status');
     function say(text) { if (status) status.textContent = text || ''; }
-    var map = L.map(el, { center: (d.center || '16,106').split(',').map(Number), zoom: Number(d.zoom) || 5 });
+    var still = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+    var map = L.map(el, {
+      center: (d.center || '16,106').split(',').map(Number), zoom: Number(d.zoom) || 5,
+      zoomControl: false, zoomAnimation: !still, fadeAnimation: !still, markerZoomAnimation: !still
+    });
+    L.control.zoom({ zoomInTitle: S.zoomIn, zoomOutTitle: S.zoomOut }).addTo(map);
     map.attributionControl.setPrefix(false);
+    map.on('popupopen', function (e) {  // Leaflet names its close button in English
+      var close = e.popup.getElement().querySelector('.leaflet-popup-close-button');
+      if (close) close.setAttribute('aria-label', S.close);
+    });
     L.control.scale({ imperial: false }).addTo(map);
     tiles(map, el, S, say);
     var markers = {}, group = L.featureGroup().addTo(map);
