@@ -395,9 +395,9 @@ def bootstrap(
     from sqlmodel import select
 
     from app.db import session_scope
+    from app.identity.models import Role, User
     from app.identity.schemas import UserCreate
     from app.identity.service import create_user
-    from app.models import Role, User
 
     settings = _settings()
     engine = _migrated_engine(settings)

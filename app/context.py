@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+import app.models  # noqa: F401  (every table in the metadata: see app/models.py)
 from app.db import make_engine
 from app.security import SecretBox, derive_key
 from app.settings import Settings

@@ -22,9 +22,10 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from app.db import session_scope
+from app.identity.models import Role
 from app.identity.schemas import UserCreate
 from app.identity.service import create_user
-from app.models import Job, JobState, Role
+from app.jobs.models import Job, JobState
 from app.settings import Settings
 
 

@@ -273,10 +273,11 @@ def seed_registry(url: str, city: City) -> tuple[list[int], int, str]:
     """Organisations, an officer with an API key, cameras and their segments."""
     from sqlmodel import Session
 
+    from app.cameras.models import Camera, CameraStatus, SharingPolicy
     from app.db import make_engine, run_migrations
+    from app.identity.models import Organisation, OrgKind, Role
     from app.identity.schemas import UserCreate
     from app.identity.service import create_user
-    from app.models import Camera, CameraStatus, Organisation, OrgKind, Role, SharingPolicy
 
     engine = make_engine(url, pool=False)
     run_migrations(engine)
@@ -618,7 +619,7 @@ def run_repository(
     from app.auth.principal import Principal
     from app.db import make_engine
     from app.geo import parse_bbox, parse_near
-    from app.models import Role
+    from app.identity.models import Role
     from app.search import repository as repo
     from app.search.cursor import Position
     from app.search.geometry import parse_polygon
@@ -733,7 +734,7 @@ def run_baseline(url: str, user_id: int, specs: list[Spec]) -> list[float]:
     from app.auth.principal import Principal
     from app.db import make_engine
     from app.geo import parse_bbox, parse_near
-    from app.models import Role
+    from app.identity.models import Role
     from app.search import repository as repo
     from app.search.geometry import parse_polygon
 
@@ -793,7 +794,7 @@ def run_histograms(
 
     from app.auth.principal import Principal
     from app.db import make_engine
-    from app.models import Role
+    from app.identity.models import Role
     from app.search import repository as repo
 
     engine = make_engine(url)

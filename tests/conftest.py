@@ -178,9 +178,9 @@ class World:
 
 def bootstrap_admin(settings) -> str:  # type: ignore[no-untyped-def]
     from app.db import make_engine, session_scope
+    from app.identity.models import Role
     from app.identity.schemas import UserCreate
     from app.identity.service import create_user
-    from app.models import Role
 
     engine = make_engine(settings.database_url, pool=False)
     with session_scope(engine) as session:

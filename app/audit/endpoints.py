@@ -10,12 +10,12 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlmodel import col, select
 
+from app.audit.models import AuditEntry
 from app.audit.service import verify_chain
 from app.auth.deps import require
 from app.auth.policy import Action
 from app.auth.principal import Principal
 from app.deps import SessionDep
-from app.models import AuditEntry
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 

@@ -18,9 +18,9 @@ from sqlalchemy import Table, bindparam, insert, text, update
 from sqlmodel import Session, col, select
 
 from app.audit.chain import GENESIS_HASH, canonical_json, entry_hash
+from app.audit.models import AuditEntry, AuditHead
 from app.auth.principal import Principal
 from app.db import UTCDateTime, utcnow
-from app.models import AuditEntry, AuditHead
 
 _HEAD: Table = AuditHead.__table__  # type: ignore[attr-defined]
 _ENTRY: Table = AuditEntry.__table__  # type: ignore[attr-defined]

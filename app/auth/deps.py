@@ -14,7 +14,7 @@ from app.auth.policy import Action, role_may
 from app.auth.principal import Principal
 from app.deps import SessionDep
 from app.errors import Forbidden, Unauthorized
-from app.models import ApiKey, User
+from app.identity.models import ApiKey, User
 from app.security import api_key_matches, split_api_key
 
 _bearer = HTTPBearer(auto_error=False, description="An API key issued by wardcam")

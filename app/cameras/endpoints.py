@@ -12,6 +12,7 @@ from app.auth.deps import require
 from app.auth.policy import Action
 from app.auth.principal import Principal
 from app.cameras import repository, service
+from app.cameras.models import CameraStatus
 from app.cameras.schemas import (
     AccessLogEntry,
     AccessLogPage,
@@ -23,7 +24,7 @@ from app.cameras.schemas import (
 from app.deps import MAX_ID, ContextDep, IdPath, SessionDep
 from app.errors import Unprocessable
 from app.geo import GeoError, check_radius, parse_bbox, parse_near
-from app.models import CameraStatus, Role
+from app.identity.models import Role
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from app.auth.principal import Principal
+from app.cameras.models import Camera
 from app.errors import Forbidden
-from app.models import Camera, Role
+from app.identity.models import Role
 
 
 class CameraPolicy:

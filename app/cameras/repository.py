@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
+from app.audit.models import AuditCamera, AuditEntry
 from app.auth.principal import Principal
+from app.cameras.models import Camera, CameraStatus
 from app.geo import BBox, circle_bounds, haversine_m
-from app.models import AuditCamera, AuditEntry, Camera, CameraStatus, Role
+from app.identity.models import Role
 
 
 def get(session: Session, camera_id: int) -> Camera | None:

@@ -8,11 +8,12 @@ from sqlmodel import Session
 
 from app.audit.service import record
 from app.auth.principal import Principal
+from app.cameras.models import Camera, CameraStatus
 from app.cameras.policy import CameraPolicy
 from app.cameras.schemas import CameraCreate, CameraPublic, CameraUpdate, check_stream_url
 from app.db import utcnow
 from app.errors import BadRequest, NotFound, Unprocessable
-from app.models import Camera, CameraStatus, Organisation, OrgKind, Role
+from app.identity.models import Organisation, OrgKind, Role
 from app.security import SecretBox
 
 

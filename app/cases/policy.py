@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from app.auth.principal import Principal
-from app.models import Case, CaseMember, Role
+from app.cases.models import Case, CaseMember
+from app.identity.models import Role
 
 
 class CasePolicy:

@@ -6,11 +6,12 @@ from sqlmodel import Session, col, select
 
 from app.audit.service import record
 from app.auth.principal import Principal
+from app.cases.models import Case, CaseMember, CaseStatus
 from app.cases.policy import CasePolicy
 from app.cases.schemas import CaseCreate, CasePublic
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.models import Case, CaseMember, CaseStatus, Role, User
+from app.identity.models import Role, User
 
 
 def to_public(session: Session, case: Case) -> CasePublic:

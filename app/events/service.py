@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from app.models import Event, Segment
+from app.events.models import Event
+from app.footage.models import Segment
 from app.storage import ObjectStore
 from detectors import Event as Sighting
 

@@ -13,13 +13,15 @@ from app.audit.service import record
 from app.auth.deps import require
 from app.auth.policy import Action
 from app.auth.principal import Principal
+from app.cases.models import Case
 from app.cases.policy import CasePolicy
 from app.cases.service import get_visible
 from app.deps import ContextDep, IdPath, SessionDep
 from app.errors import Conflict, Forbidden
 from app.extractions import service
+from app.extractions.models import ExtractionCamera, ExtractionState
 from app.extractions.schemas import DecisionIn, ExtractionCreate, ExtractionPublic
-from app.models import Case, ExtractionCamera, ExtractionState, Role
+from app.identity.models import Role
 from app.signing import signing_key
 from evidence.signing import key_fingerprint, public_key_pem
 

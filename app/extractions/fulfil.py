@@ -17,22 +17,18 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.audit.chain import format_ts
+from app.audit.models import AuditEntry
 from app.audit.service import FAILED, record
+from app.cameras.models import Camera
+from app.cases.models import Case
 from app.db import session_scope, utcnow
+from app.events.models import Event
+from app.extractions.models import Decision, Extraction, ExtractionState
 from app.extractions.service import FULFIL_JOB, cameras_of
 from app.footage import repository as footage
+from app.identity.models import User
 from app.jobs.handlers import download, preload_detector
 from app.jobs.runner import JobContext, PermanentJobError, handler
-from app.models import (
-    AuditEntry,
-    Camera,
-    Case,
-    Decision,
-    Event,
-    Extraction,
-    ExtractionState,
-    User,
-)
 from app.signing import signing_key
 from evidence.cut import SourceSegment
 from evidence.errors import EvidenceError, TamperError

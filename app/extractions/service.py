@@ -16,28 +16,20 @@ from sqlmodel import Session, col, select
 
 from app.audit.service import record
 from app.auth.principal import Principal
+from app.cameras.models import Camera, SharingPolicy
+from app.cases.models import Case, CaseStatus
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.extractions.models import Decision, Extraction, ExtractionCamera, ExtractionState
 from app.extractions.schemas import (
     CameraDecisionPublic,
     DecisionIn,
     ExtractionCreate,
     ExtractionPublic,
 )
+from app.identity.models import Role, User
 from app.jobs import repository as jobs
-from app.models import (
-    Camera,
-    Case,
-    CaseStatus,
-    Decision,
-    Extraction,
-    ExtractionCamera,
-    ExtractionState,
-    Job,
-    Role,
-    SharingPolicy,
-    User,
-)
+from app.jobs.models import Job
 
 FULFIL_JOB = "fulfil_extraction"
 
@@ -263,7 +255,7 @@ def ward_may_see(session: Session, principal: Principal, ex: Extraction) -> bool
 def list_for(
     session: Session, principal: Principal, *, state: str | None, limit: int
 ) -> Sequence[Extraction]:
-    from app.models import CaseMember
+    from app.cases.models import CaseMember
 
     stmt = select(Extraction)
     if principal.role is Role.ward:

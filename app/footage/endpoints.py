@@ -22,13 +22,14 @@ from app.audit.service import record
 from app.auth.deps import require
 from app.auth.policy import Action
 from app.auth.principal import Principal
+from app.cameras.models import Camera, CameraStatus
 from app.cameras.policy import CameraPolicy
 from app.cameras.service import get_for
 from app.deps import ContextDep, IdPath, SessionDep
 from app.errors import ApiError, NotFound, Unprocessable
 from app.footage import repository, service
+from app.footage.models import Segment, SegmentSource
 from app.footage.schemas import Coverage, Gap, SegmentPublic
-from app.models import Camera, CameraStatus, Segment, SegmentSource
 from ingest.errors import IngestError
 from ingest.hashing import SpoolWriter
 from ingest.probe import probe

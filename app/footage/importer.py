@@ -15,11 +15,12 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from app.cameras.models import Camera, CameraStatus
 from app.context import AppContext
 from app.db import session_scope
 from app.errors import ApiError
 from app.footage import repository, service
-from app.models import Camera, CameraStatus, Segment, SegmentSource
+from app.footage.models import Segment, SegmentSource
 from ingest.errors import IngestError
 from ingest.hashing import Spooled, sha256_file
 from ingest.nvr import NvrFile, scan

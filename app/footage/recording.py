@@ -6,10 +6,11 @@ import logging
 import threading
 from collections.abc import Callable
 
+from app.cameras.models import Camera, CameraStatus
 from app.context import AppContext
 from app.db import session_scope
 from app.footage import service
-from app.models import Camera, CameraStatus, Segment, SegmentSource
+from app.footage.models import Segment, SegmentSource
 from ingest.errors import IngestError
 from ingest.hashing import Spooled
 from ingest.probe import probe

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from app.models import Job, Segment, SegmentStatus
+from app.footage.models import Segment, SegmentStatus
+from app.jobs.models import Job
 
 MAX_SEGMENT = timedelta(hours=24)
 """Longest segment accepted; bounds the start of an overlap query so it can use the index."""

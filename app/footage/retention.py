@@ -19,20 +19,13 @@ from sqlalchemy import delete, exists
 from sqlmodel import Session, col, select
 
 from app.audit.service import record
+from app.cameras.models import Camera
+from app.cases.models import Case, CaseStatus
 from app.context import AppContext
 from app.db import session_scope, utcnow
-from app.models import (
-    Camera,
-    Case,
-    CaseStatus,
-    Decision,
-    Event,
-    Extraction,
-    ExtractionCamera,
-    ExtractionState,
-    Segment,
-    SegmentStatus,
-)
+from app.events.models import Event
+from app.extractions.models import Decision, Extraction, ExtractionCamera, ExtractionState
+from app.footage.models import Segment, SegmentStatus
 from app.storage import ObjectLocked
 
 log = logging.getLogger(__name__)

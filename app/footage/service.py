@@ -19,12 +19,14 @@ from sqlmodel import Session
 
 from app.audit.service import record
 from app.auth.principal import Principal
+from app.cameras.models import Camera
 from app.db import utcnow
 from app.errors import Unprocessable
 from app.footage import repository
+from app.footage.models import Segment, SegmentSource, SegmentStatus
 from app.footage.schemas import JobPublic, SegmentPublic
 from app.jobs import repository as jobs
-from app.models import Camera, Job, Segment, SegmentSource, SegmentStatus
+from app.jobs.models import Job
 from app.storage import ObjectStore
 from ingest.errors import IngestError
 from ingest.hashing import Spooled

@@ -12,8 +12,8 @@ from app.auth.policy import Action
 from app.auth.principal import Principal
 from app.deps import SessionDep
 from app.identity import service
+from app.identity.models import Organisation, User
 from app.identity.schemas import OrgCreate, OrgPublic, UserCreate, UserCreated, UserPublic
-from app.models import Organisation, User
 
 router = APIRouter(tags=["identity"])
 

@@ -7,9 +7,8 @@ from sqlmodel import Session, select
 from app.audit.service import record
 from app.auth.principal import Principal
 from app.errors import Conflict, Unprocessable
+from app.identity.models import ROLE_ORG_KIND, ApiKey, Organisation, Role, User
 from app.identity.schemas import OrgCreate, UserCreate
-from app.models import ApiKey, Organisation, Role, User
-from app.models.identity import ROLE_ORG_KIND
 from app.security import new_api_key
 
 

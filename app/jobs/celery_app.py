@@ -79,8 +79,8 @@ def retention_sweep() -> int:
 
 def _sweep() -> None:
     from app.db import session_scope, utcnow
+    from app.jobs.models import Job
     from app.jobs.repository import _claimable
-    from app.models import Job
 
     while not _stop.wait(SWEEP_INTERVAL_S):
         try:

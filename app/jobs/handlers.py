@@ -12,8 +12,8 @@ from pathlib import Path
 from app.context import AppContext
 from app.db import session_scope
 from app.events.service import replace_events
+from app.footage.models import Segment, SegmentStatus
 from app.jobs.runner import JobContext, PermanentJobError, handler
-from app.models import Segment, SegmentStatus
 from app.storage import ObjectStore
 from detectors import Detector, PipelineConfig, run_pipeline
 from ingest.hashing import sha256_file

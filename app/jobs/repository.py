@@ -15,7 +15,7 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from app.db import utcnow
-from app.models import Job, JobState
+from app.jobs.models import Job, JobState
 
 RETRY_BACKOFF_S = (5, 30, 120, 600)
 

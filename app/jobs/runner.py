@@ -20,7 +20,7 @@ from datetime import timedelta
 from app.context import AppContext
 from app.db import session_scope
 from app.jobs import repository
-from app.models import Job, JobState
+from app.jobs.models import Job, JobState
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Places resolve to a set of cameras first (there are about a thousand, not millions): the
 camera registry is read once per change and filtered in Python with the exact great-circle
 or point-in-polygon test. Events are then read by camera set and time only, through one of two
-covering indexes (see app.models.event), so filters are evaluated on index entries:
+covering indexes (see app.events.models), so filters are evaluated on index entries:
 
 * per camera (`ix_event_camera_start`, camera_id, start, ...): the window is read in time
   chunks that grow (x4) until a page is full; the first is sized from the event rate where
@@ -38,10 +38,12 @@ from sqlmodel import Session
 
 from app.auth.principal import Principal
 from app.db import UTCDateTime
+from app.events.models import Event
 from app.geo import EARTH_RADIUS_M, BBox
-from app.models import LABELS, Event, Role
+from app.identity.models import Role
 from app.search.cursor import EPOCH, Position
 from app.search.geometry import Polygon
+from detectors import LABELS
 
 EVENT_COLUMNS = (
     'id, camera_id, segment_id, track_id, label, color, start, "end", best_at, confidence, '

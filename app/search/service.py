@@ -18,10 +18,11 @@ from sqlmodel import Session
 
 from app.audit.service import record
 from app.auth.principal import Principal
+from app.cases.models import Case, CaseStatus
 from app.cases.policy import CasePolicy
 from app.errors import Forbidden, NotFound, Unprocessable
+from app.events.models import Event
 from app.geo import BBox, GeoError, check_radius, parse_bbox, parse_near
-from app.models import COLORS, LABELS, Case, CaseStatus, Event
 from app.search import repository
 from app.search.cursor import CursorCodec, CursorError, Position, query_fingerprint
 from app.search.geometry import Polygon, parse_polygon
@@ -33,6 +34,8 @@ from app.search.schemas import (
     EventPublic,
     Histogram,
 )
+from detectors import LABELS
+from detectors import PALETTE as COLORS
 
 MAX_LIMIT = 500
 MIN_PURPOSE = 10

@@ -162,7 +162,7 @@ def _routes(app: Any) -> set[tuple[str, str]]:
 
 def _setup(client: TestClient, settings) -> tuple[dict[str, str], Ctx]:  # type: ignore[no-untyped-def]
     from app.db import session_scope
-    from app.models import Event
+    from app.events.models import Event
 
     w = World(client)
     w.keys["admin"] = bootstrap_admin(settings)

@@ -118,8 +118,8 @@ def test_two_workers_racing_for_one_job(world: World) -> None:
 def test_a_dead_workers_job_is_picked_up_after_its_lease(world: World) -> None:
     from app.db import session_scope, utcnow
     from app.jobs import repository
+    from app.jobs.models import Job
     from app.jobs.runner import run_next
-    from app.models import Job
 
     ctx = world.client.app.state.ctx  # type: ignore[attr-defined]
     cam = world.camera()

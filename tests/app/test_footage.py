@@ -124,7 +124,7 @@ def test_job_runs_and_segment_shows_state(world: World, settings) -> None:  # ty
     # Indexing again replaces the events, never duplicates them.
     from app.db import session_scope
     from app.jobs import repository as jobs
-    from app.models import Job
+    from app.jobs.models import Job
 
     with session_scope(ctx.engine) as s:
         job = s.get(Job, body["job"]["id"])

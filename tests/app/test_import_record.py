@@ -39,7 +39,7 @@ def _cli(settings, *args: str) -> subprocess.CompletedProcess[str]:  # type: ign
 
 
 def _segments(world: World):  # type: ignore[no-untyped-def]
-    from app.models import Segment
+    from app.footage.models import Segment
 
     engine = world.client.app.state.ctx.engine  # type: ignore[attr-defined]
     with Session(engine) as s:

@@ -12,9 +12,10 @@ from tests.conftest import FOOTAGE, World
 
 
 def test_retention_respects_legal_hold(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+    from app.events.models import Event
+    from app.footage.models import Segment
     from app.footage.retention import sweep
     from app.jobs.pool import InProcessPool
-    from app.models import Event, Segment
 
     ctx = world.client.app.state.ctx  # type: ignore[attr-defined]
     cam = world.camera(retention_days=7, clock_offset_s=0, sharing_policy="auto")
@@ -122,7 +123,7 @@ def test_originals_are_object_locked_on_s3(settings, tmp_path: Path) -> None:  #
                             params={"start": start.isoformat()})
             assert r.status_code == 201, r.text
             ctx = client.app.state.ctx  # type: ignore[attr-defined]
-            from app.models import Segment
+            from app.footage.models import Segment
 
             with Session(ctx.engine) as s:
                 seg = s.get(Segment, r.json()["id"])

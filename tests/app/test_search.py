@@ -130,7 +130,7 @@ def setup(
         assert InProcessPool(ctx, 0).run_until_idle() == len(UPLOADS)
         from sqlmodel import Session, select
 
-        from app.models import Event
+        from app.events.models import Event
 
         with Session(ctx.engine) as s:
             events = [e.model_dump() for e in s.exec(select(Event).order_by(Event.id)).all()]
@@ -368,7 +368,7 @@ def test_hourly_rollup_follows_reindexing(setup: Setup) -> None:
 def _case(s: Setup, *members: str, status: str = "open") -> int:
     from sqlmodel import Session
 
-    from app.models import Case, CaseMember, CaseStatus
+    from app.cases.models import Case, CaseMember, CaseStatus
 
     ctx = s.client.app.state.ctx  # type: ignore[attr-defined]
     with Session(ctx.engine) as session:

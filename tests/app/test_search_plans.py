@@ -20,20 +20,12 @@ from sqlalchemy import Engine, event
 from sqlmodel import Session
 
 from app.auth.principal import Principal
+from app.cameras.models import Camera, CameraStatus, SharingPolicy
 from app.db import make_engine, run_migrations
-from app.models import (
-    LABELS,
-    Camera,
-    CameraStatus,
-    Organisation,
-    OrgKind,
-    Role,
-    Segment,
-    SegmentSource,
-    SegmentStatus,
-    SharingPolicy,
-)
+from app.footage.models import Segment, SegmentSource, SegmentStatus
+from app.identity.models import Organisation, OrgKind, Role
 from app.search import repository as repo
+from detectors import LABELS
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 DAYS = 10
@@ -125,7 +117,7 @@ def engine(
                     "created_at": start,
                 }
             )
-        from app.models import Event
+        from app.events.models import Event
 
         s.execute(Event.__table__.insert(), rows)  # type: ignore[attr-defined]
         s.commit()

@@ -1,4 +1,4 @@
-"""Footage segments and the jobs that index them.
+"""Footage segments.
 
 A segment is one stored original. Its times exist twice: `start_raw` as the camera (or file
 name, or container) reported it, and `start`/`end` corrected by the camera's clock offset; all
@@ -27,13 +27,6 @@ class SegmentStatus(StrEnum):
     indexed = "indexed"
     failed = "failed"
     deleted = "deleted"  # removed by retention; the row stays for the audit trail
-
-
-class JobState(StrEnum):
-    pending = "pending"
-    running = "running"
-    done = "done"
-    failed = "failed"
 
 
 class Segment(SQLModel, table=True):
@@ -68,30 +61,3 @@ class Segment(SQLModel, table=True):
     status: SegmentStatus = Field(sa_column=Column(EnumText(SegmentStatus), nullable=False))
     ingested_by: int | None = Field(default=None, foreign_key="user_account.id")
     ingested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-
-
-class Job(SQLModel, table=True):
-    """Durable job state: the database, not the broker, says what is pending or done."""
-
-    __tablename__ = "job"
-    __table_args__ = (
-        UniqueConstraint("kind", "segment_id", name="uq_job_kind_segment"),
-        Index("ix_job_state_run_after", "state", "run_after"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=32)
-    segment_id: int | None = Field(default=None, foreign_key="segment.id")
-    target_id: int | None = None
-    state: JobState = Field(sa_column=Column(EnumText(JobState), nullable=False))
-    attempts: int = 0
-    max_attempts: int = 3
-    run_after: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    worker: str | None = Field(default=None, max_length=128)
-    progress_done: int = 0
-    progress_total: int = 0
-    error: str | None = Field(default=None, sa_column=Column(Text))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -14,19 +14,17 @@ from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
+from detectors import LABELS
 
 EVENT_PK = BigInteger().with_variant(Integer, "sqlite")
-
-LABELS = ("person", "bicycle", "car", "motorcycle", "bus", "truck")
-COLORS = ("white", "black", "grey", "red", "blue", "green", "yellow", "brown", "unknown")
 
 
 class Event(SQLModel, table=True):
     __tablename__ = "event"
     __table_args__ = (
-        # Search (app/search): the indexes carry every filter column and the id (SQLite's
-        # rowid; INCLUDE on PostgreSQL), so a filter is evaluated on index entries, keys are
-        # read index-only, and only a page's rows are fetched from the table.
+        # Search (app/events/repository.py): the indexes carry every filter column and the
+        # id (SQLite's rowid; INCLUDE on PostgreSQL), so a filter is evaluated on index
+        # entries, keys are read index-only, and only a page's rows are fetched from the table.
         # Per camera set and time range, ordered by start within each camera:
         Index(
             "ix_event_camera_start",
