@@ -15,43 +15,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists
-from sqlmodel import Session, col, select
-
 from app.audit.service import record
-from app.cameras.models import Camera
-from app.cases.models import Case, CaseStatus
+from app.cameras import repository as cameras
 from app.context import AppContext
-from app.db import session_scope, utcnow
-from app.events.models import Event
-from app.extractions.models import Decision, Extraction, ExtractionCamera, ExtractionState
-from app.footage.models import Segment, SegmentStatus
+from app.db import read_session, utcnow
+from app.events import repository as events
+from app.footage import repository
+from app.footage.models import SegmentStatus
+from app.jobs.registry import periodic
 from app.storage import ObjectLocked
 
 log = logging.getLogger(__name__)
-
-
-def held():  # type: ignore[no-untyped-def]
-    """SQL condition: the segment is covered by a request of an open case."""
-    return exists(
-        select(ExtractionCamera.id)
-        .join(Extraction, col(Extraction.id) == col(ExtractionCamera.extraction_id))
-        .join(Case, col(Case.id) == col(Extraction.case_id))
-        .where(
-            col(ExtractionCamera.camera_id) == col(Segment.camera_id),
-            col(ExtractionCamera.decision) != Decision.denied,
-            col(Extraction.state) != ExtractionState.denied,
-            col(Case.status) == CaseStatus.open,
-            col(Extraction.start) < col(Segment.end),
-            col(Extraction.end) > col(Segment.start),
-        )
-    )
-
-
-def is_held(session: Session, segment_id: int) -> bool:
-    return (
-        session.exec(select(Segment.id).where(Segment.id == segment_id, held())).first() is not None
-    )
 
 
 @dataclass
@@ -66,45 +40,26 @@ class SweepReport:
         return sum(self.deleted_segments.values())
 
 
-def _expired(
-    session: Session,
-    camera_id: int,
-    cutoff: datetime,
-    *,
-    held_ones: bool,
-    skip: set[int],
-    limit: int,
-) -> list[Segment]:
-    stmt = select(Segment).where(
-        Segment.camera_id == camera_id,
-        col(Segment.start) < cutoff,  # implied by end < cutoff; lets the index serve it
-        col(Segment.end) < cutoff,
-        col(Segment.status) != SegmentStatus.deleted,
-        held() if held_ones else ~held(),
-    )
-    if skip:
-        stmt = stmt.where(col(Segment.id).not_in(skip))
-    return list(session.exec(stmt.order_by(col(Segment.start)).limit(limit)).all())
-
-
+@periodic("retention")
 def sweep(ctx: AppContext, now: datetime | None = None, batch: int = 200) -> SweepReport:
     """Delete what is past retention, camera by camera in batches; each batch is one
     transaction with one audit entry carrying its counts."""
     now = now or utcnow()
     report = SweepReport()
-    with session_scope(ctx.engine) as session:
-        cameras = [(c.id, c.retention_days) for c in session.exec(select(Camera)).all()]
-    for camera_id, days in cameras:
-        assert camera_id is not None
+    with read_session(ctx.engine) as session:
+        retention = cameras.retention_days(session)
+    for camera_id, days in retention:
         cutoff = now - timedelta(days=days)
         skip: set[int] = set()
-        with session_scope(ctx.engine) as session:
+        with read_session(ctx.engine) as session:
             report.held[camera_id] = len(
-                _expired(session, camera_id, cutoff, held_ones=True, skip=skip, limit=100_000)
+                repository.expired(session, camera_id, cutoff, held=True, skip=skip, limit=100_000)
             )
         while True:
-            with session_scope(ctx.engine) as session:
-                segs = _expired(session, camera_id, cutoff, held_ones=False, skip=skip, limit=batch)
+            with ctx.transaction() as session:
+                segs = repository.expired(
+                    session, camera_id, cutoff, held=False, skip=skip, limit=batch
+                )
                 if not segs:
                     break
                 n_segs = n_events = 0
@@ -115,13 +70,10 @@ def sweep(ctx: AppContext, now: datetime | None = None, batch: int = 200) -> Swe
                         report.locked[camera_id] += 1
                         skip.add(seg.id or 0)
                         continue
-                    for key in session.exec(
-                        select(Event.thumbnail_key).where(Event.segment_id == seg.id)
-                    ).all():
-                        if key:
-                            ctx.store.delete(key)
-                    res = session.execute(delete(Event).where(col(Event.segment_id) == seg.id))
-                    n_events += int(res.rowcount or 0)  # type: ignore[attr-defined]
+                    assert seg.id is not None
+                    for key in events.thumbnail_keys(session, seg.id):
+                        ctx.store.delete(key)
+                    n_events += events.delete_for_segment(session, seg.id)
                     seg.status = SegmentStatus.deleted
                     session.add(seg)
                     n_segs += 1

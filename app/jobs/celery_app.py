@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
-from sqlmodel import col, select
 
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +50,13 @@ def make_celery(settings: Settings) -> Celery:
 
 _settings = Settings()
 celery_app = make_celery(_settings) if _settings.broker_url else Celery("wardcam")
-_ctx: Any = None
+_ctx: AppContext | None = None
 _stop = threading.Event()
 
 
-def _context() -> Any:
+def _context() -> AppContext:
     global _ctx
     if _ctx is None:
-        import app.jobs.handlers  # noqa: F401  (registers job kinds)
         from app.context import AppContext
 
         _ctx = AppContext.from_settings(Settings())
@@ -71,23 +72,20 @@ def run_job(self: Any, job_id: int) -> str:
 
 
 @celery_app.task(name=RETENTION)
-def retention_sweep() -> int:
-    from app.footage.retention import sweep
+def retention_sweep() -> None:
+    from app.jobs.registry import lookup_periodic
 
-    return sweep(_context()).total_deleted
+    lookup_periodic("retention")(_context())
 
 
 def _sweep() -> None:
-    from app.db import session_scope, utcnow
-    from app.jobs.models import Job
-    from app.jobs.repository import _claimable
+    from app.db import read_session
+    from app.jobs import repository
 
     while not _stop.wait(SWEEP_INTERVAL_S):
         try:
-            with session_scope(_context().engine) as session:
-                ids = session.exec(
-                    select(Job.id).where(_claimable(utcnow())).order_by(col(Job.id)).limit(100)
-                ).all()
+            with read_session(_context().engine) as session:
+                ids = repository.due(session)
             for job_id in ids:
                 celery_app.send_task(RUN_JOB, args=[job_id])
         except Exception:

@@ -89,7 +89,7 @@ def setup(
     tmp_path_factory: pytest.TempPathFactory,
     sqlite_template: Path,
 ) -> Iterator[Setup]:
-    from app.jobs import handlers
+    from app.events import jobs as handlers
     from app.jobs.pool import InProcessPool
     from app.main import create_app
     from app.settings import Settings
@@ -273,7 +273,7 @@ def test_cursor_pages_through_everything_both_ways(setup: Setup) -> None:
 
 
 def test_results_carry_camera_local_time_and_thumbnail(setup: Setup) -> None:
-    from app.search.schemas import EventPage
+    from app.events.schemas import EventPage
 
     r = setup.search(camera_id=[setup.cams["a1"]], limit=1)
     EventPage.model_validate(r.json())  # the hand-built body has the documented shape
@@ -521,7 +521,7 @@ def test_missing_or_short_purpose_is_refused(setup: Setup) -> None:
 
 
 def test_tampered_and_foreign_cursors_are_refused(setup: Setup) -> None:
-    from app.search.cursor import CursorCodec
+    from app.events.cursor import CursorCodec
 
     r = setup.search(limit=3)
     cursor = r.json()["next_cursor"]
@@ -537,7 +537,7 @@ def test_tampered_and_foreign_cursors_are_refused(setup: Setup) -> None:
     r = setup.search("investigator", limit=3, cursor=cursor)
     assert r.status_code == 422 and "another user" in r.json()["detail"]
     # A cursor from another deployment (another secret) is refused.
-    from app.search.cursor import Position
+    from app.events.cursor import Position
 
     foreign = CursorCodec(b"another deployment's secret key, 40 chars!").encode(
         Position(T0, 1), fingerprint="x", user_id=setup.world.users["officer"]

@@ -22,9 +22,9 @@ from sqlmodel import Session
 from app.auth.principal import Principal
 from app.cameras.models import Camera, CameraStatus, SharingPolicy
 from app.db import make_engine, run_migrations
+from app.events import repository as repo
 from app.footage.models import Segment, SegmentSource, SegmentStatus
 from app.identity.models import Organisation, OrgKind, Role
-from app.search import repository as repo
 from detectors import LABELS
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)

@@ -13,19 +13,12 @@ from app.auth.policy import Action
 from app.auth.principal import Principal
 from app.deps import MAX_ID, ContextDep, SessionDep
 from app.errors import NotFound
-from app.search import service
-from app.search.cursor import CursorCodec
-from app.search.schemas import EventPage, EventPublic, Histogram
-from app.search.service import RawFilters
+from app.events import service
+from app.events.schemas import EventPage, EventPublic, Histogram
+from app.events.serialise import dump_json, to_public
+from app.events.service import RawFilters
 
 router = APIRouter(tags=["events"])
-
-
-def _codec(ctx: ContextDep) -> CursorCodec:
-    codec = ctx.extras.get("search_cursor_codec")
-    if not isinstance(codec, CursorCodec):
-        codec = ctx.extras["search_cursor_codec"] = CursorCodec(ctx.settings.secret_bytes)
-    return codec
 
 
 async def filters(
@@ -81,20 +74,21 @@ def search_events(
     order: Annotated[str, Query(description="asc or desc (by start time)")] = "asc",
     limit: Annotated[int, Query(description="1..500")] = 100,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
-) -> EventPage:
+) -> Response:
     """Sightings overlapping [from, to) at a place, with filters; needs case_id or purpose."""
     page = service.search(
         session,
         principal,
         raw,
-        codec=_codec(ctx),
+        codec=ctx.cursor_codec,
         max_days=ctx.settings.max_search_days,
         order=order,
         limit=limit,
         cursor=cursor,
     )
-    # Built from database rows by this service (the shape of EventPage): serialised once.
-    return Response(service.dump_json(page), media_type="application/json")  # type: ignore[return-value]
+    # Built from database rows in the shape of EventPage (app.events.serialise): serialised
+    # once, here; `response_model` documents it.
+    return Response(dump_json(page), media_type="application/json")
 
 
 @router.get("/events/histogram", response_model=Histogram)
@@ -122,7 +116,7 @@ def get_event(
     event, cam = service.get_event(
         session, principal, event_id, action="event.read", case_id=case_id, purpose=purpose
     )
-    return service.to_public(event, cam)
+    return to_public(event, cam)
 
 
 @router.get(

@@ -1,9 +1,10 @@
-"""Every query of event search, scoped by who asks.
+"""Every query on events: search, histogram, one event, a segment's events (re-indexing,
+retention) and an extraction window's (evidence packages).
 
-Places resolve to a set of cameras first (there are about a thousand, not millions): the
-camera registry is read once per change and filtered in Python with the exact great-circle
-or point-in-polygon test. Events are then read by camera set and time only, through one of two
-covering indexes (see app.events.models), so filters are evaluated on index entries:
+Search is scoped by who asks through its camera set: places resolve to the cameras the caller
+may see first (`app.cameras.repository.resolve_place`). Events are then read by camera set
+and time only, through one of two covering indexes (see app.events.models), so filters are
+evaluated on index entries:
 
 * per camera (`ix_event_camera_start`, camera_id, start, ...): the window is read in time
   chunks that grow (x4) until a page is full; the first is sized from the event rate where
@@ -24,25 +25,18 @@ keyset pages on (start, id): a deep page costs what the first page costs.
 from __future__ import annotations
 
 import math
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
-from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import bindparam, text
-from sqlmodel import Session
+from sqlalchemy import bindparam, delete, text
+from sqlmodel import Session, col, select
 
-from app.auth.principal import Principal
-from app.db import UTCDateTime
+from app.db import UTCDateTime, rowcount
+from app.events.cursor import EPOCH, Position
 from app.events.models import Event
-from app.geo import EARTH_RADIUS_M, BBox
-from app.identity.models import Role
-from app.search.cursor import EPOCH, Position
-from app.search.geometry import Polygon
 from detectors import LABELS
 
 EVENT_COLUMNS = (
@@ -58,131 +52,6 @@ RATE_SAMPLE_CAMERAS = 32
 ASSUMED_RATE_PER_CAMERA_HOUR = 15.0
 """Only sizes the first time chunk when the sampled hours are empty; a wrong guess costs one
 more round trip, never a result."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Cameras
-
-
-@dataclass(frozen=True)
-class CameraInfo:
-    id: int
-    org_id: int
-    name: str
-    latitude: float
-    longitude: float
-    timezone: str
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return _zone(self.timezone)
-
-
-_ZONES: dict[str, ZoneInfo] = {}
-
-
-def _zone(name: str) -> ZoneInfo:
-    zone = _ZONES.get(name)
-    if zone is None:
-        zone = _ZONES[name] = ZoneInfo(name)
-    return zone
-
-
-@dataclass(frozen=True)
-class Registry:
-    """Every camera, with coordinate arrays for vectorised place tests."""
-
-    by_id: dict[int, CameraInfo]
-    ids: np.ndarray
-    lat: np.ndarray
-    lon: np.ndarray
-
-
-_registry_cache: dict[str, tuple[float, tuple[Any, ...], Registry]] = {}
-_cache_lock = threading.Lock()
-REVALIDATE_S = 1.0
-"""A camera moved or added is seen by searches within this many seconds."""
-
-
-def registry(session: Session) -> Registry:
-    """From a per-process cache, revalidated (one aggregate query) at most once a second."""
-    engine = session.get_bind().engine
-    key = f"{id(engine)}:{engine.url}"
-    now = time.monotonic()
-    cached = _registry_cache.get(key)
-    if cached is not None and now - cached[0] < REVALIDATE_S:
-        return cached[2]
-    version = tuple(
-        session.execute(text("SELECT count(*), max(id), max(updated_at) FROM camera")).one()
-    )
-    if cached is not None and cached[1] == version:
-        with _cache_lock:
-            _registry_cache[key] = (now, version, cached[2])
-        return cached[2]
-    rows = session.execute(
-        text("SELECT id, org_id, name, latitude, longitude, timezone FROM camera ORDER BY id")
-    ).all()
-    found = {r[0]: CameraInfo(r[0], r[1], r[2], float(r[3]), float(r[4]), r[5]) for r in rows}
-    reg = Registry(
-        found,
-        np.array([r[0] for r in rows], dtype=np.int64),
-        np.array([float(r[3]) for r in rows]),
-        np.array([float(r[4]) for r in rows]),
-    )
-    with _cache_lock:
-        _registry_cache[key] = (now, version, reg)
-    return reg
-
-
-def cameras(session: Session) -> dict[int, CameraInfo]:
-    return registry(session).by_id
-
-
-def visible_cameras(session: Session, principal: Principal) -> dict[int, CameraInfo]:
-    cams = cameras(session)
-    if principal.role is Role.ward:
-        return {k: c for k, c in cams.items() if c.org_id == principal.org_id}
-    return cams
-
-
-def _haversine_np(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
-    p1, p2 = math.radians(lat), np.radians(lats)
-    dphi = p2 - p1
-    dlmb = np.radians(lons - lon)
-    a = np.sin(dphi / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a))))
-
-
-def resolve_place(
-    session: Session,
-    principal: Principal,
-    *,
-    near: tuple[float, float] | None = None,
-    radius_m: float | None = None,
-    bbox: BBox | None = None,
-    polygon: Polygon | None = None,
-    camera_ids: Sequence[int] = (),
-) -> tuple[list[int], list[int]]:
-    """(camera ids matching the place and camera filters, requested ids that do not exist)."""
-    reg = registry(session)
-    mask = np.ones(len(reg.ids), dtype=bool)
-    if principal.role is Role.ward:
-        mask &= np.array([reg.by_id[int(i)].org_id == principal.org_id for i in reg.ids])
-    visible = set(reg.ids[mask].tolist())
-    unknown = [c for c in camera_ids if c not in visible]
-    if camera_ids:
-        mask &= np.isin(reg.ids, np.array(sorted(set(camera_ids)), dtype=np.int64))
-    if near is not None and radius_m is not None:
-        mask &= _haversine_np(near[0], near[1], reg.lat, reg.lon) <= radius_m
-    for box in [b for b in (bbox, polygon.bbox if polygon else None) if b is not None]:
-        in_lon = np.zeros(len(reg.ids), dtype=bool)
-        for lo, hi in box.lon_ranges():
-            in_lon |= (reg.lon >= lo) & (reg.lon <= hi)
-        mask &= (reg.lat >= box.min_lat) & (reg.lat <= box.max_lat) & in_lon
-    out = [int(i) for i in reg.ids[mask]]
-    if polygon is not None:
-        out = [c for c in out if polygon.contains(reg.by_id[c].latitude, reg.by_id[c].longitude)]
-    return out, unknown
 
 
 # ---------------------------------------------------------------------------------------------
@@ -436,6 +305,46 @@ def search_events(session: Session, q: EventQuery, *, index: str | None = None) 
 
 def get_event(session: Session, event_id: int) -> Event | None:
     return session.get(Event, event_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# A segment's events (re-indexing, retention) and an extraction window's (evidence packages)
+
+MAX_EVENT = timedelta(hours=24)
+"""Longest event an extraction window looks back for (an event is within one segment)."""
+
+
+def thumbnail_keys(session: Session, segment_id: int) -> list[str]:
+    stmt = select(Event.thumbnail_key).where(Event.segment_id == segment_id)
+    return [k for k in session.exec(stmt).all() if k]
+
+
+def delete_for_segment(session: Session, segment_id: int) -> int:
+    """Delete the segment's events; returns how many there were."""
+    return rowcount(session.execute(delete(Event).where(col(Event.segment_id) == segment_id)))
+
+
+def add_all(session: Session, events: Sequence[Event]) -> None:
+    session.add_all(events)
+    session.flush()
+
+
+def in_window(
+    session: Session, camera_ids: Sequence[int], start: datetime, end: datetime
+) -> list[Event]:
+    """Events of these cameras overlapping [start, end), by start time."""
+    return list(
+        session.exec(
+            select(Event)
+            .where(
+                col(Event.camera_id).in_(camera_ids),
+                col(Event.start) >= start - MAX_EVENT,
+                col(Event.start) < end,
+                col(Event.end) > start,
+            )
+            .order_by(col(Event.start), col(Event.id))
+        ).all()
+    )
 
 
 # ---------------------------------------------------------------------------------------------

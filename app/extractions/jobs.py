@@ -10,44 +10,37 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from app.audit import repository as audit
 from app.audit.chain import format_ts
-from app.audit.models import AuditEntry
 from app.audit.service import FAILED, record
+from app.cameras import repository as cameras
 from app.cameras.models import Camera
-from app.cases.models import Case
-from app.db import session_scope, utcnow
-from app.events.models import Event
+from app.cases import repository as cases
+from app.db import utcnow
+from app.events import repository as events
+from app.events.serialise import package_event
+from app.extractions import repository
 from app.extractions.models import Decision, Extraction, ExtractionState
-from app.extractions.service import FULFIL_JOB, cameras_of
+from app.extractions.service import FULFIL_JOB, package_key
 from app.footage import repository as footage
-from app.identity.models import User
-from app.jobs.handlers import download, preload_detector
-from app.jobs.runner import JobContext, PermanentJobError, handler
+from app.identity import repository as identity
+from app.jobs.registry import JobContext, PermanentJobError, handler
 from app.signing import signing_key
+from app.storage.download import download
 from evidence.cut import SourceSegment
 from evidence.errors import EvidenceError, TamperError
 from evidence.export import CameraWindow, export_package
 
 log = logging.getLogger(__name__)
-MAX_EVENT = timedelta(hours=24)
-
-
-def package_key(ex: Extraction) -> str:
-    return f"evidence/case{ex.case_id}/extraction{ex.id}/package.zip"
 
 
 def _custody(session: Session, ex: Extraction) -> list[dict[str, Any]]:
-    rows = session.exec(
-        select(AuditEntry)
-        .where(AuditEntry.target_type == "extraction", AuditEntry.target_id == str(ex.id))
-        .order_by(col(AuditEntry.seq))
-    ).all()
+    rows = audit.for_target(session, "extraction", ex.id)
     return [
         {
             "seq": e.seq,
@@ -66,21 +59,6 @@ def _custody(session: Session, ex: Extraction) -> list[dict[str, Any]]:
     ]
 
 
-def _events(session: Session, ex: Extraction, camera_ids: list[int]) -> list[Event]:
-    return list(
-        session.exec(
-            select(Event)
-            .where(
-                col(Event.camera_id).in_(camera_ids),
-                col(Event.start) >= ex.start - MAX_EVENT,
-                col(Event.start) < ex.end,
-                col(Event.end) > ex.start,
-            )
-            .order_by(col(Event.start), col(Event.id))
-        ).all()
-    )
-
-
 def _camera_meta(cam: Camera) -> dict[str, Any]:
     return {
         "id": cam.id,
@@ -96,8 +74,8 @@ def _camera_meta(cam: Camera) -> dict[str, Any]:
 
 
 def _set_state(jc: JobContext, state: ExtractionState, **fields: Any) -> None:
-    with session_scope(jc.app.engine) as session:
-        ex = session.get(Extraction, jc.target_id)
+    with jc.app.transaction() as session:
+        ex = repository.get(session, jc.target_id or 0)
         assert ex is not None
         ex.state, ex.updated_at = state, utcnow()
         for k, v in fields.items():
@@ -108,37 +86,34 @@ def _set_state(jc: JobContext, state: ExtractionState, **fields: Any) -> None:
 @handler(FULFIL_JOB)
 def fulfil(jc: JobContext) -> None:
     app = jc.app
-    with session_scope(app.engine) as session:
-        ex = session.get(Extraction, jc.target_id)
+    with app.transaction() as session:
+        ex = None if jc.target_id is None else repository.get(session, jc.target_id)
         if ex is None:
             raise PermanentJobError(f"extraction {jc.target_id} does not exist")
         if ex.state == ExtractionState.ready:
             return  # already fulfilled by an earlier attempt
         ex.state, ex.updated_at = ExtractionState.processing, utcnow()
         session.add(ex)
-        case = session.get(Case, ex.case_id)
-        requester = session.get(User, ex.requested_by)
+        case = cases.get(session, ex.case_id)
+        requester = identity.get_user(session, ex.requested_by)
         assert case is not None and requester is not None and ex.id is not None
-        decisions = list(cameras_of(session, ex.id))
+        decisions = list(repository.cameras_of(session, ex.id))
         approved = [d.camera_id for d in decisions if d.decision == Decision.approved]
-        cameras = {
-            (c.id or 0): c
-            for c in session.exec(
-                select(Camera).where(col(Camera.id).in_([d.camera_id for d in decisions]))
-            ).all()
+        named: dict[int, Camera] = {
+            (c.id or 0): c for c in cameras.get_many(session, [d.camera_id for d in decisions])
         }
         segs = {cid: list(footage.overlapping(session, cid, ex.start, ex.end)) for cid in approved}
-        events = _events(session, ex, [c for c in approved if segs[c]])
+        found = events.in_window(session, [c for c in approved if segs[c]], ex.start, ex.end)
         custody = _custody(session, ex)
         snapshot = ex.model_copy()
     with_footage = [c for c in approved if segs[c]]
     if not with_footage:
-        with session_scope(app.engine) as session:
-            for d in cameras_of(session, snapshot.id or 0):
+        with app.transaction() as session:
+            for d in repository.cameras_of(session, snapshot.id or 0):
                 if d.decision == Decision.approved:
                     d.outcome = "no_footage"
                     session.add(d)
-            ex = session.get(Extraction, snapshot.id)
+            ex = repository.get(session, snapshot.id or 0)
             assert ex is not None
             ex.state, ex.updated_at = ExtractionState.no_footage, utcnow()
             session.add(ex)
@@ -175,31 +150,18 @@ def fulfil(jc: JobContext) -> None:
             }
             for d in decisions
         ],
-        "cameras": [_camera_meta(cameras[c]) for c in sorted(cameras)],
+        "cameras": [_camera_meta(named[c]) for c in sorted(named)],
         "no_footage": [c for c in approved if not segs[c]],
         "denied": [d.camera_id for d in decisions if d.decision == Decision.denied],
         "times": "UTC, corrected by each camera's clock offset (start_raw - clock_offset_s)",
     }
     thumbs: dict[str, bytes] = {}
     event_rows = []
-    for e in events:
+    for e in found:
         arc = f"thumbnails/{e.id}.jpg"
         if e.thumbnail_key:
             thumbs[arc] = b"".join(app.store.iter_chunks(e.thumbnail_key))
-        event_rows.append(
-            {
-                "id": e.id,
-                "camera_id": e.camera_id,
-                "segment_id": e.segment_id,
-                "label": e.label,
-                "color": e.color,
-                "start": format_ts(e.start),
-                "end": format_ts(e.end),
-                "confidence": e.confidence,
-                "box": [e.box_x1, e.box_y1, e.box_x2, e.box_y2],
-                "thumbnail": arc if e.thumbnail_key else None,
-            }
-        )
+        event_rows.append(package_event(e, arc if e.thumbnail_key else None))
     with tempfile.TemporaryDirectory(prefix="wardcam-fulfil-") as tmp:
         work = Path(tmp)
         windows = []
@@ -226,7 +188,7 @@ def fulfil(jc: JobContext) -> None:
                 thumbnails=thumbs,
                 custody=custody,
                 redact=snapshot.redact,
-                detector=preload_detector(app) if snapshot.redact else None,
+                detector=app.detectors.get() if snapshot.redact else None,
                 workdir=work / "clips",
             )
         except TamperError as exc:
@@ -244,10 +206,10 @@ def fulfil(jc: JobContext) -> None:
                 content_type="application/zip",
                 legal_hold=app.store.supports_object_lock,
             )
-    with session_scope(app.engine) as session:
-        ex = session.get(Extraction, snapshot.id)
+    with app.transaction() as session:
+        ex = repository.get(session, snapshot.id or 0)
         assert ex is not None
-        for d in cameras_of(session, snapshot.id or 0):
+        for d in repository.cameras_of(session, snapshot.id or 0):
             if d.decision == Decision.approved:
                 d.outcome = "packaged" if d.camera_id in with_footage else "no_footage"
                 d.segments = len(segs[d.camera_id])
@@ -276,8 +238,8 @@ def fulfil(jc: JobContext) -> None:
 
 def _tamper(jc: JobContext, ex: Extraction, camera_ids: list[int], detail: str) -> None:
     log.error("extraction %s: %s", ex.id, detail)
-    with session_scope(jc.app.engine) as session:
-        row = session.get(Extraction, ex.id)
+    with jc.app.transaction() as session:
+        row = repository.get(session, ex.id or 0)
         assert row is not None
         row.state, row.updated_at = ExtractionState.failed, utcnow()
         row.error = f"possible tampering: {detail}"
