@@ -17,7 +17,6 @@ from app.storage import LocalStore, ObjectStore, S3Store, make_store
 
 from .seaweed import SeaweedServer, SeaweedUnavailable, find_weed, start_seaweedfs
 
-SIGNING_KEY = b"storage-test-signing-key"
 LOCK_BUCKET = "wardcam-lock"
 PLAIN_BUCKET = "wardcam-plain"
 
@@ -43,7 +42,7 @@ def key_prefix() -> str:
 
 
 def _local(tmp_path: Path) -> LocalStore:
-    store = make_store(f"file://{tmp_path / 'objects'}", signing_key=SIGNING_KEY)
+    store = make_store(f"file://{tmp_path / 'objects'}")
     assert isinstance(store, LocalStore)
     return store
 

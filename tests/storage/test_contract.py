@@ -172,8 +172,6 @@ def test_invalid_keys(store: ObjectStore, key: str) -> None:
         store.open(key)
     with pytest.raises(InvalidKey):
         store.delete(key)
-    with pytest.raises(InvalidKey):
-        store.presigned_get(key, timedelta(minutes=1))
 
 
 def test_invalid_prefix(store: ObjectStore) -> None:

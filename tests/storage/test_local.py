@@ -1,13 +1,11 @@
-"""LocalStore specifics: temp files, sidecars, presigned URL signatures."""
+"""LocalStore specifics: temp files and sidecars."""
 
 from __future__ import annotations
 
 import io
 import os
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
@@ -17,18 +15,16 @@ from app.storage import (
     StorageError,
     StoreUnavailable,
     make_store,
-    verify_local_signature,
 )
 
 from ._streams import GeneratedStream
-from .conftest import SIGNING_KEY
 
 MB = 1024 * 1024
 
 
 @pytest.fixture
 def local(tmp_path: Path) -> LocalStore:
-    return LocalStore(tmp_path / "objects", signing_key=SIGNING_KEY)
+    return LocalStore(tmp_path / "objects")
 
 
 def _files(root: Path) -> list[str]:
@@ -126,58 +122,3 @@ def test_make_store_file_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert rel.root == tmp_path / "data" / "objects"
     with pytest.raises(InvalidStoreURL):
         make_store("ftp://example/x")
-
-
-# -- presigned URLs -------------------------------------------------------------------------
-
-
-def _parts(url: str) -> tuple[str, str, str]:
-    split = urlsplit(url)
-    assert split.path.startswith("/objects/")
-    query = parse_qs(split.query)
-    return unquote(split.path.removeprefix("/objects/")), query["expires"][0], query["signature"][0]
-
-
-def test_presigned_url_verifies(local: LocalStore) -> None:
-    local.put("cam 1/clip.mp4", io.BytesIO(b"x"))
-    url = local.presigned_get("cam 1/clip.mp4", timedelta(minutes=5))
-    assert url.startswith("/objects/cam%201/clip.mp4?expires=")
-    key, expires, signature = _parts(url)
-    assert key == "cam 1/clip.mp4"
-    assert int(expires) == pytest.approx(time.time() + 300, abs=5)
-    assert verify_local_signature(key, expires, signature, SIGNING_KEY)
-    assert verify_local_signature(key, int(expires), signature.upper(), SIGNING_KEY)
-
-
-def test_presigned_url_expires(local: LocalStore) -> None:
-    key, expires, signature = _parts(local.presigned_get("k", timedelta(seconds=60)))
-    later = time.time() + 120
-    assert not verify_local_signature(key, expires, signature, SIGNING_KEY, now=later)
-    aware_later = datetime.now(UTC) + timedelta(seconds=120)
-    assert not verify_local_signature(key, expires, signature, SIGNING_KEY, now=aware_later)
-    assert verify_local_signature(key, expires, signature, SIGNING_KEY, now=time.time())
-
-
-@pytest.mark.parametrize("what", ["key", "expires", "signature", "signing_key", "garbage"])
-def test_presigned_url_tampered(local: LocalStore, what: str) -> None:
-    key, expires, signature = _parts(local.presigned_get("cam/a.mp4", timedelta(minutes=5)))
-    signing_key = SIGNING_KEY
-    if what == "key":
-        key = "cam/b.mp4"
-    elif what == "expires":
-        expires = str(int(expires) + 3600)  # extending the lifetime must break it
-    elif what == "signature":
-        signature = signature[:-1] + ("0" if signature[-1] != "0" else "1")
-    elif what == "signing_key":
-        signing_key = b"another key"
-    else:
-        expires, signature = "soon", "zz"
-    assert not verify_local_signature(key, expires, signature, signing_key)
-
-
-def test_presigned_url_needs_signing_key(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path / "o")
-    with pytest.raises(StorageError, match="signing key"):
-        store.presigned_get("k", timedelta(minutes=1))
-    assert not verify_local_signature("k", str(int(time.time()) + 60), "00", b"")
-    assert not verify_local_signature("../etc/passwd", str(int(time.time()) + 60), "00", b"k")
