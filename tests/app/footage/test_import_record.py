@@ -18,10 +18,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from tests.conftest import FOOTAGE, TEST_SECRET, World
+from tests.conftest import CLIPS, FOOTAGE, TEST_SECRET, World
 from tests.ingest.media import remux
-
-CLIPS = sorted(FOOTAGE.glob("*.mp4"))
 
 
 def _cli(settings, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]

@@ -103,8 +103,8 @@ def test_originals_are_object_locked_on_s3(settings, tmp_path: Path) -> None:  #
     from app.footage.retention import sweep
     from app.main import create_app
     from app.storage import ObjectLocked
+    from tests.app.storage.seaweed import start_seaweedfs
     from tests.conftest import bootstrap_admin
-    from tests.storage.seaweed import start_seaweedfs
 
     with start_seaweedfs(tmp_path / "s3") as server:
         settings.storage_url = server.url_for("originals", lock_mode="GOVERNANCE")

@@ -20,9 +20,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.app.storage.seaweed import start_seaweedfs
 from tests.conftest import FOOTAGE, World, bootstrap_admin
 from tests.helpers import free_port, healthy, process_env, wait_for
-from tests.storage.seaweed import start_seaweedfs
 
 
 @pytest.mark.slow

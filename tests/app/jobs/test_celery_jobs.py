@@ -15,7 +15,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from tests.conftest import FOOTAGE, World, bootstrap_admin
+from tests.conftest import CLIPS, FOOTAGE, World, bootstrap_admin
 from tests.helpers import process_env, wait_for
 
 REDIS = "redis://127.0.0.1:6379"
@@ -58,7 +58,7 @@ def test_celery_worker_indexes_uploaded_segments(  # type: ignore[no-untyped-def
             w.keys["ward"] = user.json()["api_key"]
             cam = w.camera("ward")
             ids = []
-            for i, clip in enumerate(sorted(FOOTAGE.glob("*.mp4"))):
+            for i, clip in enumerate(CLIPS):
                 r = client.post(
                     f"/cameras/{cam['id']}/footage",
                     content=clip.read_bytes(),

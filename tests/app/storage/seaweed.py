@@ -2,7 +2,7 @@
 
 Reusable by any test package::
 
-    from tests.storage.seaweed import start_seaweedfs   # or a relative import
+    from tests.app.storage.seaweed import start_seaweedfs   # or a relative import
 
     server = start_seaweedfs(tmp_path)     # started and answering
     store = make_store(server.url_for("evidence", lock_mode="COMPLIANCE"))
