@@ -15,37 +15,17 @@ from typing import TYPE_CHECKING, Any
 from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
 
+from app.jobs.celery_config import QUEUE, RETENTION, RUN_JOB, make_celery
 from app.settings import Settings
+
+__all__ = ["QUEUE", "RETENTION", "RUN_JOB", "celery_app", "make_celery"]
 
 if TYPE_CHECKING:
     from app.context import AppContext
 
 log = logging.getLogger(__name__)
 
-RUN_JOB = "wardcam.run_job"
-RETENTION = "wardcam.retention_sweep"
-QUEUE = "wardcam"
 SWEEP_INTERVAL_S = 5.0
-
-
-def make_celery(settings: Settings) -> Celery:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule there
-    app = Celery("wardcam", broker=settings.broker_url)
-    app.conf.update(
-        task_default_queue=QUEUE,
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        task_ignore_result=True,
-        broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": settings.job_lease_seconds + 60},
-        worker_hijack_root_logger=False,
-        beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
-        beat_schedule={
-            "retention": {"task": RETENTION, "schedule": float(settings.retention_interval_s)}
-        },
-    )
-    return app
 
 
 _settings = Settings()

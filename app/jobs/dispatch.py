@@ -35,12 +35,12 @@ class CeleryDispatcher:
     """At scale: one Celery message per job, to the wardcam queue."""
 
     def __init__(self, settings: Settings) -> None:
-        from app.jobs.celery_app import make_celery
+        from app.jobs.celery_config import make_celery
 
         self.celery = make_celery(settings)
 
     def enqueue(self, job_id: int) -> None:
-        from app.jobs.celery_app import RUN_JOB
+        from app.jobs.celery_config import RUN_JOB
 
         self.celery.send_task(RUN_JOB, args=[job_id])
 
