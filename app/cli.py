@@ -360,7 +360,7 @@ def verify(
 @admin_cli.command("retention")
 def retention_now() -> None:
     """Run the retention sweep now (legal holds respected) and print what it deleted."""
-    from app.footage.retention import sweep
+    from app.retention.service import sweep
 
     ctx = _context()
     report = sweep(ctx)

@@ -18,12 +18,12 @@ from app.events.endpoints import router as events_router
 from app.extractions.endpoints import router as extractions_router
 from app.footage.endpoints import clean_spool
 from app.footage.endpoints import router as footage_router
-from app.footage.retention import RetentionScheduler
 from app.health import Metrics
 from app.health import router as health_router
 from app.identity.endpoints import router as identity_router
 from app.jobs.dispatch import PoolDispatcher
 from app.jobs.pool import InProcessPool
+from app.retention.jobs import RetentionScheduler
 from app.settings import Settings
 
 log = logging.getLogger("wardcam")

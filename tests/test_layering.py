@@ -12,7 +12,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("app", "ingest", "detectors", "evidence")
-DOMAINS = ("audit", "auth", "cameras", "cases", "events", "extractions", "footage", "identity")
+DOMAINS = (
+    "audit",
+    "auth",
+    "cameras",
+    "cases",
+    "events",
+    "extractions",
+    "footage",
+    "identity",
+    "retention",
+)
 INFRASTRUCTURE = ("app.jobs", "app.storage")
 
 

@@ -19,7 +19,7 @@ from typing import TypeVar
 from app.context import AppContext
 from app.jobs import repository
 
-DOMAIN_JOBS = ("app.events.jobs", "app.extractions.jobs", "app.footage.retention")
+DOMAIN_JOBS = ("app.events.jobs", "app.extractions.jobs", "app.retention.jobs")
 
 
 class PermanentJobError(Exception):

@@ -14,8 +14,8 @@ from tests.conftest import FOOTAGE, World
 def test_retention_respects_legal_hold(world: World, settings) -> None:  # type: ignore[no-untyped-def]
     from app.events.models import Event
     from app.footage.models import Segment
-    from app.footage.retention import sweep
     from app.jobs.pool import InProcessPool
+    from app.retention.service import sweep
 
     ctx = world.client.app.state.ctx  # type: ignore[attr-defined]
     cam = world.camera(retention_days=7, clock_offset_s=0, sharing_policy="auto")
@@ -100,8 +100,8 @@ def test_originals_are_object_locked_on_s3(settings, tmp_path: Path) -> None:  #
     from minio import Minio
     from minio.error import S3Error
 
-    from app.footage.retention import sweep
     from app.main import create_app
+    from app.retention.service import sweep
     from app.storage import ObjectLocked
     from tests.app.storage.seaweed import start_seaweedfs
     from tests.conftest import bootstrap_admin

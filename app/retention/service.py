@@ -10,7 +10,6 @@ next sweep deletes what is past retention. Deleted segments keep their row (stat
 from __future__ import annotations
 
 import logging
-import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,9 +19,8 @@ from app.cameras import repository as cameras
 from app.context import AppContext
 from app.db import read_session, utcnow
 from app.events import repository as events
-from app.footage import repository
 from app.footage.models import SegmentStatus
-from app.jobs.registry import periodic
+from app.retention import repository
 from app.storage import ObjectLocked
 
 log = logging.getLogger(__name__)
@@ -40,7 +38,6 @@ class SweepReport:
         return sum(self.deleted_segments.values())
 
 
-@periodic("retention")
 def sweep(ctx: AppContext, now: datetime | None = None, batch: int = 200) -> SweepReport:
     """Delete what is past retention, camera by camera in batches; each batch is one
     transaction with one audit entry carrying its counts."""
@@ -95,29 +92,3 @@ def sweep(ctx: AppContext, now: datetime | None = None, batch: int = 200) -> Swe
                     report.deleted_segments[camera_id] += n_segs
                     report.deleted_events[camera_id] += n_events
     return report
-
-
-class RetentionScheduler:
-    """The embedded default's schedule: a sweep every `retention_interval_s` in the API
-    process (Celery beat runs the same sweep at scale)."""
-
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="wardcam-retention", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.ctx.settings.retention_interval_s):
-            try:
-                report = sweep(self.ctx)
-                if report.total_deleted:
-                    log.info("retention: deleted %d segments", report.total_deleted)
-            except Exception:
-                log.exception("retention sweep failed; will try again")
