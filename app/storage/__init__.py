@@ -2,7 +2,7 @@
 
 `make_store(settings.storage_url)` gives a `LocalStore` for `file://` URLs (the embedded
 default) or an `S3Store` for `s3://` URLs. Callers use only the `ObjectStore` interface
-and the errors below; see docs/CONTRACTS.md.
+and the errors below; see docs/MAP.md.
 """
 
 from __future__ import annotations
