@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from app.auth.principal import Principal
 from app.cameras.models import Camera
-from app.cameras.repository import visible_to
+from app.cameras.repository import owner_scope, visible_to
 from app.cases.models import Case, CaseMember
 from app.extractions.models import Extraction, ExtractionCamera
 from app.identity.models import Role
@@ -58,7 +58,7 @@ def list_for(
     """A ward: requests touching its cameras; a supervisor: those of its unit's cases and its
     own; anyone else: those of the cases they are on. Newest first."""
     stmt = select(Extraction)
-    if principal.role is Role.ward:
+    if owner_scope(principal) is not None:
         touching = (
             select(ExtractionCamera.extraction_id)
             .join(Camera, col(Camera.id) == col(ExtractionCamera.camera_id))
