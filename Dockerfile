@@ -11,12 +11,16 @@ RUN apt-get update \
  && useradd --system --home /var/lib/wardcam --create-home wardcam
 
 WORKDIR /srv/wardcam
-COPY pyproject.toml README.md ./
+# LOCK=requirements-api.lock builds an API-only image (no detector stack) for deployments
+# whose indexing runs on Celery workers built from the default.
+ARG LOCK=requirements.lock
+COPY pyproject.toml README.md LICENSE THIRD_PARTY_NOTICES.md requirements*.lock ./
+RUN pip install --require-hashes -r "$LOCK"
 COPY app ./app
 COPY ingest ./ingest
 COPY detectors ./detectors
 COPY evidence ./evidence
-RUN pip install . \
+RUN pip install --no-deps . \
  && mkdir -p /var/lib/wardcam/yolo && chown -R wardcam /var/lib/wardcam
 
 USER wardcam

@@ -5,11 +5,18 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.settings import InsecureSettingsError, Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from app.context import AppContext
+    from app.footage.models import Segment
+    from ingest.nvr import NvrFile
 
 cli = typer.Typer(
     help="wardcam: index CCTV footage by time and place; court-ready evidence.",
@@ -32,7 +39,7 @@ def _settings() -> Settings:
     return settings
 
 
-def _migrated_engine(settings: Settings):  # type: ignore[no-untyped-def]
+def _migrated_engine(settings: Settings) -> Engine:
     from app.db import make_engine, run_migrations
 
     engine = make_engine(settings.database_url, pool=False)
@@ -57,10 +64,9 @@ def serve(
     uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, log_level="info")
 
 
-def _context():  # type: ignore[no-untyped-def]
+def _context() -> AppContext:
     from app.context import AppContext
     from app.db import run_migrations
-    from app.jobs import handlers  # noqa: F401  (registers job kinds)
 
     ctx = AppContext.from_settings(_settings())
     run_migrations(ctx.engine)
@@ -92,7 +98,6 @@ def import_folder(
     )
 
     from app.footage.importer import ImportAborted, import_files, plan
-    from app.jobs.dispatch import make_dispatcher
 
     ctx = _context()
     console = Console(stderr=True)
@@ -101,7 +106,6 @@ def import_folder(
     except ImportAborted as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
-    dispatcher = make_dispatcher(ctx)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -116,14 +120,12 @@ def import_folder(
         task = progress.add_task(f"camera {camera}", total=sum(f.size for f in files), files=0)
         done = [0]
 
-        def on_file(f, outcome: str) -> None:  # type: ignore[no-untyped-def]
+        def on_file(f: NvrFile, outcome: str) -> None:
             done[0] += 1
             name = f"{outcome:>8} {f.path.name}"[:40]
             progress.update(task, advance=f.size, files=done[0], description=name)
 
-        summary = import_files(
-            ctx, folder.resolve(), cam, files, on_file=on_file, enqueue=dispatcher.enqueue
-        )
+        summary = import_files(ctx, folder.resolve(), cam, files, on_file=on_file)
     typer.echo(
         f"ingested {len(summary.ingested)} files ({summary.bytes_ingested} bytes), "
         f"skipped {len(summary.skipped)} already imported, "
@@ -148,15 +150,13 @@ def record(
     import threading
 
     from app.footage.recording import RecordingAborted, record_camera
-    from app.jobs.dispatch import make_dispatcher
 
     ctx = _context()
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    dispatcher = make_dispatcher(ctx)
 
-    def show(segment) -> None:  # type: ignore[no-untyped-def]
+    def show(segment: Segment) -> None:
         mark = f" (cut short: {segment.truncated_reason})" if segment.truncated else ""
         typer.echo(
             f"segment {segment.id}: {segment.start.isoformat()} "
@@ -171,7 +171,6 @@ def record(
             segment_seconds=segment_seconds,
             max_segments=max_segments,
             realtime=realtime,
-            enqueue=dispatcher.enqueue,
             on_segment=show,
         )
     except RecordingAborted as exc:
@@ -194,23 +193,16 @@ def worker(
     import threading
 
     from app.footage.recording import record_camera
-    from app.jobs.dispatch import make_dispatcher
 
     ctx = _context()
     logging.basicConfig(
         level=ctx.settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    from app.jobs.handlers import preload_detector
-
-    preload_detector(ctx)  # fail at start-up, naming WARDCAM_DETECTOR_MODEL, not per job
+    ctx.detectors.get()  # fail at start-up, naming WARDCAM_DETECTOR_MODEL, not per job
     stop = threading.Event()
-    dispatcher = make_dispatcher(ctx)
     for cam in record_cameras or []:
         threading.Thread(
-            target=record_camera,
-            args=(ctx, cam),
-            daemon=True,
-            kwargs={"stop": stop, "enqueue": dispatcher.enqueue},
+            target=record_camera, args=(ctx, cam), daemon=True, kwargs={"stop": stop}
         ).start()
     if ctx.settings.broker_url:
         from app.jobs.celery_app import QUEUE, celery_app
@@ -322,9 +314,7 @@ def demo(
     """Run the whole story on the embedded default: ward, camera, footage, index, search,
     case, approved extraction, signed package, offline verification."""
     import datetime as dt
-    import warnings
 
-    warnings.filterwarnings("ignore", message="Using `httpx` with")  # starlette TestClient
     from app.demo import DemoFailed, run_demo
 
     root = Path(__file__).resolve().parents[1]
@@ -370,7 +360,7 @@ def verify(
 @admin_cli.command("retention")
 def retention_now() -> None:
     """Run the retention sweep now (legal holds respected) and print what it deleted."""
-    from app.footage.retention import sweep
+    from app.retention.service import sweep
 
     ctx = _context()
     report = sweep(ctx)
@@ -392,17 +382,16 @@ def bootstrap(
     ] = False,
 ) -> None:
     """Create the first admin and print its API key once."""
-    from sqlmodel import select
-
     from app.db import session_scope
+    from app.identity import repository
+    from app.identity.models import Role
     from app.identity.schemas import UserCreate
     from app.identity.service import create_user
-    from app.models import Role, User
 
     settings = _settings()
     engine = _migrated_engine(settings)
     with session_scope(engine) as session:
-        if session.exec(select(User).where(User.role == Role.admin)).first():
+        if repository.admin_exists(session):
             typer.echo("an admin already exists; its key was printed when it was created")
             raise typer.Exit(0 if if_needed else 1)
         _, token = create_user(session, None, UserCreate(username=username, role=Role.admin))
@@ -414,14 +403,12 @@ def bootstrap(
 @audit_cli.command("verify")
 def audit_verify() -> None:
     """Check the audit chain; exit 0 only if it is intact."""
-    from sqlmodel import Session
-
     from app.audit.service import verify_chain
-    from app.db import make_engine
+    from app.db import make_engine, read_session
 
     settings = _settings()
     engine = make_engine(settings.database_url, pool=False)
-    with Session(engine) as session:
+    with read_session(engine) as session:
         report = verify_chain(session)
     engine.dispose()
     if report.ok:

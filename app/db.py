@@ -8,20 +8,23 @@ writer got in between. Taking the write lock up front serialises writers without
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import DateTime, Engine, String, create_engine, event, text
+from sqlalchemy import CursorResult, DateTime, Engine, Result, String, create_engine, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -60,6 +63,11 @@ class EnumText(TypeDecorator[Any]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         return None if value is None else self.enum_cls(value)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched (`Result` is typed without it; its cursor has it)."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 def utcnow() -> datetime:
@@ -105,16 +113,85 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+@dataclass
+class Outbox:
+    """What one transaction leaves to do outside the database, kept on its session.
+
+    Jobs are rows written in the transaction; telling a worker about them (`jobs`) must wait
+    until they are committed, or the worker would not find them. An original written to the
+    object store before its row must be removed again if the row is rolled back
+    (`on_rollback`), and only a committed original is put under object lock (`after_commit`).
+    Whoever owns the transaction (the request's session dependency, `session_scope` for jobs
+    and the CLI) commits once and then settles the outbox: nobody else commits half-way.
+    """
+
+    jobs: list[int] = field(default_factory=list)
+    after_commit: list[Callable[[], object]] = field(default_factory=list)
+    on_rollback: list[Callable[[], object]] = field(default_factory=list)
+
+
+_OUTBOX = "wardcam.outbox"
+
+
+def outbox(session: Session) -> Outbox:
+    """The outbox of the session's current transaction."""
+    box = session.info.get(_OUTBOX)
+    if not isinstance(box, Outbox):
+        box = session.info[_OUTBOX] = Outbox()
+    return box
+
+
+def commit(session: Session, dispatch: Callable[[int], None] | None = None) -> None:
+    """Commit; then announce the transaction's jobs (`dispatch`) and run its after-commit
+    steps. A failed commit is rolled back (and its outbox undone) before the error goes on."""
+    try:
+        session.commit()
+    except BaseException:
+        rollback(session)
+        raise
+    box = session.info.pop(_OUTBOX, None)
+    if not isinstance(box, Outbox):
+        return
+    if dispatch is not None:
+        for job_id in box.jobs:
+            dispatch(job_id)
+    for step in box.after_commit:
+        step()
+
+
+def rollback(session: Session) -> None:
+    """Roll back and undo, outside the database, what the transaction had already done."""
+    session.rollback()
+    box = session.info.pop(_OUTBOX, None)
+    if isinstance(box, Outbox):
+        for undo in box.on_rollback:
+            try:
+                undo()
+            except Exception:  # the rollback's own error is the one to report
+                log.exception("could not undo a step of a rolled-back transaction")
+
+
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A unit of work for jobs and the CLI: commits on success, rolls back on error."""
+def session_scope(
+    engine: Engine, dispatch: Callable[[int], None] | None = None
+) -> Iterator[Session]:
+    """A unit of work for jobs and the CLI: commits on success (then settles its outbox,
+    announcing jobs through `dispatch`), rolls back on error."""
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
-            session.commit()
         except BaseException:
-            session.rollback()
+            rollback(session)
             raise
+        commit(session, dispatch)
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A short read outside any unit of work: nothing it does is committed, and it holds no
+    lock once closed (SQLite takes its write lock when a transaction begins, see above)."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
 
 
 def ping(engine: Engine) -> None:

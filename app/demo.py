@@ -4,32 +4,66 @@ A fresh data directory, a ward and its camera, footage recorded from the camera'
 (a sample file here) and indexed, an officer's purpose-bound search, a case, an extraction
 request approved by the ward, a signed package, and its offline verification (and a tampered
 copy failing it). Printed step by step.
+
+The API is served by uvicorn on a free loopback port, in a thread of this process, and the
+story talks to it over HTTP like any client.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi.testclient import TestClient
+import httpx
+import uvicorn
+from fastapi import FastAPI
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import func
-from sqlmodel import select
 
-from app.db import session_scope
+from app.db import read_session, session_scope
+from app.identity.models import Role
 from app.identity.schemas import UserCreate
 from app.identity.service import create_user
-from app.models import Job, JobState, Role
+from app.jobs import repository as jobs
+from app.jobs.models import JobState
 from app.settings import Settings
 
 
 class DemoFailed(RuntimeError):
     pass
+
+
+@contextmanager
+def _served(app: FastAPI, start_timeout: float = 120.0) -> Iterator[httpx.Client]:
+    """The app behind a real uvicorn server on a free loopback port; a client for it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="wardcam-demo-api", daemon=True
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + start_timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise DemoFailed("the API did not start (see the log above)")
+            time.sleep(0.05)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120.0) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+        sock.close()
 
 
 def _ok(r: Any, status: int = 200) -> Any:
@@ -65,7 +99,7 @@ def run_demo(
     )
     say(f"Fresh data directory {data_dir} (SQLite, local object store, in-process jobs)")
     app = create_app(settings)
-    with TestClient(app) as client:
+    with _served(app) as client:
         ctx = app.state.ctx
         with session_scope(ctx.engine) as session:
             _, admin_key = create_user(session, None, UserCreate(username="admin", role=Role.admin))
@@ -153,8 +187,8 @@ def run_demo(
 
         say("Indexing: motion-gated YOLO + tracking, one event per tracked object")
         pool = InProcessPool(ctx, 0)
-        with session_scope(ctx.engine) as session:
-            total = session.exec(select(func.count()).select_from(Job)).one()
+        with read_session(ctx.engine) as session:
+            total = jobs.count(session)
         with Progress(
             TextColumn("   {task.description}"),
             BarColumn(),

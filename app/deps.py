@@ -1,9 +1,12 @@
 """Request-scoped dependencies: `SessionDep`, `ContextDep`, `SettingsDep`, `StoreDep`.
 
-The request's session commits when the endpoint returns (before the response is sent), and
-rolls back on any error. A refusal that must be audited carries the audit entry on the error;
-it is written in a fresh transaction after the rollback, so a denied request leaves exactly one
-trace: the record of its denial.
+The request owns its transaction: its session commits once, when the endpoint returns (before
+the response is sent), and rolls back on any error; endpoints and services never commit. After
+the commit the session's outbox is settled (`app.db.Outbox`): the jobs the request created
+are announced to the workers, and originals it stored are locked; after a rollback, objects
+it had already written to the store are removed. A refusal that must be audited carries the
+audit entry on the error; it is written in a fresh transaction after the rollback, so a
+denied request leaves exactly one trace: the record of its denial.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from fastapi import Depends, Path, Request
 from pydantic import Field
 from sqlmodel import Session
 
+from app.audit.service import DENIED, record
 from app.context import AppContext
+from app.db import commit, rollback
 from app.errors import ApiError
 from app.settings import Settings
 from app.storage import ObjectStore
@@ -31,23 +36,20 @@ ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
 def get_session(ctx: ContextDep) -> Iterator[Session]:
-    from app.audit.service import DENIED, record
-
     with Session(ctx.engine, expire_on_commit=False) as session:
         try:
             yield session
         except ApiError as exc:
-            session.rollback()
+            rollback(session)
             if exc.audit is not None:
                 args = dict(exc.audit)
                 record(session, args.pop("actor", None), args.pop("action"), outcome=DENIED, **args)
-                session.commit()
+                commit(session)
             raise
         except BaseException:
-            session.rollback()
+            rollback(session)
             raise
-        else:
-            session.commit()
+        commit(session, ctx.dispatcher.enqueue)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -1,15 +1,27 @@
-"""Great-circle geometry for "cameras near here" and bounding boxes.
+"""Places: great-circle distance, bounding boxes and GeoJSON polygons.
 
-Places are resolved to a set of cameras (there are thousands, not millions), so the SQL
-prefilter only needs to be a correct superset: a latitude band plus one or two longitude
-bands (two when the circle or box crosses the antimeridian, all longitudes near a pole). The
-exact great-circle test then runs on the few candidates.
+Places are resolved to a set of cameras (there are thousands, not millions), so a prefilter
+only needs to be a correct superset: a latitude band plus one or two longitude bands (two
+when the circle or box crosses the antimeridian, all longitudes near a pole). The exact test
+(great-circle distance, point in polygon) then runs on the candidates, vectorised.
+
+Polygons are WGS84 `[lon, lat]` rings, the first the outline and the rest holes; each ring
+must be closed (last position equals the first), have at least four positions, enclose an
+area and not cross itself. They are planar in lon/lat (exact enough at city scale; rings
+crossing the antimeridian are not supported). The geometry is shapely's (GEOS); the number
+of positions is capped so that a request cannot buy unbounded CPU.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import overload
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
 
 EARTH_RADIUS_M = 6_371_008.8
 MAX_RADIUS_M = 50_000.0
@@ -22,12 +34,23 @@ class GeoError(ValueError):
         self.detail = detail
 
 
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
+Coords = NDArray[np.float64]
+
+
+@overload
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float: ...
+@overload
+def haversine_m(lat1: float, lon1: float, lat2: Coords, lon2: Coords) -> Coords: ...
+def haversine_m(
+    lat1: float, lon1: float, lat2: float | Coords, lon2: float | Coords
+) -> float | Coords:
+    """Great-circle distance in metres from one point to one point, or to arrays of them."""
+    p1, p2 = math.radians(lat1), np.radians(lat2)
     dphi = p2 - p1
-    dlmb = math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+    dlmb = np.radians(np.subtract(lon2, lon1))
+    a = np.sin(dphi / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    d = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+    return float(d) if np.ndim(d) == 0 else np.asarray(d, dtype=np.float64)
 
 
 def check_lat_lon(lat: float, lon: float) -> None:
@@ -75,9 +98,13 @@ class BBox:
         return [(self.min_lon, 180.0), (-180.0, self.max_lon)]
 
     def contains(self, lat: float, lon: float) -> bool:
-        if not self.min_lat <= lat <= self.max_lat:
-            return False
-        return any(lo <= lon <= hi for lo, hi in self.lon_ranges())
+        return bool(self.contains_many(np.array([lat]), np.array([lon]))[0])
+
+    def contains_many(self, lats: Coords, lons: Coords) -> NDArray[np.bool_]:
+        in_lon = np.zeros(len(lons), dtype=bool)
+        for lo, hi in self.lon_ranges():
+            in_lon |= (lons >= lo) & (lons <= hi)
+        return np.asarray((lats >= self.min_lat) & (lats <= self.max_lat) & in_lon)
 
 
 def parse_bbox(text: str) -> BBox:
@@ -107,3 +134,95 @@ def circle_bounds(lat: float, lon: float, radius_m: float) -> BBox:
     if hi > 180.0:
         hi -= 360.0
     return BBox(lo, min_lat, hi, max_lat)
+
+
+# ---------------------------------------------------------------------------------------------
+# Polygons
+
+MAX_POSITIONS = 2000
+Point = tuple[float, float]  # (lon, lat)
+
+
+@dataclass(frozen=True)
+class Polygon:
+    rings: tuple[tuple[Point, ...], ...]
+    shape: shapely.Polygon = field(compare=False, repr=False)
+
+    @property
+    def bbox(self) -> BBox:
+        min_lon, min_lat, max_lon, max_lat = self.shape.bounds
+        return BBox(min_lon, min_lat, max_lon, max_lat)
+
+    def contains_many(self, lats: Coords, lons: Coords) -> NDArray[np.bool_]:
+        """Inside the outline and outside every hole; points on an edge count as inside."""
+        return np.asarray(shapely.intersects_xy(self.shape, lons, lats), dtype=bool)
+
+    def contains(self, lat: float, lon: float) -> bool:
+        return bool(self.contains_many(np.array([lat]), np.array([lon]))[0])
+
+
+def _bad_polygon(detail: str) -> GeoError:
+    return GeoError("invalid_polygon", detail)
+
+
+def parse_polygon(text: str) -> Polygon:
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        raise _bad_polygon(
+            'polygon must be GeoJSON, e.g. {"type":"Polygon","coordinates":[[[lon,lat],...]]}'
+        ) from None
+    if isinstance(obj, dict) and obj.get("type") == "Feature":
+        obj = obj.get("geometry")
+    if not isinstance(obj, dict) or obj.get("type") != "Polygon":
+        raise _bad_polygon("polygon must be a GeoJSON object with type 'Polygon'")
+    coords = obj.get("coordinates")
+    if not isinstance(coords, list) or not coords:
+        raise _bad_polygon("polygon coordinates must be a non-empty list of rings")
+    rings: list[tuple[Point, ...]] = []
+    total = 0
+    for i, raw in enumerate(coords):
+        ring = _ring(raw, i)
+        total += len(ring)
+        if total > MAX_POSITIONS:
+            raise _bad_polygon(f"polygon has more than {MAX_POSITIONS} positions")
+        rings.append(ring)
+    for i, ring in enumerate(rings):
+        if not shapely.LinearRing(ring).is_simple:
+            raise _bad_polygon(f"{_ring_name(i)} intersects itself")
+    shape = shapely.Polygon(rings[0], rings[1:])
+    shapely.prepare(shape)
+    return Polygon(tuple(rings), shape)
+
+
+def _ring_name(index: int) -> str:
+    return "outer ring" if index == 0 else f"hole {index}"
+
+
+def _ring(raw: object, index: int) -> tuple[Point, ...]:
+    name = _ring_name(index)
+    if not isinstance(raw, list):
+        raise _bad_polygon(f"{name} must be a list of [lon, lat] positions")
+    pts: list[Point] = []
+    for pos in raw:
+        if (
+            not isinstance(pos, list)
+            or len(pos) not in (2, 3)
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pos)
+        ):
+            raise _bad_polygon(f"{name}: every position must be [lon, lat]")
+        lon, lat = float(pos[0]), float(pos[1])
+        try:
+            check_lat_lon(lat, lon)
+        except GeoError as exc:
+            raise _bad_polygon(f"{name}: {exc.detail}") from None
+        pts.append((lon, lat))
+        if len(pts) > MAX_POSITIONS:
+            raise _bad_polygon(f"polygon has more than {MAX_POSITIONS} positions")
+    if len(pts) < 4:
+        raise _bad_polygon(f"{name} needs at least 4 positions (a closed triangle), got {len(pts)}")
+    if pts[0] != pts[-1]:
+        raise _bad_polygon(f"{name} is not closed: its last position must equal its first")
+    if len(set(pts[:-1])) < 3 or shapely.Polygon(pts).area == 0.0:
+        raise _bad_polygon(f"{name} encloses no area")
+    return tuple(pts)

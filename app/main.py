@@ -14,16 +14,16 @@ from app.cases.endpoints import router as cases_router
 from app.context import AppContext
 from app.db import run_migrations
 from app.errors import install_error_handlers
+from app.events.endpoints import router as events_router
 from app.extractions.endpoints import router as extractions_router
 from app.footage.endpoints import clean_spool
 from app.footage.endpoints import router as footage_router
-from app.footage.retention import RetentionScheduler
 from app.health import Metrics
 from app.health import router as health_router
 from app.identity.endpoints import router as identity_router
-from app.jobs.dispatch import make_dispatcher
-from app.jobs.handlers import preload_detector
-from app.search.endpoints import router as search_router
+from app.jobs.dispatch import PoolDispatcher
+from app.jobs.pool import InProcessPool
+from app.retention.jobs import RetentionScheduler
 from app.settings import Settings
 
 log = logging.getLogger("wardcam")
@@ -38,12 +38,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         if migrate:
             run_migrations(ctx.engine)
         clean_spool(ctx.settings.data_dir / "spool")
-        dispatcher = make_dispatcher(ctx)
+        pool: InProcessPool | None = None
         retention: RetentionScheduler | None = None
-        ctx.extras["dispatcher"] = dispatcher
-        pool = getattr(dispatcher, "pool", None)
-        if pool is not None and ctx.settings.job_workers > 0:
-            preload_detector(ctx)  # a bad WARDCAM_DETECTOR_MODEL fails here, at start-up
+        if isinstance(ctx.dispatcher, PoolDispatcher) and ctx.settings.job_workers > 0:
+            ctx.detectors.get()  # a bad WARDCAM_DETECTOR_MODEL fails here, at start-up
+            pool = InProcessPool(ctx, ctx.settings.job_workers)
             pool.start()
             retention = RetentionScheduler(ctx)
             retention.start()
@@ -72,7 +71,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         identity_router,
         cameras_router,
         footage_router,
-        search_router,
+        events_router,
         cases_router,
         extractions_router,
         audit_router,

@@ -273,10 +273,11 @@ def seed_registry(url: str, city: City) -> tuple[list[int], int, str]:
     """Organisations, an officer with an API key, cameras and their segments."""
     from sqlmodel import Session
 
+    from app.cameras.models import Camera, CameraStatus, SharingPolicy
     from app.db import make_engine, run_migrations
+    from app.identity.models import Organisation, OrgKind, Role
     from app.identity.schemas import UserCreate
     from app.identity.service import create_user
-    from app.models import Camera, CameraStatus, Organisation, OrgKind, Role, SharingPolicy
 
     engine = make_engine(url, pool=False)
     run_migrations(engine)
@@ -616,12 +617,12 @@ def run_repository(
     from sqlmodel import Session
 
     from app.auth.principal import Principal
+    from app.cameras import repository as cameras
     from app.db import make_engine
-    from app.geo import parse_bbox, parse_near
-    from app.models import Role
-    from app.search import repository as repo
-    from app.search.cursor import Position
-    from app.search.geometry import parse_polygon
+    from app.events import repository as repo
+    from app.events.cursor import Position
+    from app.geo import parse_bbox, parse_near, parse_polygon
+    from app.identity.models import Role
 
     engine = make_engine(url)
     who = Principal(user_id=user_id, username="officer", role=Role.officer, org_id=None)
@@ -629,7 +630,7 @@ def run_repository(
 
     def page(session: Session, spec: Spec, after: Position | None) -> list[Any]:
         pl = spec.place
-        cams, _ = repo.resolve_place(
+        cams, _ = cameras.resolve_place(
             session,
             who,
             near=parse_near(pl["near"]) if "near" in pl else None,
@@ -731,11 +732,11 @@ def run_baseline(url: str, user_id: int, specs: list[Spec]) -> list[float]:
     from sqlmodel import Session
 
     from app.auth.principal import Principal
+    from app.cameras import repository as cameras
     from app.db import make_engine
-    from app.geo import parse_bbox, parse_near
-    from app.models import Role
-    from app.search import repository as repo
-    from app.search.geometry import parse_polygon
+    from app.events import repository as repo
+    from app.geo import parse_bbox, parse_near, parse_polygon
+    from app.identity.models import Role
 
     engine = make_engine(url)
     pg = engine.dialect.name == "postgresql"
@@ -744,7 +745,7 @@ def run_baseline(url: str, user_id: int, specs: list[Spec]) -> list[float]:
     for spec in specs:
         with Session(engine) as s:
             pl = spec.place
-            cams, _ = repo.resolve_place(
+            cams, _ = cameras.resolve_place(
                 s,
                 who,
                 near=parse_near(pl["near"]) if "near" in pl else None,
@@ -792,9 +793,10 @@ def run_histograms(
     from sqlmodel import Session
 
     from app.auth.principal import Principal
+    from app.cameras import repository as cameras
     from app.db import make_engine
-    from app.models import Role
-    from app.search import repository as repo
+    from app.events import repository as repo
+    from app.identity.models import Role
 
     engine = make_engine(url)
     who = Principal(user_id=user_id, username="officer", role=Role.officer, org_id=None)
@@ -806,7 +808,7 @@ def run_histograms(
         labels = [LABELS[int(rng.integers(6))]] if i % 3 == 1 else []
         with Session(engine) as s:
             t = time.perf_counter()
-            cams, _ = repo.resolve_place(s, who, near=city.ward_centre[w], radius_m=5000)
+            cams, _ = cameras.resolve_place(s, who, near=city.ward_centre[w], radius_m=5000)
             q = repo.HistogramQuery(
                 cams,
                 start,

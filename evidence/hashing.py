@@ -12,25 +12,15 @@ from typing import Protocol
 
 from evidence.errors import SourceMissingError, TamperError
 
-CHUNK = 1 << 20  # 1 MiB
-
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks into one reused buffer.
+    """Hex SHA-256 of a file (the standard library's `hashlib.file_digest`).
 
     hashlib releases the GIL on large updates, so several files can be hashed in parallel
     threads (see :func:`verify_sources`).
     """
-    h = hashlib.sha256()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f:
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                break
-            h.update(view[:n])
-    return h.hexdigest()
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 class HashedSource(Protocol):

@@ -4,7 +4,7 @@ A library: it works on files and streams and returns plain dataclasses; it knows
 about HTTP, the database or the object store (``app`` wires those).  Modules:
 
 * :mod:`ingest.errors` - ``IngestError(code, detail)`` and the code vocabulary;
-* :mod:`ingest.hashing` - copy-while-hashing with a size limit (``spool``, ``sha256_file``);
+* :mod:`ingest.hashing` - copy-while-hashing with a size limit (``spool``);
 * :mod:`ingest.probe` - ``probe(path) -> ProbeResult``, rejecting non-video and cut files;
 * :mod:`ingest.timeparse` - start times from file names, time zones, range checks;
 * :mod:`ingest.nvr` - ``scan(dir, pattern, tz) -> list[NvrFile]``;

@@ -37,7 +37,6 @@ __all__ = [
     "Spooled",
     "aspool",
     "iter_chunks",
-    "sha256_file",
     "spool",
 ]
 
@@ -49,17 +48,6 @@ class Spooled:
     path: Path
     sha256: str
     size: int
-
-
-def sha256_file(path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE) -> str:
-    """SHA-256 (hex) of a file, read in ``chunk_size`` pieces into one reused buffer."""
-    h = hashlib.sha256()
-    buf = bytearray(chunk_size)
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f:
-        while n := f.readinto(buf):
-            h.update(view[:n])
-    return h.hexdigest()
 
 
 def iter_chunks(src: BinaryIO | Iterable[bytes], chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:

@@ -28,6 +28,7 @@ put into reasons (see :func:`redact_url`).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import threading
@@ -46,8 +47,6 @@ from av.container import InputContainer, OutputContainer
 from av.packet import Packet
 from av.stream import Stream
 from av.video.stream import VideoStream
-
-from ingest.hashing import sha256_file
 
 __all__ = ["RecordSummary", "RecordedSegment", "record", "redact_url"]
 
@@ -221,7 +220,9 @@ class _Segment:
         except BaseException:
             self.abort()
             raise
-        return sha256_file(self.final_path), self.final_path.stat().st_size
+        with self.final_path.open("rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+        return digest, self.final_path.stat().st_size
 
     def abort(self) -> None:
         with contextlib.suppress(Exception):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs wardcam into .venv and runs it on the embedded default (SQLite, local object
-# store, in-process jobs) in dev mode: bootstraps an admin (its key is printed once) and
-# serves the API on http://127.0.0.1:8000 (docs at /docs).
+# Installs wardcam into .venv (from requirements.lock) and runs it on the embedded default
+# (SQLite, local object store, in-process jobs) in dev mode: bootstraps an admin (its key is
+# printed once) and serves the API on http://127.0.0.1:8000 (docs at /docs).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"

@@ -33,6 +33,34 @@ FOOTAGE = SHARED / "assets" / "footage"
 MODELS = SHARED / "assets" / "models"
 DETECTOR_MODEL = str(MODELS / "yolo11n_int8_openvino_model")
 os.environ.setdefault("WARDCAM_DETECTOR_MODEL", DETECTOR_MODEL)
+CLIPS = [
+    FOOTAGE / name
+    for name in (
+        "driveway_ir_night.mp4",
+        "intersection_cctv_day.mp4",
+        "motorcycles_cctv_day.mp4",
+        "street_crossing_day.mp4",
+    )
+]
+"""The clips the app tests use, by name: the shared folder may hold more."""
+REQUIRED_ASSETS = (
+    MODELS / "yolo11n_int8_openvino_model" / "yolo11n.xml",
+    MODELS / "yolo11n_int8_openvino_model" / "yolo11n.bin",
+    MODELS / "yolo11n_int8_openvino_model" / "metadata.yaml",
+    MODELS / "yolov8n_int8.onnx",
+    *CLIPS,
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite tests the real detector on real footage: without them it must not pass (or
+    quietly shrink), so a missing asset stops the run before anything is collected."""
+    missing = [str(p) for p in REQUIRED_ASSETS if not p.is_file()]
+    if missing:
+        raise pytest.UsageError(
+            "test assets missing (the detector weights and footage of ../shared/assets, "
+            "see its README.md): " + ", ".join(missing)
+        )
 
 
 def _sa_url(pg_url: str, dbname: str) -> str:
@@ -178,9 +206,9 @@ class World:
 
 def bootstrap_admin(settings) -> str:  # type: ignore[no-untyped-def]
     from app.db import make_engine, session_scope
+    from app.identity.models import Role
     from app.identity.schemas import UserCreate
     from app.identity.service import create_user
-    from app.models import Role
 
     engine = make_engine(settings.database_url, pool=False)
     with session_scope(engine) as session:

@@ -8,22 +8,18 @@ action and its audit entry commit together or not at all.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, text, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from app.audit import repository
 from app.audit.chain import GENESIS_HASH, canonical_json, entry_hash
+from app.audit.models import AuditEntry
 from app.auth.principal import Principal
-from app.db import UTCDateTime, utcnow
-from app.models import AuditEntry, AuditHead
-
-_HEAD: Table = AuditHead.__table__  # type: ignore[attr-defined]
-_ENTRY: Table = AuditEntry.__table__  # type: ignore[attr-defined]
+from app.db import utcnow
 
 ALLOWED = "allowed"
 DENIED = "denied"
@@ -44,11 +40,7 @@ def record(
     camera_ids: Iterable[int] = (),
     ts: datetime | None = None,
 ) -> AuditEntry:
-    # Core statements, not ORM objects: this runs on every request, and the unit of work's
-    # bookkeeping cost more than the three statements themselves.
-    head_seq, head_hash = session.execute(
-        select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
-    ).one()
+    head_seq, head_hash = repository.lock_head(session)
     cams = sorted(set(camera_ids))
     body = dict(details or {})
     if cams:
@@ -69,37 +61,8 @@ def record(
         "details": canonical_json(body),
     }
     fields["hash"] = entry_hash(**fields)
-    if session.get_bind().dialect.name == "postgresql":
-        # The entry, the new head and the camera links in one statement (one round trip).
-        entry_id = session.execute(_PG_APPEND, {**fields, "cams": cams}).scalar_one()
-        return AuditEntry(id=entry_id, **fields)
-    entry_id = session.execute(insert(_ENTRY).values(**fields).returning(_ENTRY.c.id)).scalar_one()
-    session.execute(
-        update(_HEAD).where(_HEAD.c.id == 1).values(seq=fields["seq"], hash=fields["hash"])
-    )
-    if cams:
-        session.execute(
-            text(
-                "INSERT INTO audit_camera (audit_id, camera_id) "
-                "SELECT :audit_id, value FROM json_each(:cams)"
-            ),
-            {"audit_id": entry_id, "cams": json.dumps(cams)},
-        )
+    entry_id = repository.append(session, fields, cams)
     return AuditEntry(id=entry_id, **fields)
-
-
-_COLUMNS = (
-    "seq, prev_hash, ts, actor_user_id, actor_role, actor_org_id, action, outcome, "
-    "target_type, target_id, case_id, purpose, details, hash"
-)
-_PG_APPEND = text(
-    f"WITH e AS (INSERT INTO audit_entry ({_COLUMNS}) "
-    f"VALUES ({', '.join(':' + c for c in _COLUMNS.split(', '))}) RETURNING id), "
-    "h AS (UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1), "
-    "c AS (INSERT INTO audit_camera (audit_id, camera_id) "
-    "SELECT e.id, unnest(CAST(:cams AS integer[])) FROM e) "
-    "SELECT id FROM e"
-).bindparams(bindparam("ts", type_=UTCDateTime))
 
 
 @dataclass(frozen=True)
@@ -130,26 +93,9 @@ def _recompute(entry: AuditEntry) -> str:
     )
 
 
-def _iter_entries(session: Session, batch: int = 5000) -> Iterator[AuditEntry]:
-    """In insertion (id) order: a row moved to another place breaks the links around it."""
-    last_id = 0
-    while True:
-        rows = session.exec(
-            select(AuditEntry)
-            .where(col(AuditEntry.id) > last_id)
-            .order_by(col(AuditEntry.id))
-            .limit(batch)
-        ).all()
-        if not rows:
-            return
-        yield from rows
-        last_id = rows[-1].id or last_id
-        session.expunge_all()
-
-
 def verify_chain(session: Session) -> ChainReport:
     """Walks the whole log; names the first entry that was altered, removed or reordered."""
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1)).one()
+    head = repository.head(session)
     head_seq, head_hash = head.seq, head.hash
     expected_prev, expected_seq, count = GENESIS_HASH, 1, 0
 
@@ -163,7 +109,7 @@ def verify_chain(session: Session) -> ChainReport:
             reason=reason,
         )
 
-    for entry in _iter_entries(session):
+    for entry in repository.iter_entries(session):
         if entry.seq != expected_seq:
             return broken(
                 entry,

@@ -7,14 +7,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
+from app.auth import repository
 from app.auth.policy import Action, role_may
 from app.auth.principal import Principal
-from app.deps import SessionDep
+from app.db import read_session
+from app.deps import ContextDep, SessionDep
 from app.errors import Forbidden, Unauthorized
-from app.models import ApiKey, User
 from app.security import api_key_matches, split_api_key
 
 _bearer = HTTPBearer(auto_error=False, description="An API key issued by wardcam")
@@ -24,39 +24,40 @@ def authenticate(session: Session, token: str) -> Principal | None:
     prefix = split_api_key(token)
     if prefix is None:
         return None
-    # Columns, not ORM objects: every request runs this.
-    row = session.execute(
-        select(
-            col(ApiKey.key_hash),
-            col(ApiKey.revoked_at),
-            col(User.active),
-            col(User.id),
-            col(User.username),
-            col(User.role),
-            col(User.org_id),
-            col(User.unit),
-        )
-        .join(User, col(User.id) == col(ApiKey.user_id))
-        .where(col(ApiKey.prefix) == prefix)
-    ).first()
-    if row is None:
+    owner = repository.key_owner(session, prefix)
+    if owner is None:
         return None
-    key_hash, revoked_at, active, user_id, username, role, org_id, unit = row
-    if revoked_at is not None or not active or not api_key_matches(token, key_hash):
+    if owner.revoked_at is not None or not owner.active:
         return None
-    return Principal(user_id=user_id, username=username, role=role, org_id=org_id, unit=unit)
+    if not api_key_matches(token, owner.key_hash):
+        return None
+    return Principal(
+        user_id=owner.user_id,
+        username=owner.username,
+        role=owner.role,
+        org_id=owner.org_id,
+        unit=owner.unit,
+    )
 
 
 def get_principal(
     request: Request,
-    session: SessionDep,
+    ctx: ContextDep,
+    _session: SessionDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """The caller, from their API key.
+
+    The key is read in a short transaction of its own, so the request's unit of work (which
+    the endpoint commits once, see app.deps) holds no lock while the endpoint works. The
+    request's session is entered first all the same: a refused key is audited in it.
+    """
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise Unauthorized(
             "an API key is required: Authorization: Bearer <key>", code="missing_api_key"
         )
-    principal = authenticate(session, creds.credentials)
+    with read_session(ctx.engine) as lookup:
+        principal = authenticate(lookup, creds.credentials)
     if principal is None:
         prefix = split_api_key(creds.credentials)
         raise Unauthorized(
@@ -72,7 +73,6 @@ def get_principal(
             },
         )
     request.state.principal = principal
-    session.commit()  # end the lookup's transaction: no lock held while the endpoint works
     return principal
 
 

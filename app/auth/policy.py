@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from app.models import Role
+from app.identity.models import Role
 
 
 class Action(StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.models import Role
+from app.identity.models import Role
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from app.audit import repository as audit
 from app.audit.service import record
 from app.auth.deps import require
 from app.auth.policy import Action
 from app.auth.principal import Principal
 from app.cameras import repository, service
+from app.cameras.models import CameraStatus
 from app.cameras.schemas import (
     AccessLogEntry,
     AccessLogPage,
@@ -23,7 +25,6 @@ from app.cameras.schemas import (
 from app.deps import MAX_ID, ContextDep, IdPath, SessionDep
 from app.errors import Unprocessable
 from app.geo import GeoError, check_radius, parse_bbox, parse_near
-from app.models import CameraStatus, Role
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 
@@ -90,7 +91,7 @@ def list_cameras(
         after_id=after_id,
         limit=limit,
     )
-    if (point or box) and principal.role is not Role.ward:
+    if (point or box) and repository.owner_scope(principal) is None:  # across owners
         record(
             session,
             principal,
@@ -167,7 +168,7 @@ def camera_access_log(
     before = None
     if cursor is not None:
         before = _cursor(cursor)
-    rows = repository.access_log(session, camera_id, before_id=before, limit=limit)
+    rows = audit.for_camera(session, camera_id, before_id=before, limit=limit)
     items = [
         AccessLogEntry(
             seq=e.seq,

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from app.auth.principal import Principal
+from app.cameras.models import Camera
+from app.cameras.repository import owner_scope
 from app.errors import Forbidden
-from app.models import Camera, Role
+from app.identity.models import Role
 
 
 class CameraPolicy:
     @staticmethod
     def owns(principal: Principal, camera: Camera) -> bool:
-        return principal.role is Role.ward and camera.org_id == principal.org_id
+        return camera.org_id == owner_scope(principal)
 
     @classmethod
     def can_manage(cls, principal: Principal, camera: Camera) -> bool:

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from app.cameras.models import CameraStatus, SharingPolicy
 from app.deps import IdField
-from app.models import CameraStatus, SharingPolicy
 
 STREAM_SCHEMES = frozenset({"rtsp", "rtsps", "http", "https"})
 

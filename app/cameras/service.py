@@ -8,11 +8,14 @@ from sqlmodel import Session
 
 from app.audit.service import record
 from app.auth.principal import Principal
+from app.cameras import repository
+from app.cameras.models import Camera, CameraStatus
 from app.cameras.policy import CameraPolicy
 from app.cameras.schemas import CameraCreate, CameraPublic, CameraUpdate, check_stream_url
 from app.db import utcnow
 from app.errors import BadRequest, NotFound, Unprocessable
-from app.models import Camera, CameraStatus, Organisation, OrgKind, Role
+from app.identity import repository as identity
+from app.identity.models import OrgKind
 from app.security import SecretBox
 
 
@@ -29,14 +32,14 @@ def _stream(value: str | None, allow_file: bool) -> str | None:
 
 
 def _owner_org(session: Session, principal: Principal, requested: int | None) -> int:
-    if principal.role is Role.ward:
-        if requested is not None and requested != principal.org_id:
+    own = repository.owner_scope(principal)
+    if own is not None:
+        if requested is not None and requested != own:
             raise Unprocessable("a ward registers cameras for itself only", code="invalid_org")
-        assert principal.org_id is not None
-        return principal.org_id
+        return own
     if requested is None:
         raise Unprocessable("org_id (the owning ward) is required", code="org_required")
-    org = session.get(Organisation, requested)
+    org = identity.get_org(session, requested)
     if org is None or org.kind != OrgKind.ward:
         raise Unprocessable(f"organisation {requested} is not a ward", code="invalid_org")
     return requested
@@ -45,7 +48,7 @@ def _owner_org(session: Session, principal: Principal, requested: int | None) ->
 def get_for(
     session: Session, principal: Principal, camera_id: int, *, manage: bool, action: str
 ) -> Camera:
-    camera = session.get(Camera, camera_id)
+    camera = repository.get(session, camera_id)
     if camera is None:
         raise NotFound(f"camera {camera_id} does not exist", code="camera_not_found")
     CameraPolicy.check(principal, camera, manage=manage, action=action)
@@ -66,8 +69,7 @@ def create(
         org_id=_owner_org(session, principal, data.org_id),
         stream_url_encrypted=box.encrypt(stream) if stream else None,
     )
-    session.add(camera)
-    session.flush()
+    repository.save(session, camera)
     record(
         session,
         principal,
@@ -112,8 +114,7 @@ def update(
     for key, value in changes.items():
         setattr(camera, key, value)
     camera.updated_at = utcnow()
-    session.add(camera)
-    session.flush()
+    repository.save(session, camera)
     record(
         session,
         principal,
@@ -130,8 +131,7 @@ def retire(session: Session, principal: Principal, camera: Camera) -> Camera:
     """Cameras are retired, never erased: their footage and audit trail must stay readable."""
     camera.status = CameraStatus.retired
     camera.updated_at = utcnow()
-    session.add(camera)
-    session.flush()
+    repository.save(session, camera)
     record(
         session,
         principal,

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.auth.principal import Principal
-from app.models import Case, CaseMember, Role
+from app.cases import repository
+from app.cases.models import Case
+from app.identity.models import Role
 
 
 class CasePolicy:
-    @staticmethod
-    def is_member(session: Session, case_id: int, user_id: int) -> bool:
-        return (
-            session.exec(
-                select(CaseMember.id).where(
-                    CaseMember.case_id == case_id, CaseMember.user_id == user_id
-                )
-            ).first()
-            is not None
-        )
-
     @classmethod
     def can_view(cls, session: Session, principal: Principal, case: Case) -> bool:
         if (
@@ -29,4 +20,4 @@ class CasePolicy:
         ):
             return True
         assert case.id is not None
-        return cls.is_member(session, case.id, principal.user_id)
+        return repository.is_member(session, case.id, principal.user_id)

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from app.cases.models import CaseStatus
 from app.deps import IdField
-from app.models import CaseStatus
 
 CaseNumber = Annotated[
     str,

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.audit.service import record
 from app.auth.principal import Principal
+from app.cases import repository
+from app.cases.models import Case, CaseMember, CaseStatus
 from app.cases.policy import CasePolicy
 from app.cases.schemas import CaseCreate, CasePublic
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.models import Case, CaseMember, CaseStatus, Role, User
+from app.identity import repository as identity
+from app.identity.models import Role
 
 
 def to_public(session: Session, case: Case) -> CasePublic:
-    members = session.exec(
-        select(CaseMember.user_id).where(CaseMember.case_id == case.id).order_by(col(CaseMember.id))
-    ).all()
-    return CasePublic(**case.model_dump(), members=list(members))
+    assert case.id is not None
+    return CasePublic(**case.model_dump(), members=repository.member_ids(session, case.id))
 
 
 def get_visible(session: Session, principal: Principal, case_id: int, action: str) -> Case:
-    case = session.get(Case, case_id)
+    case = repository.get(session, case_id)
     if case is None:
         raise NotFound(f"case {case_id} does not exist", code="case_not_found")
     if not CasePolicy.can_view(session, principal, case):
@@ -40,7 +41,7 @@ def get_visible(session: Session, principal: Principal, case_id: int, action: st
 
 
 def create(session: Session, principal: Principal, data: CaseCreate) -> Case:
-    if session.exec(select(Case.id).where(Case.number == data.number)).first():
+    if repository.number_taken(session, data.number):
         raise Conflict(f"case number {data.number!r} exists", code="case_exists")
     assert principal.org_id is not None
     case = Case(
@@ -51,10 +52,11 @@ def create(session: Session, principal: Principal, data: CaseCreate) -> Case:
         status=data.status,
         created_by=principal.user_id,
     )
-    session.add(case)
-    session.flush()
+    repository.add(session, case)
     assert case.id is not None
-    session.add(CaseMember(case_id=case.id, user_id=principal.user_id, added_by=principal.user_id))
+    repository.add(
+        session, CaseMember(case_id=case.id, user_id=principal.user_id, added_by=principal.user_id)
+    )
     record(
         session,
         principal,
@@ -68,7 +70,7 @@ def create(session: Session, principal: Principal, data: CaseCreate) -> Case:
 
 
 def add_member(session: Session, principal: Principal, case: Case, user_id: int) -> None:
-    user = session.get(User, user_id)
+    user = identity.get_user(session, user_id)
     if user is None or not user.active:
         raise Unprocessable(f"user {user_id} does not exist", code="invalid_user")
     if (
@@ -79,10 +81,10 @@ def add_member(session: Session, principal: Principal, case: Case, user_id: int)
             "only police of the case's organisation can join a case", code="invalid_member"
         )
     assert case.id is not None
-    if CasePolicy.is_member(session, case.id, user_id):
+    if repository.is_member(session, case.id, user_id):
         raise Conflict(f"user {user_id} is already on the case", code="already_member")
-    session.add(CaseMember(case_id=case.id, user_id=user_id, added_by=principal.user_id))
-    session.flush()
+    member = CaseMember(case_id=case.id, user_id=user_id, added_by=principal.user_id)
+    repository.add(session, member)
     record(
         session,
         principal,
@@ -99,8 +101,7 @@ def set_status(session: Session, principal: Principal, case: Case, status: CaseS
         return case
     case.status = status
     case.closed_at = utcnow() if status == CaseStatus.closed else None
-    session.add(case)
-    session.flush()
+    repository.add(session, case)
     record(
         session,
         principal,

@@ -12,68 +12,51 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.audit.service import record
+from app.auth.policy import Action
 from app.auth.principal import Principal
+from app.cameras import repository as cameras
+from app.cameras.models import SharingPolicy
+from app.cases import repository as cases
+from app.cases import service as case_files
+from app.cases.models import Case, CaseStatus
+from app.cases.policy import CasePolicy
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.extractions import repository
+from app.extractions.models import Decision, Extraction, ExtractionCamera, ExtractionState
 from app.extractions.schemas import (
     CameraDecisionPublic,
     DecisionIn,
     ExtractionCreate,
     ExtractionPublic,
 )
+from app.identity import repository as identity
 from app.jobs import repository as jobs
-from app.models import (
-    Camera,
-    Case,
-    CaseStatus,
-    Decision,
-    Extraction,
-    ExtractionCamera,
-    ExtractionState,
-    Job,
-    Role,
-    SharingPolicy,
-    User,
-)
+from app.jobs.models import Job
+from app.timewindow import check_window
 
 FULFIL_JOB = "fulfil_extraction"
 
 
-def cameras_of(session: Session, extraction_id: int) -> Sequence[ExtractionCamera]:
-    return session.exec(
-        select(ExtractionCamera)
-        .where(ExtractionCamera.extraction_id == extraction_id)
-        .order_by(col(ExtractionCamera.camera_id))
-    ).all()
+def package_key(ex: Extraction) -> str:
+    return f"evidence/case{ex.case_id}/extraction{ex.id}/package.zip"
 
 
-def job_of(session: Session, extraction_id: int) -> Job | None:
-    return session.exec(
-        select(Job).where(Job.kind == FULFIL_JOB, Job.target_id == extraction_id)
-    ).first()
-
-
-def to_public(
-    session: Session, ex: Extraction, *, owner_org: int | None = None
-) -> ExtractionPublic:
-    """`owner_org`: a ward's view, limited to its own cameras' decisions."""
+def to_public(session: Session, ex: Extraction, principal: Principal) -> ExtractionPublic:
+    """The request as this principal may see it: a ward sees only its own cameras'
+    decisions, and nothing of the package."""
     assert ex.id is not None
-    case = session.get(Case, ex.case_id)
-    user = session.get(User, ex.requested_by)
-    cams = list(cameras_of(session, ex.id))
-    if owner_org is not None:
-        owned = set(
-            session.exec(
-                select(Camera.id).where(
-                    col(Camera.id).in_([c.camera_id for c in cams]), Camera.org_id == owner_org
-                )
-            ).all()
-        )
-        cams = [c for c in cams if c.camera_id in owned]
-    job = job_of(session, ex.id)
+    owner = cameras.owner_scope(principal)
+    case = cases.get(session, ex.case_id)
+    user = identity.get_user(session, ex.requested_by)
+    cams = list(repository.cameras_of(session, ex.id))
+    if owner is not None:
+        own = cameras.visible_ids(session, principal, [c.camera_id for c in cams])
+        cams = [c for c in cams if c.camera_id in own]
+    job = jobs.for_target(session, FULFIL_JOB, ex.id)
     return ExtractionPublic(
         id=ex.id,
         case_id=ex.case_id,
@@ -88,29 +71,55 @@ def to_public(
         created_at=ex.created_at,
         updated_at=ex.updated_at,
         cameras=[CameraDecisionPublic(**c.model_dump()) for c in cams],
-        package_sha256=ex.package_sha256 if owner_org is None else None,
-        package_size=ex.package_size if owner_org is None else None,
-        error=ex.error if owner_org is None else None,
-        job_id=job.id if job and owner_org is None else None,
+        package_sha256=ex.package_sha256 if owner is None else None,
+        package_size=ex.package_size if owner is None else None,
+        error=ex.error if owner is None else None,
+        job_id=job.id if job and owner is None else None,
     )
+
+
+def request(
+    session: Session,
+    principal: Principal,
+    case_id: int,
+    data: ExtractionCreate,
+    *,
+    max_hours: float,
+) -> Extraction:
+    """File a request under a case the principal is a member of."""
+    case = case_files.get_visible(session, principal, case_id, Action.extraction_create.value)
+    assert case.id is not None
+    if not cases.is_member(session, case.id, principal.user_id):
+        raise Forbidden(
+            "only members of a case file requests under it",
+            code="not_on_case",
+            audit={
+                "action": Action.extraction_create.value,
+                "actor": principal,
+                "target_type": "case",
+                "target_id": case_id,
+                "case_id": case_id,
+            },
+        )
+    return create(session, principal, case, data, max_hours=max_hours)
 
 
 def create(
     session: Session, principal: Principal, case: Case, data: ExtractionCreate, *, max_hours: float
-) -> tuple[Extraction, Job | None]:
-    if data.from_.tzinfo is None or data.to.tzinfo is None:
-        raise Unprocessable("from and to need a UTC offset", code="invalid_window")
-    if data.to <= data.from_:
-        raise Unprocessable("to must be after from", code="invalid_window")
-    if data.to - data.from_ > timedelta(hours=max_hours):
-        raise Unprocessable(f"a request covers at most {max_hours:g} h", code="window_too_long")
+) -> Extraction:
+    check_window(
+        data.from_,
+        data.to,
+        longest=timedelta(hours=max_hours),
+        too_long=f"a request covers at most {max_hours:g} h",
+    )
     if data.from_ > utcnow():
         raise Unprocessable("the window starts in the future", code="invalid_window")
     if case.status != CaseStatus.open:
         raise Conflict(f"case {case.number} is closed", code="case_closed")
     ids = sorted(set(data.camera_ids))
-    cameras = session.exec(select(Camera).where(col(Camera.id).in_(ids))).all()
-    missing = set(ids) - {c.id for c in cameras}
+    found = cameras.get_many(session, ids)
+    missing = set(ids) - {c.id for c in found}
     if missing:
         raise Unprocessable(f"unknown camera(s): {sorted(missing)}", code="camera_not_found")
     assert case.id is not None
@@ -123,13 +132,13 @@ def create(
         redact=data.redact,
         state=ExtractionState.pending,
     )
-    session.add(ex)
-    session.flush()
+    repository.add(session, ex)
     assert ex.id is not None
     now = utcnow()
-    for cam in cameras:
+    for cam in found:
         auto = cam.sharing_policy == SharingPolicy.auto
-        session.add(
+        repository.add(
+            session,
             ExtractionCamera(
                 extraction_id=ex.id,
                 camera_id=cam.id or 0,
@@ -137,9 +146,8 @@ def create(
                 by_policy=auto,
                 decided_at=now if auto else None,
                 note="approved by the camera's sharing policy (auto)" if auto else None,
-            )
+            ),
         )
-    session.flush()
     record(
         session,
         principal,
@@ -153,16 +161,18 @@ def create(
             "from": data.from_.isoformat(),
             "to": data.to.isoformat(),
             "redact": data.redact,
-            "auto_approved": [c.id for c in cameras if c.sharing_policy == SharingPolicy.auto],
+            "auto_approved": [c.id for c in found if c.sharing_policy == SharingPolicy.auto],
         },
     )
-    return ex, _settle(session, principal, ex)
+    _settle(session, principal, ex)
+    return ex
 
 
 def _settle(session: Session, principal: Principal, ex: Extraction) -> Job | None:
-    """Move a fully decided request on; returns the fulfilment job when one was queued."""
+    """Move a fully decided request on; returns the fulfilment job when one was queued (it
+    is announced to the workers once the transaction commits)."""
     assert ex.id is not None
-    decisions = [c.decision for c in cameras_of(session, ex.id)]
+    decisions = [c.decision for c in repository.cameras_of(session, ex.id)]
     if Decision.pending in decisions:
         return None
     ex.updated_at = utcnow()
@@ -193,17 +203,14 @@ def _settle(session: Session, principal: Principal, ex: Extraction) -> Job | Non
     return job
 
 
-def decide(session: Session, principal: Principal, ex: Extraction, data: DecisionIn) -> Job | None:
+def decide(
+    session: Session, principal: Principal, extraction_id: int, data: DecisionIn
+) -> Extraction:
     """The owning ward approves or denies its own cameras in this request."""
+    ex = get(session, extraction_id)
     assert ex.id is not None
-    rows = list(cameras_of(session, ex.id))
-    own = set(
-        session.exec(
-            select(Camera.id).where(
-                col(Camera.id).in_([r.camera_id for r in rows]), Camera.org_id == principal.org_id
-            )
-        ).all()
-    )
+    rows = list(repository.cameras_of(session, ex.id))
+    own = cameras.visible_ids(session, principal, [r.camera_id for r in rows])
     mine = [r for r in rows if r.camera_id in own]
     if not mine:
         raise Forbidden(
@@ -237,49 +244,61 @@ def decide(session: Session, principal: Principal, ex: Extraction, data: Decisio
         purpose=data.note or None,
         camera_ids=[r.camera_id for r in pending],
     )
-    return _settle(session, principal, ex)
+    _settle(session, principal, ex)
+    return ex
 
 
 def get(session: Session, extraction_id: int) -> Extraction:
-    ex = session.get(Extraction, extraction_id)
+    ex = repository.get(session, extraction_id)
     if ex is None:
         raise NotFound(f"extraction {extraction_id} does not exist", code="extraction_not_found")
     return ex
 
 
-def ward_may_see(session: Session, principal: Principal, ex: Extraction) -> bool:
-    if principal.role is not Role.ward:
-        return False
-    return (
-        session.exec(
-            select(ExtractionCamera.id)
-            .join(Camera, col(Camera.id) == col(ExtractionCamera.camera_id))
-            .where(ExtractionCamera.extraction_id == ex.id, Camera.org_id == principal.org_id)
-        ).first()
-        is not None
+def get_visible(
+    session: Session, principal: Principal, extraction_id: int, action: str
+) -> Extraction:
+    """The request, if the principal may see it: a ward whose cameras it names, or someone
+    who may see its case; refuses (and audits) anyone else."""
+    ex = get(session, extraction_id)
+    if cameras.owner_scope(principal) is not None:
+        if repository.touches_cameras_of(session, principal, extraction_id):
+            return ex
+    else:
+        case = cases.get(session, ex.case_id)
+        if case is not None and CasePolicy.can_view(session, principal, case):
+            return ex
+    raise Forbidden(
+        f"extraction {extraction_id} is not yours to see",
+        code="not_on_case",
+        audit={
+            "action": action,
+            "actor": principal,
+            "target_type": "extraction",
+            "target_id": extraction_id,
+            "case_id": ex.case_id,
+        },
     )
 
 
 def list_for(
     session: Session, principal: Principal, *, state: str | None, limit: int
 ) -> Sequence[Extraction]:
-    from app.models import CaseMember
+    return repository.list_for(session, principal, state=state, limit=limit)
 
-    stmt = select(Extraction)
-    if principal.role is Role.ward:
-        touching = (
-            select(ExtractionCamera.extraction_id)
-            .join(Camera, col(Camera.id) == col(ExtractionCamera.camera_id))
-            .where(Camera.org_id == principal.org_id)
-        )
-        stmt = stmt.where(col(Extraction.id).in_(touching))
-    elif principal.role is Role.supervisor:
-        units = select(Case.id).where(Case.unit == principal.unit, Case.org_id == principal.org_id)
-        mine = select(CaseMember.case_id).where(CaseMember.user_id == principal.user_id)
-        stmt = stmt.where(col(Extraction.case_id).in_(units) | col(Extraction.case_id).in_(mine))
-    else:
-        mine = select(CaseMember.case_id).where(CaseMember.user_id == principal.user_id)
-        stmt = stmt.where(col(Extraction.case_id).in_(mine))
-    if state:
-        stmt = stmt.where(Extraction.state == state)
-    return session.exec(stmt.order_by(col(Extraction.id).desc()).limit(limit)).all()
+
+def record_download(session: Session, principal: Principal, ex: Extraction) -> None:
+    """The download of a ready package, in the audit log (and each packaged camera's)."""
+    assert ex.id is not None
+    if ex.state != ExtractionState.ready or not ex.package_key:
+        raise Conflict(f"no package: the request is {ex.state}", code="package_not_ready")
+    record(
+        session,
+        principal,
+        "extraction.download",
+        target_type="extraction",
+        target_id=ex.id,
+        case_id=ex.case_id,
+        camera_ids=repository.packaged_cameras(session, ex.id),
+        details={"sha256": ex.package_sha256, "size": ex.package_size},
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -18,37 +18,20 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from app.audit.service import record
 from app.auth.deps import require
 from app.auth.policy import Action
 from app.auth.principal import Principal
-from app.cameras.policy import CameraPolicy
-from app.cameras.service import get_for
 from app.deps import ContextDep, IdPath, SessionDep
-from app.errors import ApiError, NotFound, Unprocessable
-from app.footage import repository, service
-from app.footage.schemas import Coverage, Gap, SegmentPublic
-from app.models import Camera, CameraStatus, Segment, SegmentSource
+from app.errors import ApiError, Unprocessable
+from app.footage import service
+from app.footage.schemas import Coverage, SegmentPublic
 from ingest.errors import IngestError
 from ingest.hashing import SpoolWriter
-from ingest.probe import probe
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["footage"])
 
 CHUNK = 1 << 20
-INGEST_STATUS = {"too_large": 413}
-
-
-def ingest_error(exc: IngestError) -> ApiError:
-    return ApiError(exc.detail, code=exc.code, status_code=INGEST_STATUS.get(exc.code, 422))
-
-
-def _camera_for_upload(session, principal: Principal, camera_id: int) -> Camera:  # type: ignore[no-untyped-def]
-    camera = get_for(session, principal, camera_id, manage=True, action=Action.footage_upload)
-    if camera.status == CameraStatus.retired:
-        raise Unprocessable(f"camera {camera_id} is retired", code="camera_retired")
-    return camera
 
 
 @router.post(
@@ -79,8 +62,7 @@ async def upload_footage(
     existing one when the same bytes were already stored for this camera."""
     if start is not None:
         service.check_start(start)
-    camera = await run_in_threadpool(_camera_for_upload, session, principal, camera_id)
-    await run_in_threadpool(session.commit)  # nothing held while the body streams in
+    camera = await run_in_threadpool(service.camera_for_upload, ctx.engine, principal, camera_id)
     limit = ctx.settings.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -111,65 +93,19 @@ async def upload_footage(
         spooled = await run_in_threadpool(writer.commit)
     except IngestError as exc:
         writer.abort()
-        raise ingest_error(exc) from None
+        raise service.ingest_error(exc) from None
     except BaseException:
         writer.abort()
         raise
     try:
-        result = await run_in_threadpool(
-            _register, ctx, session, principal, camera, spooled, start, filename
+        segment, job, created = await run_in_threadpool(
+            service.register_upload, session, ctx, principal, camera, spooled, start, filename
         )
     finally:
         spooled.path.unlink(missing_ok=True)
-    segment, job, created = result
-    if created and job is not None and job.id is not None:
-        dispatcher = ctx.extras.get("dispatcher")
-        if dispatcher is not None:
-            dispatcher.enqueue(job.id)  # type: ignore[attr-defined]
     if not created:
         response.status_code = 200
     return service.to_public(segment, job)
-
-
-def _register(ctx, session, principal, camera, spooled, start, filename):  # type: ignore[no-untyped-def]
-    try:
-        info = probe(spooled.path)
-    except IngestError as exc:
-        raise ingest_error(exc) from None
-    source = "request"
-    if start is None:
-        if info.creation_time is None:
-            raise Unprocessable(
-                "no start time: pass ?start=ISO8601 (the file has no creation "
-                "time in its metadata)",
-                code="no_start_time",
-            )
-        start, source = info.creation_time, "metadata"
-    segment, job, created = service.store_segment(
-        session,
-        ctx.store,
-        principal,
-        camera,
-        spooled,
-        info,
-        start_raw=start,
-        start_source=source,
-        source=SegmentSource.upload,
-        original_name=filename,
-        max_attempts=ctx.settings.job_max_attempts,
-    )
-    try:
-        session.commit()
-    except BaseException:
-        if created:
-            ctx.store.delete(segment.object_key)
-        raise
-    if created:
-        service.lock_original(ctx.store, segment, camera, ctx.settings.object_lock_mode)
-    return segment, job, created
-
-
-MAX_COVERAGE = timedelta(days=31)
 
 
 @router.get("/cameras/{camera_id}/footage", response_model=Coverage)
@@ -181,41 +117,7 @@ def footage_coverage(
     to: datetime,
 ) -> Coverage:
     """The segments that overlap [from, to) and the gaps between them."""
-    if from_.tzinfo is None or to.tzinfo is None:
-        raise Unprocessable("from and to need a UTC offset", code="invalid_window")
-    if to <= from_:
-        raise Unprocessable("to must be after from", code="invalid_window")
-    if to - from_ > MAX_COVERAGE:
-        raise Unprocessable("window longer than 31 days", code="window_too_long")
-    camera = get_for(session, principal, camera_id, manage=False, action=Action.footage_list)
-    segments = repository.overlapping(session, camera_id, from_, to)
-    if not CameraPolicy.can_manage(principal, camera):
-        record(
-            session,
-            principal,
-            "footage.list",
-            target_type="camera",
-            target_id=camera_id,
-            camera_ids=[camera_id],
-            details={"from": from_.isoformat(), "to": to.isoformat(), "segments": len(segments)},
-        )
-    gaps: list[Gap] = []
-    cursor, covered = from_, 0.0
-    for seg in segments:
-        if seg.start > cursor:
-            gaps.append(
-                Gap(start=cursor, end=seg.start, seconds=(seg.start - cursor).total_seconds())
-            )
-        lo, hi = max(seg.start, cursor), min(seg.end, to)
-        if hi > lo:
-            covered += (hi - lo).total_seconds()
-        cursor = max(cursor, seg.end)
-    if cursor < to:
-        gaps.append(Gap(start=cursor, end=to, seconds=(to - cursor).total_seconds()))
-    items = [service.to_public(s, repository.job_for(session, s.id or 0)) for s in segments]
-    return Coverage(
-        camera_id=camera_id, start=from_, end=to, covered_seconds=covered, segments=items, gaps=gaps
-    )
+    return service.coverage(session, principal, camera_id, from_, to)
 
 
 @router.get("/segments/{segment_id}", response_model=SegmentPublic)
@@ -224,11 +126,7 @@ def get_segment(
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(Action.segment_read))],
 ) -> SegmentPublic:
-    segment = session.get(Segment, segment_id)
-    if segment is None:
-        raise NotFound(f"segment {segment_id} does not exist", code="segment_not_found")
-    get_for(session, principal, segment.camera_id, manage=False, action=Action.segment_read)
-    return service.to_public(segment, repository.job_for(session, segment_id))
+    return service.get_segment(session, principal, segment_id)
 
 
 def clean_spool(spool_dir: Path) -> int:

@@ -13,15 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlmodel import select
-
+from app.cameras import repository as cameras
+from app.cameras.models import Camera, CameraStatus
 from app.context import AppContext
-from app.db import session_scope
+from app.db import read_session
 from app.errors import ApiError
 from app.footage import repository, service
-from app.models import Camera, CameraStatus, Segment, SegmentSource
+from app.footage.models import SegmentSource
+from evidence.hashing import sha256_file
 from ingest.errors import IngestError
-from ingest.hashing import Spooled, sha256_file
+from ingest.hashing import Spooled
 from ingest.nvr import NvrFile, scan
 from ingest.probe import probe
 
@@ -42,8 +43,8 @@ class ImportAborted(Exception):
 def plan(
     ctx: AppContext, root: Path, camera_id: int, pattern: str | None
 ) -> tuple[Camera, list[NvrFile]]:
-    with session_scope(ctx.engine) as session:
-        camera = session.get(Camera, camera_id)
+    with read_session(ctx.engine) as session:
+        camera = cameras.get(session, camera_id)
         if camera is None:
             raise ImportAborted(f"camera {camera_id} does not exist")
         if camera.status == CameraStatus.retired:
@@ -64,14 +65,15 @@ def import_files(
     files: list[NvrFile],
     *,
     on_file: Callable[[NvrFile, str], None] | None = None,
-    enqueue: Callable[[int], None] | None = None,
 ) -> ImportSummary:
+    """Import the files one by one, each in its own transaction (its indexing job announced
+    through the context's dispatcher once it is committed)."""
     summary = ImportSummary()
     operator = getpass.getuser()
     assert camera.id is not None
     for f in files:
         rel = str(f.path.relative_to(root))
-        outcome = _import_one(ctx, camera, f, rel, operator, summary, enqueue)
+        outcome = _import_one(ctx, camera, f, rel, operator, summary)
         if on_file:
             on_file(f, outcome)
     return summary
@@ -84,16 +86,11 @@ def _import_one(
     rel: str,
     operator: str,
     summary: ImportSummary,
-    enqueue: Callable[[int], None] | None,
 ) -> str:
     assert camera.id is not None
-    with session_scope(ctx.engine) as session:
-        seen = session.exec(
-            select(Segment.id).where(
-                Segment.camera_id == camera.id, Segment.original_name == rel, Segment.size == f.size
-            )
-        ).first()
-    if seen is not None:
+    with read_session(ctx.engine) as session:
+        seen = repository.imported(session, camera.id, rel, f.size)
+    if seen:
         summary.skipped.append(f.path)
         return "skipped"
     if f.start is None:
@@ -101,15 +98,15 @@ def _import_one(
         return "rejected"
     try:
         digest = sha256_file(f.path)
-        with session_scope(ctx.engine) as session:
+        with read_session(ctx.engine) as session:
             if repository.by_hash(session, camera.id, digest) is not None:
                 summary.skipped.append(f.path)
                 return "skipped"
         info = probe(f.path)
-        with session_scope(ctx.engine) as session:
-            cam = session.get(Camera, camera.id)
+        with ctx.transaction() as session:
+            cam = cameras.get(session, camera.id)
             assert cam is not None
-            segment, job, created = service.store_segment(
+            _, job, created = service.store_segment(
                 session,
                 ctx.store,
                 None,
@@ -121,6 +118,7 @@ def _import_one(
                 source=SegmentSource.nvr_import,
                 original_name=rel,
                 max_attempts=ctx.settings.job_max_attempts,
+                lock_mode=ctx.settings.object_lock_mode,
                 audit_details={"operator": operator, "file": rel},
             )
     except IngestError as exc:
@@ -132,11 +130,8 @@ def _import_one(
     if not created:
         summary.skipped.append(f.path)
         return "skipped"
-    service.lock_original(ctx.store, segment, camera, ctx.settings.object_lock_mode)
     summary.ingested.append(f.path)
     summary.bytes_ingested += f.size
     if job is not None and job.id is not None:
         summary.job_ids.append(job.id)
-        if enqueue:
-            enqueue(job.id)
     return "ingested"

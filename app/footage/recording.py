@@ -6,10 +6,12 @@ import logging
 import threading
 from collections.abc import Callable
 
+from app.cameras import repository as cameras
+from app.cameras.models import CameraStatus
 from app.context import AppContext
-from app.db import session_scope
+from app.db import read_session
 from app.footage import service
-from app.models import Camera, CameraStatus, Segment, SegmentSource
+from app.footage.models import Segment, SegmentSource
 from ingest.errors import IngestError
 from ingest.hashing import Spooled
 from ingest.probe import probe
@@ -23,8 +25,8 @@ class RecordingAborted(Exception):
 
 
 def stream_url(ctx: AppContext, camera_id: int) -> str:
-    with session_scope(ctx.engine) as session:
-        camera = session.get(Camera, camera_id)
+    with read_session(ctx.engine) as session:
+        camera = cameras.get(session, camera_id)
         if camera is None:
             raise RecordingAborted(f"camera {camera_id} does not exist")
         if camera.status == CameraStatus.retired:
@@ -34,10 +36,9 @@ def stream_url(ctx: AppContext, camera_id: int) -> str:
         return ctx.secret_box.decrypt(camera.stream_url_encrypted)
 
 
-def register(
-    ctx: AppContext, camera_id: int, rec: RecordedSegment, enqueue: Callable[[int], None] | None
-) -> Segment | None:
-    """Store one recorded segment; the local file is removed either way."""
+def register(ctx: AppContext, camera_id: int, rec: RecordedSegment) -> Segment | None:
+    """Store one recorded segment; the local file is removed either way. Its indexing job is
+    announced through the context's dispatcher once the segment is committed."""
     try:
         info = probe(rec.path)
     except IngestError as exc:
@@ -45,10 +46,10 @@ def register(
         rec.path.unlink(missing_ok=True)
         return None
     try:
-        with session_scope(ctx.engine) as session:
-            camera = session.get(Camera, camera_id)
+        with ctx.transaction() as session:
+            camera = cameras.get(session, camera_id)
             assert camera is not None
-            segment, job, created = service.store_segment(
+            segment, _, _ = service.store_segment(
                 session,
                 ctx.store,
                 None,
@@ -63,13 +64,10 @@ def register(
                 truncated_reason=rec.reason,
                 camera_clock=False,
                 max_attempts=ctx.settings.job_max_attempts,
+                lock_mode=ctx.settings.object_lock_mode,
             )
     finally:
         rec.path.unlink(missing_ok=True)
-    if created:
-        service.lock_original(ctx.store, segment, camera, ctx.settings.object_lock_mode)
-    if created and job is not None and job.id is not None and enqueue:
-        enqueue(job.id)
     return segment
 
 
@@ -82,7 +80,6 @@ def record_camera(
     max_segments: int | None = None,
     realtime: bool = False,
     speed: float = 1.0,
-    enqueue: Callable[[int], None] | None = None,
     on_segment: Callable[[Segment], None] | None = None,
     reconnect_backoff: tuple[float, ...] = (1, 2, 4, 8, 30),
 ) -> RecordSummary:
@@ -97,7 +94,7 @@ def record_camera(
         stale.unlink(missing_ok=True)
 
     def closed(rec: RecordedSegment) -> None:
-        segment = register(ctx, camera_id, rec, enqueue)
+        segment = register(ctx, camera_id, rec)
         if segment is not None and on_segment:
             on_segment(segment)
 

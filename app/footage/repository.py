@@ -1,4 +1,4 @@
-"""Segment queries."""
+"""Segment queries: by id, by hash, by time."""
 
 from __future__ import annotations
 
@@ -7,16 +7,36 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from app.models import Job, Segment, SegmentStatus
+from app.footage.models import Segment, SegmentStatus
 
 MAX_SEGMENT = timedelta(hours=24)
 """Longest segment accepted; bounds the start of an overlap query so it can use the index."""
+
+
+def get(session: Session, segment_id: int) -> Segment | None:
+    return session.get(Segment, segment_id)
+
+
+def add(session: Session, segment: Segment) -> None:
+    """Insert now (the id is assigned), in the caller's transaction."""
+    session.add(segment)
+    session.flush()
 
 
 def by_hash(session: Session, camera_id: int, sha256: str) -> Segment | None:
     return session.exec(
         select(Segment).where(Segment.camera_id == camera_id, Segment.sha256 == sha256)
     ).first()
+
+
+def imported(session: Session, camera_id: int, original_name: str, size: int) -> bool:
+    """Whether a file of this name and size was already imported for this camera."""
+    stmt = select(Segment.id).where(
+        Segment.camera_id == camera_id,
+        Segment.original_name == original_name,
+        Segment.size == size,
+    )
+    return session.exec(stmt).first() is not None
 
 
 def overlapping(
@@ -33,7 +53,3 @@ def overlapping(
         )
         .order_by(col(Segment.start), col(Segment.id))
     ).all()
-
-
-def job_for(session: Session, segment_id: int, kind: str = "index_segment") -> Job | None:
-    return session.exec(select(Job).where(Job.segment_id == segment_id, Job.kind == kind)).first()

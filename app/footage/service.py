@@ -2,7 +2,9 @@
 
 Upload, NVR import and live recording all end here, so they behave the same: the same bytes
 for the same camera are stored once; the object is written before the row, and removed again
-if the row cannot be written, so a failure leaves neither behind.
+if the row cannot be written or its transaction rolls back, so a failure leaves neither
+behind. The original is put under object lock once its row is committed, and its indexing job
+is announced then (both through the transaction's outbox, see app.db.Outbox).
 """
 
 from __future__ import annotations
@@ -14,21 +16,30 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app.audit.service import record
+from app.auth.policy import Action
 from app.auth.principal import Principal
-from app.db import utcnow
-from app.errors import Unprocessable
+from app.cameras import service as cameras
+from app.cameras.models import Camera, CameraStatus
+from app.cameras.policy import CameraPolicy
+from app.context import AppContext
+from app.db import outbox, read_session, utcnow
+from app.errors import ApiError, NotFound, Unprocessable
 from app.footage import repository
-from app.footage.schemas import JobPublic, SegmentPublic
+from app.footage.models import Segment, SegmentSource, SegmentStatus
+from app.footage.schemas import Coverage, Gap, JobPublic, SegmentPublic
 from app.jobs import repository as jobs
-from app.models import Camera, Job, Segment, SegmentSource, SegmentStatus
+from app.jobs.models import Job
 from app.storage import ObjectStore
+from app.timewindow import check_window
 from ingest.errors import IngestError
 from ingest.hashing import Spooled
 from ingest.probe import ProbeResult
+from ingest.probe import probe as probe_file
 from ingest.timeparse import check_range
 
 log = logging.getLogger(__name__)
@@ -90,20 +101,21 @@ def store_segment(
     truncated: bool = False,
     truncated_reason: str | None = None,
     max_attempts: int = 3,
+    lock_mode: str = "",
     audit_details: dict[str, object] | None = None,
     camera_clock: bool = True,
 ) -> tuple[Segment, Job | None, bool]:
     """Store the original and register it. Returns (segment, job, created).
 
-    The caller commits, then enqueues `job` (jobs are announced only once they exist).
-    `camera_clock=False` for times taken from this server's clock (live recording), which
-    the camera's clock offset does not apply to.
+    The caller's transaction owner commits; the job is announced and the original locked
+    (`lock_mode`, see `lock_original`) after that. `camera_clock=False` for times taken from
+    this server's clock (live recording), which the camera's clock offset does not apply to.
     """
     assert camera.id is not None
     existing = repository.by_hash(session, camera.id, spooled.sha256)
     if existing is not None:
         assert existing.id is not None
-        return existing, repository.job_for(session, existing.id), False
+        return existing, jobs.for_segment(session, existing.id, INDEX_JOB), False
     start_raw = check_start(start_raw)
     offset = camera.clock_offset_s if camera_clock else 0.0
     start = start_raw - timedelta(seconds=offset)
@@ -142,8 +154,7 @@ def store_segment(
                 status=SegmentStatus.pending,
                 ingested_by=actor.user_id if actor else None,
             )
-            session.add(segment)
-            session.flush()
+            repository.add(session, segment)
             assert segment.id is not None
             job = jobs.create(session, INDEX_JOB, segment_id=segment.id, max_attempts=max_attempts)
             record(
@@ -169,11 +180,132 @@ def store_segment(
         if existing is None:
             raise
         assert existing.id is not None
-        return existing, repository.job_for(session, existing.id), False
+        return existing, jobs.for_segment(session, existing.id, INDEX_JOB), False
     except BaseException:
         store.delete(key)
         raise
+    box = outbox(session)
+    box.on_rollback.append(lambda: store.delete(key))
+    box.after_commit.append(lambda: lock_original(store, segment, camera, lock_mode))
     return segment, job, True
+
+
+def camera_for_upload(engine: Engine, principal: Principal, camera_id: int) -> Camera:
+    """The camera an upload is for, checked before the body streams in: read in a short
+    transaction of its own, so that nothing is held while the bytes arrive (SQLite has one
+    writer at a time; a slow upload must not stall everyone else)."""
+    with read_session(engine) as session:
+        camera = cameras.get_for(
+            session, principal, camera_id, manage=True, action=Action.footage_upload
+        )
+    if camera.status == CameraStatus.retired:
+        raise Unprocessable(f"camera {camera_id} is retired", code="camera_retired")
+    return camera
+
+
+def register_upload(
+    session: Session,
+    ctx: AppContext,
+    principal: Principal,
+    camera: Camera,
+    spooled: Spooled,
+    start: datetime | None,
+    filename: str | None,
+) -> tuple[Segment, Job | None, bool]:
+    """Probe an uploaded file and store it (see `store_segment`)."""
+    try:
+        info = probe_file(spooled.path)
+    except IngestError as exc:
+        raise ingest_error(exc) from None
+    source = "request"
+    if start is None:
+        if info.creation_time is None:
+            raise Unprocessable(
+                "no start time: pass ?start=ISO8601 (the file has no creation "
+                "time in its metadata)",
+                code="no_start_time",
+            )
+        start, source = info.creation_time, "metadata"
+    return store_segment(
+        session,
+        ctx.store,
+        principal,
+        camera,
+        spooled,
+        info,
+        start_raw=start,
+        start_source=source,
+        source=SegmentSource.upload,
+        original_name=filename,
+        max_attempts=ctx.settings.job_max_attempts,
+        lock_mode=ctx.settings.object_lock_mode,
+    )
+
+
+INGEST_STATUS = {"too_large": 413}
+
+
+def ingest_error(exc: IngestError) -> ApiError:
+    return ApiError(exc.detail, code=exc.code, status_code=INGEST_STATUS.get(exc.code, 422))
+
+
+MAX_COVERAGE = timedelta(days=31)
+
+
+def coverage(
+    session: Session, principal: Principal, camera_id: int, start: datetime, end: datetime
+) -> Coverage:
+    """The segments of a camera that overlap [start, end) and the gaps between them; police
+    looking at another owner's camera leave an entry in its access log."""
+    check_window(start, end, longest=MAX_COVERAGE, too_long="window longer than 31 days")
+    action = Action.footage_list
+    camera = cameras.get_for(session, principal, camera_id, manage=False, action=action)
+    segments = repository.overlapping(session, camera_id, start, end)
+    if not CameraPolicy.can_manage(principal, camera):
+        record(
+            session,
+            principal,
+            "footage.list",
+            target_type="camera",
+            target_id=camera_id,
+            camera_ids=[camera_id],
+            details={"from": start.isoformat(), "to": end.isoformat(), "segments": len(segments)},
+        )
+    gaps: list[Gap] = []
+    cursor, covered = start, 0.0
+    for seg in segments:
+        if seg.start > cursor:
+            gaps.append(
+                Gap(start=cursor, end=seg.start, seconds=(seg.start - cursor).total_seconds())
+            )
+        lo, hi = max(seg.start, cursor), min(seg.end, end)
+        if hi > lo:
+            covered += (hi - lo).total_seconds()
+        cursor = max(cursor, seg.end)
+    if cursor < end:
+        gaps.append(Gap(start=cursor, end=end, seconds=(end - cursor).total_seconds()))
+    items = [segment_public(session, s) for s in segments]
+    return Coverage(
+        camera_id=camera_id,
+        start=start,
+        end=end,
+        covered_seconds=covered,
+        segments=items,
+        gaps=gaps,
+    )
+
+
+def get_segment(session: Session, principal: Principal, segment_id: int) -> SegmentPublic:
+    segment = repository.get(session, segment_id)
+    if segment is None:
+        raise NotFound(f"segment {segment_id} does not exist", code="segment_not_found")
+    cameras.get_for(session, principal, segment.camera_id, manage=False, action=Action.segment_read)
+    return segment_public(session, segment)
+
+
+def segment_public(session: Session, segment: Segment) -> SegmentPublic:
+    assert segment.id is not None
+    return to_public(segment, jobs.for_segment(session, segment.id, INDEX_JOB))
 
 
 def lock_original(store: ObjectStore, segment: Segment, camera: Camera, mode: str) -> bool:

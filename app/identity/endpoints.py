@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from sqlmodel import col, select
 
 from app.auth.deps import CurrentPrincipal, require
 from app.auth.policy import Action
 from app.auth.principal import Principal
 from app.deps import SessionDep
-from app.identity import service
+from app.identity import repository, service
+from app.identity.models import Organisation, User
 from app.identity.schemas import OrgCreate, OrgPublic, UserCreate, UserCreated, UserPublic
-from app.models import Organisation, User
 
 router = APIRouter(tags=["identity"])
 
@@ -32,7 +31,7 @@ def list_orgs(
     session: SessionDep,
     _: Annotated[Principal, Depends(require(Action.org_read))],
 ) -> list[Organisation]:
-    return list(session.exec(select(Organisation).order_by(col(Organisation.id))).all())
+    return list(repository.list_orgs(session))
 
 
 @router.post("/users", status_code=201, response_model=UserCreated)
@@ -47,4 +46,4 @@ def create_user(
 
 @router.get("/users/me", response_model=UserPublic)
 def whoami(session: SessionDep, principal: CurrentPrincipal) -> User | None:
-    return session.get(User, principal.user_id)
+    return repository.get_user(session, principal.user_id)

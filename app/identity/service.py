@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.audit.service import record
 from app.auth.principal import Principal
 from app.errors import Conflict, Unprocessable
+from app.identity import repository
+from app.identity.models import ROLE_ORG_KIND, ApiKey, Organisation, Role, User
 from app.identity.schemas import OrgCreate, UserCreate
-from app.models import ApiKey, Organisation, Role, User
-from app.models.identity import ROLE_ORG_KIND
 from app.security import new_api_key
 
 
 def create_org(session: Session, principal: Principal | None, data: OrgCreate) -> Organisation:
-    if session.exec(select(Organisation).where(Organisation.name == data.name)).first():
+    if repository.org_named(session, data.name) is not None:
         raise Conflict(f"an organisation named {data.name!r} exists", code="org_exists")
     org = Organisation(name=data.name, kind=data.kind)
-    session.add(org)
-    session.flush()
+    repository.add(session, org)
     record(
         session,
         principal,
@@ -33,19 +32,18 @@ def create_org(session: Session, principal: Principal | None, data: OrgCreate) -
 def issue_key(session: Session, user: User) -> str:
     assert user.id is not None
     key = new_api_key()
-    session.add(ApiKey(user_id=user.id, prefix=key.prefix, key_hash=key.key_hash))
-    session.flush()
+    repository.add(session, ApiKey(user_id=user.id, prefix=key.prefix, key_hash=key.key_hash))
     return key.token
 
 
 def create_user(
     session: Session, principal: Principal | None, data: UserCreate
 ) -> tuple[User, str]:
-    if session.exec(select(User).where(User.username == data.username)).first():
+    if repository.user_named(session, data.username) is not None:
         raise Conflict(f"user {data.username!r} exists", code="user_exists")
     needed = ROLE_ORG_KIND[data.role]
     if data.org_id is not None:
-        org = session.get(Organisation, data.org_id)
+        org = repository.get_org(session, data.org_id)
         if org is None:
             raise Unprocessable(f"organisation {data.org_id} does not exist", code="invalid_org")
         if needed is not None and org.kind != needed:
@@ -65,8 +63,7 @@ def create_user(
         org_id=data.org_id,
         unit=data.unit,
     )
-    session.add(user)
-    session.flush()
+    repository.add(session, user)
     token = issue_key(session, user)
     record(
         session,

@@ -10,52 +10,33 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
-from sqlmodel import col, select
 
+from app.jobs.celery_config import QUEUE, RETENTION, RUN_JOB, make_celery
 from app.settings import Settings
+
+__all__ = ["QUEUE", "RETENTION", "RUN_JOB", "celery_app", "make_celery"]
+
+if TYPE_CHECKING:
+    from app.context import AppContext
 
 log = logging.getLogger(__name__)
 
-RUN_JOB = "wardcam.run_job"
-RETENTION = "wardcam.retention_sweep"
-QUEUE = "wardcam"
 SWEEP_INTERVAL_S = 5.0
-
-
-def make_celery(settings: Settings) -> Celery:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule there
-    app = Celery("wardcam", broker=settings.broker_url)
-    app.conf.update(
-        task_default_queue=QUEUE,
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        task_ignore_result=True,
-        broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": settings.job_lease_seconds + 60},
-        worker_hijack_root_logger=False,
-        beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
-        beat_schedule={
-            "retention": {"task": RETENTION, "schedule": float(settings.retention_interval_s)}
-        },
-    )
-    return app
 
 
 _settings = Settings()
 celery_app = make_celery(_settings) if _settings.broker_url else Celery("wardcam")
-_ctx: Any = None
+_ctx: AppContext | None = None
 _stop = threading.Event()
 
 
-def _context() -> Any:
+def _context() -> AppContext:
     global _ctx
     if _ctx is None:
-        import app.jobs.handlers  # noqa: F401  (registers job kinds)
         from app.context import AppContext
 
         _ctx = AppContext.from_settings(Settings())
@@ -71,23 +52,20 @@ def run_job(self: Any, job_id: int) -> str:
 
 
 @celery_app.task(name=RETENTION)
-def retention_sweep() -> int:
-    from app.footage.retention import sweep
+def retention_sweep() -> None:
+    from app.jobs.registry import lookup_periodic
 
-    return sweep(_context()).total_deleted
+    lookup_periodic("retention")(_context())
 
 
 def _sweep() -> None:
-    from app.db import session_scope, utcnow
-    from app.jobs.repository import _claimable
-    from app.models import Job
+    from app.db import read_session
+    from app.jobs import repository
 
     while not _stop.wait(SWEEP_INTERVAL_S):
         try:
-            with session_scope(_context().engine) as session:
-                ids = session.exec(
-                    select(Job.id).where(_claimable(utcnow())).order_by(col(Job.id)).limit(100)
-                ).all()
+            with read_session(_context().engine) as session:
+                ids = repository.due(session)
             for job_id in ids:
                 celery_app.send_task(RUN_JOB, args=[job_id])
         except Exception:

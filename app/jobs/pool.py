@@ -1,7 +1,8 @@
 """The embedded default's job runner: a few threads in the API process polling the job table.
 
-No broker is needed; `wake()` makes an idle thread look at once, and polling every second
-picks up retries that came due and jobs whose worker died (expired leases).
+No broker is needed; the context's dispatcher wakes an idle thread as soon as a transaction
+that created a job commits, and polling every second picks up retries that came due and jobs
+whose worker died (expired leases).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 import threading
 
 from app.context import AppContext
+from app.jobs.dispatch import PoolDispatcher
 from app.jobs.runner import run_next, worker_name
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,8 @@ class InProcessPool:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        if isinstance(self.app.dispatcher, PoolDispatcher):
+            self.app.dispatcher.attach(self.wake)
         for i in range(self.workers):
             t = threading.Thread(target=self._loop, name=f"wardcam-job-{i}", daemon=True)
             t.start()
@@ -37,6 +41,8 @@ class InProcessPool:
             self._wake.notify()
 
     def stop(self, timeout: float = 30.0) -> None:
+        if isinstance(self.app.dispatcher, PoolDispatcher):
+            self.app.dispatcher.detach(self.wake)
         self._stop.set()
         with self._wake:
             self._wake.notify_all()

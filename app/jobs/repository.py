@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
 
-from app.db import utcnow
-from app.models import Job, JobState
+from app.db import outbox, rowcount, utcnow
+from app.jobs.models import Job, JobState
 
 RETRY_BACKOFF_S = (5, 30, 120, 600)
 
 
-def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+def _claimable(now: datetime) -> ColumnElement[bool]:
     return or_(
         and_(col(Job.state) == JobState.pending, col(Job.run_after) <= now),
         and_(col(Job.state) == JobState.running, col(Job.lease_until) < now),
@@ -44,7 +44,27 @@ def create(
     )
     session.add(job)
     session.flush()
+    assert job.id is not None
+    outbox(session).jobs.append(job.id)  # announced once the transaction commits
     return job
+
+
+def count(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(Job)).one())
+
+
+def for_segment(session: Session, segment_id: int, kind: str) -> Job | None:
+    return session.exec(select(Job).where(Job.segment_id == segment_id, Job.kind == kind)).first()
+
+
+def for_target(session: Session, kind: str, target_id: int) -> Job | None:
+    return session.exec(select(Job).where(Job.kind == kind, Job.target_id == target_id)).first()
+
+
+def due(session: Session, limit: int = 100) -> list[int]:
+    """Ids of jobs that are due now (pending and due, or with an expired lease)."""
+    stmt = select(Job.id).where(_claimable(utcnow())).order_by(col(Job.id)).limit(limit)
+    return [i for i in session.exec(stmt).all() if i is not None]
 
 
 def claim(session: Session, job_id: int, worker: str, lease: timedelta) -> Job | None:
@@ -63,7 +83,7 @@ def claim(session: Session, job_id: int, worker: str, lease: timedelta) -> Job |
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(result) != 1:
         return None
     session.flush()
     job = session.get(Job, job_id, populate_existing=True)
@@ -105,7 +125,7 @@ def heartbeat(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return rowcount(result) == 1
 
 
 def finish(
@@ -140,3 +160,4 @@ def reset(session: Session, job: Job) -> Job:
     session.add(job)
     session.flush()
     return job
+

@@ -2,7 +2,8 @@
 
 Work runs between short transactions (claim, progress heartbeats, finish) so a long indexing
 job never holds a database lock. A handler that raises `PermanentJobError` fails the job at
-once; any other exception is retried with backoff until `max_attempts`.
+once; any other exception is retried with backoff until `max_attempts`. Handlers are found
+in `app.jobs.registry`, where each domain registers its kinds.
 """
 
 from __future__ import annotations
@@ -11,62 +12,15 @@ import logging
 import os
 import socket
 import threading
-import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from app.context import AppContext
-from app.db import session_scope
-from app.jobs import repository
-from app.models import Job, JobState
+from app.jobs import registry, repository
+from app.jobs.models import Job, JobState
+from app.jobs.registry import JobContext, LeaseLost, PermanentJobError
 
 log = logging.getLogger(__name__)
-
-
-class PermanentJobError(Exception):
-    """Retrying cannot help (the input itself is bad)."""
-
-
-class LeaseLost(Exception):
-    """Another worker took the job over (our lease expired)."""
-
-
-@dataclass
-class JobContext:
-    app: AppContext
-    job_id: int
-    kind: str
-    segment_id: int | None
-    target_id: int | None
-    worker: str
-    lease: timedelta
-    _last_beat: float = 0.0
-
-    def progress(self, done: int, total: int, *, force: bool = False) -> None:
-        """Records progress and extends the lease, at most about once a second."""
-        now = time.monotonic()
-        if not force and now - self._last_beat < 1.0:
-            return
-        self._last_beat = now
-        with session_scope(self.app.engine) as session:
-            if not repository.heartbeat(
-                session, self.job_id, self.worker, self.lease, done=done, total=total
-            ):
-                raise LeaseLost(f"job {self.job_id} is no longer held by {self.worker}")
-
-
-Handler = Callable[[JobContext], None]
-HANDLERS: dict[str, Handler] = {}
-
-
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        HANDLERS[kind] = fn
-        return fn
-
-    return register
 
 
 def worker_name() -> str:
@@ -85,7 +39,7 @@ def _execute(app: AppContext, job: Job, worker: str) -> JobState | None:
         worker=worker,
         lease=lease,
     )
-    fn = HANDLERS.get(job.kind)
+    fn = registry.lookup(job.kind)
     error: str | None = None
     retry = True
     try:
@@ -100,7 +54,7 @@ def _execute(app: AppContext, job: Job, worker: str) -> JobState | None:
     except Exception as exc:
         log.warning("job %s (%s) failed: %s", job.id, job.kind, traceback.format_exc())
         error = f"{type(exc).__name__}: {exc}"
-    with session_scope(app.engine) as session:
+    with app.transaction() as session:
         state = repository.finish(session, job.id, worker, error=error, retry=retry)
     log.info("job %s (%s) -> %s", job.id, job.kind, state)
     return state
@@ -110,7 +64,7 @@ def run_one(app: AppContext, job_id: int, worker: str | None = None) -> JobState
     """Run this job if it can be claimed now; None when someone else holds it."""
     worker = worker or worker_name()
     lease = timedelta(seconds=app.settings.job_lease_seconds)
-    with session_scope(app.engine) as session:
+    with app.transaction() as session:
         job = repository.claim(session, job_id, worker, lease)
     if job is None:
         return None
@@ -121,7 +75,7 @@ def run_next(app: AppContext, worker: str | None = None) -> bool:
     """Claim and run the next due job; False when there was none."""
     worker = worker or worker_name()
     lease = timedelta(seconds=app.settings.job_lease_seconds)
-    with session_scope(app.engine) as session:
+    with app.transaction() as session:
         job = repository.claim_next(session, worker, lease)
     if job is None:
         return False

@@ -2,7 +2,7 @@
 
 `make_store(settings.storage_url)` gives a `LocalStore` for `file://` URLs (the embedded
 default) or an `S3Store` for `s3://` URLs. Callers use only the `ObjectStore` interface
-and the errors below; see docs/CONTRACTS.md.
+and the errors below; see docs/MAP.md.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from app.storage.errors import (
     StoreUnavailable,
 )
 from app.storage.keys import validate_key
-from app.storage.local import LocalStore, verify_local_signature
+from app.storage.local import LocalStore
 from app.storage.s3 import S3Store
 from app.storage.urls import redacted_url
 
@@ -41,21 +41,19 @@ __all__ = [
     "make_store",
     "redacted_url",
     "validate_key",
-    "verify_local_signature",
 ]
 
 
-def make_store(url: str, *, signing_key: bytes | None = None) -> ObjectStore:
+def make_store(url: str) -> ObjectStore:
     """The store a URL names: `file:///abs/dir` or `s3://ACCESS:SECRET@host:port/bucket?..`.
 
-    `signing_key` signs LocalStore's presigned URLs (S3 signs with its own credentials).
     Nothing is contacted here; an S3 bucket is created on first use.
     """
     from app.storage.urls import parse_file_url
 
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     if scheme == "file":
-        return LocalStore(parse_file_url(url), signing_key=signing_key)
+        return LocalStore(parse_file_url(url))
     if scheme == "s3":
         return S3Store(url)
     raise InvalidStoreURL(f"storage URL must be file:// or s3://: {redacted_url(url)}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import BinaryIO, Protocol
 
 from app.storage.errors import ObjectNotFound
@@ -128,10 +128,6 @@ class ObjectStore(abc.ABC):
         Order is not guaranteed: LocalStore, AWS and MinIO give lexicographic order, but
         SeaweedFS lists directory by directory. Sort if it matters.
         """
-
-    @abc.abstractmethod
-    def presigned_get(self, key: str, expires: timedelta) -> str:
-        """A URL that lets its bearer GET the object until `expires` from now."""
 
     @abc.abstractmethod
     def set_legal_hold(self, key: str, on: bool) -> None:

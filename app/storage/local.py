@@ -22,17 +22,15 @@ from __future__ import annotations
 import builtins
 import contextlib
 import hashlib
-import hmac
 import json
 import os
 import secrets
 import stat as stat_mod
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import quote
 
 from app.storage.base import (
     ObjectInfo,
@@ -53,16 +51,14 @@ from app.storage.streams import FillingReader, RangeReader, buffered
 
 _COPY_CHUNK = 1 << 20
 _STALE_TEMP_SECONDS = 24 * 3600
-_SIGNATURE_CONTEXT = b"wardcam-local-presign-v1\n"
 _FILE_MODE = 0o640
 
 
 class LocalStore(ObjectStore):
     """Objects as files under `root`; see the module docstring for layout and lock caveats."""
 
-    def __init__(self, root: str | Path, *, signing_key: bytes | None = None) -> None:
+    def __init__(self, root: str | Path) -> None:
         self.root = Path(root).absolute()
-        self._signing_key = signing_key
         self._internal = self.root / RESERVED_TOP
         self._tmp = self._internal / "tmp"
         try:
@@ -203,20 +199,6 @@ class LocalStore(ObjectStore):
         for key in self._walk(start, base):
             if key.startswith(prefix):
                 yield key
-
-    def presigned_get(self, key: str, expires: timedelta) -> str:
-        """A relative URL `/objects/{key}?expires=<unix>&signature=<hex>`.
-
-        The HTTP layer checks it with `verify_local_signature` before streaming the file.
-        """
-        validate_key(key)
-        if not self._signing_key:
-            raise StorageError("LocalStore has no signing key; presigned URLs are disabled")
-        if expires.total_seconds() <= 0:
-            raise ValueError("expires must be positive")
-        expires_at = int(time.time() + expires.total_seconds())
-        signature = _sign(key, expires_at, self._signing_key)
-        return f"/objects/{quote(key, safe='/')}?expires={expires_at}&signature={signature}"
 
     def set_legal_hold(self, key: str, on: bool) -> None:
         validate_key(key)
@@ -380,37 +362,3 @@ def _fsync_dir(directory: Path) -> None:
     finally:
         os.close(fd)
 
-
-def _sign(key: str, expires_at: int, signing_key: bytes) -> str:
-    message = _SIGNATURE_CONTEXT + f"{key}\n{expires_at}".encode()
-    return hmac.new(signing_key, message, hashlib.sha256).hexdigest()
-
-
-def verify_local_signature(
-    key: str,
-    expires: int | str,
-    signature: str,
-    signing_key: bytes,
-    now: float | datetime | None = None,
-) -> bool:
-    """Check a `LocalStore.presigned_get` URL's parameters; False on any doubt.
-
-    Compares in constant time. `now` (epoch seconds or aware datetime) is for tests.
-    """
-    try:
-        validate_key(key)
-        expires_at = int(expires)
-    except (ValueError, TypeError):
-        return False
-    if not signing_key or not isinstance(signature, str):
-        return False
-    if now is None:
-        current = time.time()
-    elif isinstance(now, datetime):
-        current = now.timestamp()
-    else:
-        current = float(now)
-    if expires_at < current:
-        return False
-    expected = _sign(key, expires_at, signing_key)
-    return hmac.compare_digest(expected, signature.lower())

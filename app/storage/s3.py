@@ -24,7 +24,7 @@ import logging
 import math
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import BinaryIO, NoReturn
 
 import certifi
@@ -63,7 +63,6 @@ _NO_LOCK_CONFIG_CODES = frozenset(
     {"ObjectLockConfigurationNotFoundError", "NoSuchObjectLockConfiguration"}
 )
 _MAX_PARTS = 10_000
-_MAX_PRESIGN = timedelta(days=7)
 
 
 class S3Store(ObjectStore):
@@ -224,15 +223,6 @@ class S3Store(ObjectStore):
             for obj in self._client.list_objects(self.bucket, prefix=prefix, recursive=True):
                 if obj.object_name and not obj.is_dir:
                     yield obj.object_name
-
-    def presigned_get(self, key: str, expires: timedelta) -> str:
-        """A full URL on the S3 endpoint; valid at most 7 days (an S3 limit)."""
-        validate_key(key)
-        if not timedelta(0) < expires <= _MAX_PRESIGN:
-            raise ValueError("expires must be positive and at most 7 days")
-        self._ensure_bucket()
-        with self._errors(key):
-            return self._client.presigned_get_object(self.bucket, key, expires=expires)
 
     def set_legal_hold(self, key: str, on: bool) -> None:
         validate_key(key)

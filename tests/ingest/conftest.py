@@ -31,8 +31,10 @@ from tests.ingest.media import (
 
 @pytest.fixture(scope="session", autouse=True)
 def _footage_present() -> None:
-    if not FOOTAGE.is_dir():
-        pytest.skip(f"footage not found at {FOOTAGE}")
+    # WARDCAM_TEST_FOOTAGE may point elsewhere than the folder tests/conftest.py checks.
+    missing = [c.name for c in CLIPS if not c.path.is_file()]
+    if missing:
+        pytest.fail(f"footage missing from {FOOTAGE}: {', '.join(missing)}")
 
 
 @pytest.fixture(scope="session")

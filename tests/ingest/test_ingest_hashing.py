@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from evidence.hashing import sha256_file
 from ingest.errors import IngestError
-from ingest.hashing import HashingWriter, aspool, sha256_file, spool
+from ingest.hashing import HashingWriter, aspool, spool
 from tests.ingest.media import CLIP, CLIPS, Clip
 
 

@@ -1,0 +1,63 @@
+"""Footage segments.
+
+A segment is one stored original. Its times exist twice: `start_raw` as the camera (or file
+name, or container) reported it, and `start`/`end` corrected by the camera's clock offset; all
+search and evidence work uses the corrected times, and both are kept for the record.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Column, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db import EnumText, UTCDateTime, utcnow
+
+
+class SegmentSource(StrEnum):
+    upload = "upload"
+    nvr_import = "import"
+    record = "record"
+
+
+class SegmentStatus(StrEnum):
+    pending = "pending"  # stored, not yet indexed
+    indexed = "indexed"
+    failed = "failed"
+    deleted = "deleted"  # removed by retention; the row stays for the audit trail
+
+
+class Segment(SQLModel, table=True):
+    __tablename__ = "segment"
+    __table_args__ = (
+        UniqueConstraint("camera_id", "sha256", name="uq_segment_camera_sha256"),
+        Index("ix_segment_camera_start", "camera_id", "start"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    camera_id: int = Field(foreign_key="camera.id")
+    start: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    end: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    start_raw: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    clock_offset_s: float = 0.0
+    start_source: str = Field(max_length=16)  # request | filename | metadata | stream
+    duration_s: float
+    sha256: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    object_key: str = Field(sa_column=Column(String(512), nullable=False, unique=True))
+    container: str = Field(max_length=64)
+    video_codec: str = Field(max_length=32)
+    width: int
+    height: int
+    fps: float | None = None
+    keyframe_interval_s: float | None = None
+    probe: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    source: SegmentSource = Field(sa_column=Column(EnumText(SegmentSource), nullable=False))
+    original_name: str | None = Field(default=None, max_length=255)
+    truncated: bool = False
+    truncated_reason: str | None = Field(default=None, max_length=500)
+    status: SegmentStatus = Field(sa_column=Column(EnumText(SegmentStatus), nullable=False))
+    ingested_by: int | None = Field(default=None, foreign_key="user_account.id")
+    ingested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
