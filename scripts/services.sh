@@ -40,3 +40,5 @@ if ! redis_up; then
 fi
 redis_up || { echo "Redis did not come up on 127.0.0.1:6379" >&2; exit 1; }
 echo "services: PostgreSQL and Redis are up on 127.0.0.1"
+# The browser tests drive Debian's headless Chromium.
+bash "$(dirname "$0")/browser.sh"
