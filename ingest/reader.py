@@ -2,15 +2,13 @@
 
 Why: reading is the only place where a source fails, and FFmpeg reports that in several ways
 (end of iteration, a read timeout, network errors); here every one becomes an end reason with
-an error code and no URL.  It also measures how long each read waited (a wait means the
-buffered data is used up and the stream is live), and repairs FFmpeg's untimed first packets.
+an error code and no URL.  It also repairs FFmpeg's untimed first packets.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from fractions import Fraction
 
@@ -28,8 +26,7 @@ log = logging.getLogger(__name__)
 
 class PacketReader:
     """Packets of one connection, with read failures turned into an end reason (only reading
-    is the source's failure; errors while writing or in callbacks propagate), and how long
-    the last read waited for data.
+    is the source's failure; errors while writing or in callbacks propagate).
 
     FFmpeg's RTSP demuxer hands out the first video packet of a connection - the keyframe
     everything else needs - without any timestamp.  Such leading packets are held until the
@@ -54,13 +51,11 @@ class PacketReader:
         self._stop = stop
         self.reason = "eof"
         self.ended: tuple[str, str] | None = (streams.EOF, "end of stream")
-        self.waited_s = 0.0
 
     def __iter__(self) -> Iterator[Packet]:
         pending: list[Packet] = []  # leading packets while the first video ones are untimed
         timed_video = False
         while True:
-            t0 = time.monotonic()
             try:
                 pkt = next(self._packets)
             except StopIteration:
@@ -76,7 +71,6 @@ class PacketReader:
                 self.reason = f"error: {detail}"
                 log.warning("%s dropped: %s", self._safe_url, detail)
                 return
-            self.waited_s = time.monotonic() - t0
             if self._stop.is_set():
                 return
             if pkt.size == 0:

@@ -84,11 +84,15 @@ MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "opus", "ac3", "eac3", "alac", "flac
 #: connection re-anchored.
 DISCONTINUITY_S = 10.0
 #: Holding the first packets of a live connection to anchor it (see ``_Recorder._hold``):
-#: a read that waited this long means the buffered data is used up and we are live ...
-LIVE_WAIT_S = 0.01
+#: until the anchor's bound has not moved by more than ``HOLD_SETTLE_S`` for ``HOLD_LIVE_S``
+#: of clock time (the burst of buffered frames is over: we are live) ...
+HOLD_LIVE_S = 1.0
+HOLD_SETTLE_S = 0.02
 #: ... or at most this much media, or this many bytes, is held.
-HOLD_S = 3
+HOLD_S = 5
 HOLD_BYTES = 8 << 20
+#: A segment is handed over no earlier than its end when that is at most this far ahead.
+MAX_EARLY_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,8 @@ class _Recorder:
             if self.last_end_utc is None
             else (seg.start_utc - self.last_end_utc).total_seconds()
         )
+        if self.file_start is None:
+            self._wait_until(end_utc)
         lag = (self.clock() - end_utc).total_seconds()
         rs = RecordedSegment(
             path=seg.final_path,
@@ -220,6 +226,18 @@ class _Recorder:
             f" truncated ({reason})" if truncated else "",
         )
         self.on_segment(rs)
+
+    def _wait_until(self, end_utc: datetime) -> None:
+        """Hand a segment over no earlier than its end.  A frame can arrive before its
+        presentation time (sent in decoding order, ahead of the B-frames shown before it); a
+        segment cut at such a keyframe would otherwise end a frame or two in the future.
+        Only such short waits: a clock far behind is not waited for."""
+        deadline = time.monotonic() + MAX_EARLY_S  # also for a clock that does not move
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            ahead = (end_utc - self.clock()).total_seconds()
+            if not 0 < ahead <= MAX_EARLY_S:
+                return
+            self.stop.wait(min(ahead, 0.05))
 
     def _anchor_utc(self) -> datetime:
         """UTC for a (re-)anchor, never before the end of the last segment: a source that
@@ -424,16 +442,19 @@ class _Recorder:
     ) -> tuple[list[Packet], tuple[Fraction, datetime] | None]:
         """Anchor a live connection on the wall clock, from the packets it delivers first.
 
-        FFmpeg reads ahead while it opens a stream, and some cameras send a burst of older
-        frames first, so the wall clock when the first packet comes out is *late* for that
-        packet.  Every frame arrives after it was captured, so for each video packet
-        ``read time - (its time - first time)`` bounds the first frame's time from above;
-        the smallest of these bounds, taken while the packets are held until the reads
-        start to wait for the source (we are live), or ``HOLD_S`` of media or
-        ``HOLD_BYTES`` are held, is the anchor."""
+        FFmpeg reads ahead while it opens a stream, and cameras and servers send what they
+        have buffered (a GOP, a second of preroll) in a burst, so the wall clock when the
+        first packet comes out is *late* for that packet.  Every frame arrives after it was
+        captured, so for each video packet ``read time - (its decoding time - the first
+        frame's presentation time)`` bounds the first frame's time from above.  The packets
+        are held while that bound still falls (the burst); once it has held still for
+        ``HOLD_LIVE_S`` (live), or ``HOLD_S`` of media or ``HOLD_BYTES`` are held, the
+        smallest bound is the anchor."""
         held: list[Packet] = []
         first_t: Fraction | None = None
         best: datetime | None = None
+        settled_since: datetime | None = None
+        settle = timedelta(seconds=HOLD_SETTLE_S)
         nbytes = 0
         for pkt in reader:
             held.append(pkt)
@@ -443,11 +464,19 @@ class _Recorder:
             ts = pkt.pts if pkt.pts is not None else pkt.dts
             assert ts is not None
             t = Fraction(ts) * pkt.time_base
-            bound = self.clock() - timedelta(seconds=float(t - (first_t or t)))
+            # Frames leave in decoding order: a P-frame's presentation time can be ahead of
+            # when it may be sent (B-frames come after it), its decoding time is not.
+            sent_t = Fraction(pkt.dts) * pkt.time_base if pkt.dts is not None else t
+            now = self.clock()
             if first_t is None:
                 first_t = t
+            bound = now - timedelta(seconds=float(sent_t - first_t))
+            if best is None or bound < best - settle:
+                settled_since = now  # still in the burst: the bound moved
             best = bound if best is None else min(best, bound)
-            if reader.waited_s >= LIVE_WAIT_S or t - first_t >= HOLD_S or nbytes >= HOLD_BYTES:
+            assert settled_since is not None
+            live = (now - settled_since).total_seconds() >= HOLD_LIVE_S
+            if live or t - first_t >= HOLD_S or nbytes >= HOLD_BYTES:
                 break
         if first_t is None or best is None:
             return held, None

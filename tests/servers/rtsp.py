@@ -94,6 +94,7 @@ class RtspServer:
         self.password = password
         self._own_dir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="wardcam-rtsp-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.start_timeout_s = start_timeout_s
         self.ports: dict[str, int] = {}
         self.proc: subprocess.Popen[bytes] | None = None
