@@ -105,7 +105,7 @@ def main() -> None:
         print(
             f"baseline (demux only): {base['cpu_s']:.1f} CPU s in {base['wall_s']:.0f} s = "
             f"{100 * base['cpu_s'] / base['wall_s'] / n:.2f}% of a core per camera; "
-            f"{packets[0]} packets; load {base['load']}"
+            f"{packets[0]} packets; RSS {base['rss_max'] / 1e6:.0f} MB; load {base['load']}"
         )
 
         # The recorder.
