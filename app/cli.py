@@ -347,14 +347,27 @@ def verify(
             "/.well-known/wardcam-signing-key)"
         ),
     ] = None,
+    trusted_fingerprint: Annotated[
+        str | None,
+        typer.Option(help="SHA-256 fingerprint of that key (64 hex digits)"),
+    ] = None,
+    accept_unpinned_key: Annotated[
+        bool,
+        typer.Option(help="accept whatever key signed the package (reported as NOT PINNED)"),
+    ] = False,
 ) -> None:
-    """Check an evidence package offline; exit 0 only if every hash and the signature hold."""
-    from evidence.verify import format_report, verify_package
+    """Check an evidence package offline; exit 0 only if every hash and the signature hold
+    and the signing key is pinned (--trusted-key or --trusted-fingerprint)."""
+    from evidence.cli import main as verify_main
 
-    trusted = trusted_key.read_bytes() if trusted_key else None
-    report = verify_package(package, trusted)
-    typer.echo(format_report(report))
-    raise typer.Exit(0 if report.ok else 1)
+    argv = [str(package)]
+    if trusted_key is not None:
+        argv += ["--trusted-key", str(trusted_key)]
+    if trusted_fingerprint is not None:
+        argv += ["--trusted-fingerprint", trusted_fingerprint]
+    if accept_unpinned_key:
+        argv.append("--accept-unpinned-key")
+    raise typer.Exit(verify_main(argv))
 
 
 @admin_cli.command("retention")

@@ -258,7 +258,9 @@ Compare it with the one the issuing service publishes at GET /.well-known/wardca
 
 How to verify
 -------------
-1. With wardcam installed:   wardcam verify PACKAGE.zip      (exit status 0 = all good)
+1. With wardcam installed, pinning the issuer's key by the fingerprint they publish:
+        wardcam verify PACKAGE.zip --trusted-fingerprint <their fingerprint>
+   (exit status 0 = all good; without a pinned key the verdict is NOT VERIFIED, exit 1)
 
 2. By hand, after unzipping, in the unzipped folder:
    a) the signature over the manifest (OpenSSL 3):

@@ -1,16 +1,30 @@
 """Offline verification of an evidence package.
 
 Checks, each reported as its own verdict: the zip is readable; no duplicate, unsafe or unlisted
-names; the manifest is signed (Ed25519) by the public key in the package and, when a trusted key
-is given, that key is the trusted one; every file the manifest lists is present with the listed
-size and SHA-256. Member bytes are read straight from the zip (not through zipfile's CRC check),
-so a flipped byte is reported as the precise SHA-256 mismatch it causes.
+names; the manifest is signed (Ed25519) by the public key in the package; that key is the one
+the recipient pinned; every file the manifest lists is present with the listed size and
+SHA-256. Member bytes are read straight from the zip (not through zipfile's CRC check), so a
+flipped byte is reported as the precise SHA-256 mismatch it causes.
+
+Pinning.  The public key travels inside the package, so a valid signature alone proves only
+that *someone* signed it: whoever edits a package can re-sign it with a key of their own.
+The check means something only against the issuer's key obtained separately (the service's
+``GET /.well-known/wardcam-signing-key``, or a fingerprint read out by the issuer): given as a
+PEM (``trusted_public_key_pem``) or as its SHA-256 fingerprint (``trusted_fingerprint``).
+Without either, the key is reported as *not pinned* and the package fails, unless the caller
+explicitly accepts that (``accept_unpinned_key``), which is then said in the report.
+
+Re-zipped packages.  A package unzipped and zipped again (``zip -r``, a file manager's
+"compress") holds the same files plus directory entries, possibly all inside one folder; the
+directory entries are harmless and the folder is looked through.  Names are still refused when
+absolute, with ``..``, duplicated, or symbolic links, directories included.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import struct
 import zipfile
 import zlib
@@ -35,16 +49,32 @@ class Verdict:
     message: str
 
 
+#: The verdict name under which the signing key's pinning is reported.
+KEY_PIN = "signing key"
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
 @dataclass
 class VerifyReport:
     ok: bool
     items: list[Verdict] = field(default_factory=list)
     key_fingerprint: str | None = None
     manifest: dict[str, Any] | None = None
+    key_pinned: bool = False  # the signing key was compared with one the caller trusts
+    unpinned_accepted: bool = False  # not pinned, and the caller said that is acceptable
+    folder: str | None = None  # the package's files were inside this folder of the zip
 
     @property
     def failures(self) -> list[Verdict]:
         return [v for v in self.items if not v.ok]
+
+
+def normalize_fingerprint(text: str) -> str:
+    """``AB:CD...`` / ``ab cd ...`` -> 64 lower-case hex digits; ``ValueError`` otherwise."""
+    fp = re.sub(r"[\s:]", "", text).lower()
+    if not _HEX64.match(fp):
+        raise ValueError("a signing key fingerprint is 64 hexadecimal digits (SHA-256)")
+    return fp
 
 
 class _MemberError(Exception):
@@ -125,9 +155,20 @@ def _read_member(fp: IO[bytes], zi: zipfile.ZipInfo, limit: int = 64 << 20) -> b
 
 
 def verify_package(
-    zip_path: str | Path, trusted_public_key_pem: bytes | None = None
+    zip_path: str | Path,
+    trusted_public_key_pem: bytes | None = None,
+    *,
+    trusted_fingerprint: str | None = None,
+    accept_unpinned_key: bool = False,
 ) -> VerifyReport:
-    """Check a package offline. Never raises for a bad package: every problem is a verdict."""
+    """Check a package offline. Never raises for a bad package: every problem is a verdict.
+
+    The signing key must be pinned (``trusted_public_key_pem`` or ``trusted_fingerprint``);
+    without one the report fails with a ``signing key`` verdict that names the package's key
+    fingerprint, unless ``accept_unpinned_key`` (then that verdict passes, saying so).
+    Raises ``ValueError`` for a malformed ``trusted_fingerprint`` (the caller's mistake, not
+    the package's)."""
+    pin = None if trusted_fingerprint is None else normalize_fingerprint(trusted_fingerprint)
     items: list[Verdict] = []
     rep = VerifyReport(ok=False, items=items)
 
@@ -150,13 +191,34 @@ def verify_package(
             fail("package", f"not a readable zip file ({exc})")
             return rep
         with zf:
-            _verify(fp, zf, rep, trusted_public_key_pem)
+            _verify(fp, zf, rep, trusted_public_key_pem, pin, accept_unpinned_key)
     rep.ok = bool(items) and all(v.ok for v in items)
     return rep
 
 
+def _folder(infos: list[zipfile.ZipInfo]) -> str:
+    """``"NAME/"`` when every entry is inside one top-level folder that holds the manifest
+    (a package unzipped into a folder and the folder zipped again), else ``""``."""
+    names = [zi.filename for zi in infos]
+    if MANIFEST in names:
+        return ""
+    tops = {n.split("/", 1)[0] for n in names}
+    if len(tops) != 1:
+        return ""
+    folder = f"{tops.pop()}/"
+    inner = f"{folder}{MANIFEST}"
+    if inner not in names or not all(n.startswith(folder) for n in names):
+        return ""
+    return folder
+
+
 def _verify(
-    fp: IO[bytes], zf: zipfile.ZipFile, rep: VerifyReport, trusted: bytes | None
+    fp: IO[bytes],
+    zf: zipfile.ZipFile,
+    rep: VerifyReport,
+    trusted: bytes | None,
+    pin: str | None,
+    accept_unpinned: bool,
 ) -> None:
     items = rep.items
 
@@ -171,17 +233,28 @@ def _verify(
     for name, n in sorted(counts.items()):
         if n > 1:
             fail(name, f"duplicate file name in zip ({n} entries)")
+    folder = _folder(infos)
+    if folder:
+        rep.folder = folder.rstrip("/")
+        good("package", f"files are inside the folder {folder} (a re-zipped folder)")
     members: dict[str, zipfile.ZipInfo] = {}
     for zi in infos:
+        name = zi.filename
+        is_dir = name.endswith("/")
         try:
-            check_arcname(zi.filename)
+            check_arcname(name[:-1] if is_dir else name)
         except PackageError:
-            fail(zi.filename, "unsafe file name (absolute, '..', or backslash path)")
+            fail(name, "unsafe file name (absolute, '..', or backslash path)")
             continue
         if (zi.external_attr >> 16) & 0o170000 == 0o120000:
-            fail(zi.filename, "symbolic link entries are not allowed")
+            fail(name, "symbolic link entries are not allowed")
             continue
-        members.setdefault(zi.filename, zi)
+        if is_dir:
+            # What zip -r adds for every folder: harmless if it is only that.
+            if zi.file_size or zi.compress_size > 2:
+                fail(name, "directory entry with data")
+            continue
+        members.setdefault(name[len(folder) :], zi)
 
     def small(name: str) -> bytes | None:
         zi = members.get(name)
@@ -211,16 +284,34 @@ def _verify(
             good(SIGNATURE, f"manifest signature valid (Ed25519 key {fingerprint})")
         else:
             fail(SIGNATURE, "manifest signature invalid")
-    if trusted is not None and fingerprint:
+    wants: list[str] = []
+    if trusted is not None:
         try:
-            want = signing.key_fingerprint(trusted)
+            wants.append(signing.key_fingerprint(trusted))
         except ValueError:
             fail("trusted key", "the trusted key given is not an Ed25519 public key")
-        else:
+    if pin is not None:
+        wants.append(pin)
+    if fingerprint:
+        for want in wants:
             if want == fingerprint:
+                rep.key_pinned = True
                 good(PUBLIC_KEY, "signing key is the trusted key")
             else:
                 fail(PUBLIC_KEY, f"signing key {fingerprint} is not the trusted key {want}")
+        if not wants and trusted is None:
+            if accept_unpinned:
+                rep.unpinned_accepted = True
+                good(KEY_PIN, f"NOT PINNED, accepted on request: {fingerprint}")
+            else:
+                fail(
+                    KEY_PIN,
+                    f"not pinned: the package is signed by key {fingerprint}, and a package "
+                    "re-signed by anyone else's key would pass the same checks. Compare it with "
+                    "the issuer's (GET /.well-known/wardcam-signing-key) and pin it: "
+                    "--trusted-key PEM or --trusted-fingerprint HEX; or accept it explicitly "
+                    "with --accept-unpinned-key",
+                )
 
     manifest: dict[str, Any] | None = None
     if mbytes is not None:
@@ -307,13 +398,25 @@ def format_report(report: VerifyReport) -> str:
     for v in report.items:
         lines.append(f"{'OK  ' if v.ok else 'FAIL'}  {v.name}: {v.message}")
     if report.key_fingerprint:
+        pinned = "pinned" if report.key_pinned else "NOT PINNED"
         lines.append(
-            f"signing key fingerprint (SHA-256): {report.key_fingerprint} -- compare with "
-            "GET /.well-known/wardcam-signing-key of the issuing service"
+            f"signing key fingerprint (SHA-256): {report.key_fingerprint} ({pinned}) -- "
+            "compare with GET /.well-known/wardcam-signing-key of the issuing service"
         )
-    n_bad = len(report.failures)
+    if report.key_fingerprint and not report.key_pinned:
+        lines.append(
+            "!! WARNING: the signing key is not pinned. This check cannot tell the issuer's "
+            "package from one that was altered and re-signed with another key."
+            + (" (accepted with --accept-unpinned-key)" if report.unpinned_accepted else "")
+        )
+    failures = report.failures
     if report.ok:
-        lines.append(f"VERDICT: OK -- all {len(report.items)} checks passed")
+        what = "checks passed" if report.key_pinned else "checks passed, signing key NOT pinned"
+        lines.append(f"VERDICT: OK -- all {len(report.items)} {what}")
+    elif failures and all(v.name == KEY_PIN for v in failures):
+        lines.append(
+            "VERDICT: NOT VERIFIED -- contents intact and signed, but by a key that is not pinned"
+        )
     else:
-        lines.append(f"VERDICT: FAILED -- {n_bad or 1} problem(s)")
+        lines.append(f"VERDICT: FAILED -- {len(failures) or 1} problem(s)")
     return "\n".join(lines)

@@ -22,9 +22,9 @@ from ingest.timeparse import COMMON_PATTERNS, check_range, get_zone, start_from_
 
 __all__ = ["VIDEO_EXTENSIONS", "NvrFile", "scan"]
 
-#: Containers seen in NVR/DVR/camera exports that FFmpeg can read.  ``.dav`` (Dahua) and
-#: ``.264``/``.h264`` raw streams are listed so they are not silently ignored; ``probe``
-#: will report them if FFmpeg cannot read a particular file.
+#: Containers seen in NVR/DVR/camera exports that FFmpeg can read: MP4 and friends, MPEG-PS
+#: (Hikvision exports, whatever their extension), ``.dav`` (Dahua; FFmpeg's ``dhav``
+#: demuxer), raw ``.264``/``.h264`` streams.  ``probe`` reports any file FFmpeg cannot read.
 VIDEO_EXTENSIONS: frozenset[str] = frozenset(
     {
         ".mp4",
@@ -48,6 +48,8 @@ VIDEO_EXTENSIONS: frozenset[str] = frozenset(
         ".webm",
         ".mpg",
         ".mpeg",
+        ".ps",  # MPEG program stream (Hikvision exports; often named .mp4 as well)
+        ".vob",
     }
 )
 

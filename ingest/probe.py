@@ -100,6 +100,26 @@ _BMFF_TYPES = {
     b"junk",
 }
 
+#: Containers without an index (MPEG-PS as Hikvision NVRs export it, MPEG-TS, Dahua DHAV,
+#: raw streams): FFmpeg's duration is an estimate, the packets read to the end are the truth.
+_UNINDEXED_FORMATS = {"mpeg", "mpegts", "dhav", "mpegvideo", "h264", "hevc"}
+#: FFmpeg demuxer name -> file extension, for :attr:`ProbeResult.suffix`.
+_SUFFIXES = (
+    ("mp4", ".mp4"),
+    ("mov", ".mov"),
+    ("matroska", ".mkv"),
+    ("mpegts", ".ts"),
+    ("mpeg", ".mpg"),
+    ("dhav", ".dav"),
+    ("avi", ".avi"),
+    ("flv", ".flv"),
+    ("asf", ".asf"),
+    ("h264", ".h264"),
+    ("hevc", ".h265"),
+)
+#: How much of the end of an MPEG-PS file is read to see whether its last packet is whole.
+PS_TAIL_BYTES = 256 << 10
+
 HEAD_SECONDS = 30.0  # media time demuxed from the start for keyframe spacing
 HEAD_MAX_BYTES = 64 << 20  # ... or this many bytes of video packets, whichever first
 HEAD_KEYFRAMES = 8  # ... or this many keyframes
@@ -131,6 +151,15 @@ class ProbeResult:
     start_offset_s: float  # first video timestamp (MPEG-TS starts at ~1.4 s)
     # False for raw elementary streams (.h264/.265): duration is frames / an assumed fps
     has_timestamps: bool = True
+
+    @property
+    def suffix(self) -> str:
+        """The extension this container really has, whatever the file was called (Hikvision
+        names MPEG-PS exports ``.mp4``): for storing it under a name that does not lie."""
+        for key, ext in _SUFFIXES:
+            if key in self.format_name.split(","):
+                return ext
+        return ".bin"
 
 
 def probe(path: str | os.PathLike[str]) -> ProbeResult:
@@ -221,6 +250,55 @@ def _check_bmff(p: Path, size: int) -> bool:
     return True
 
 
+def _program_stream_cut(p: Path, size: int) -> int | None:
+    """Bytes missing at the end of an MPEG program stream cut inside a packet: 0 if its
+    packets end exactly at the end of the file, ``None`` if no pack structure is found there.
+
+    A PS file has no index and no declared length, so a file cut *between* packets is just a
+    shorter recording; one cut *inside* a packet is what a copy that stopped half-way looks
+    like.  The last pack header in the final ``PS_TAIL_BYTES`` is found and the packets after
+    it are walked by their length fields (a few hundred steps at most, no decoding)."""
+    window = min(size, PS_TAIL_BYTES)
+    with open(p, "rb") as f:
+        f.seek(size - window)
+        buf = f.read(window)
+    pos = buf.rfind(b"\x00\x00\x01\xba")
+    while pos >= 0:
+        missing = _walk_program_stream(buf, pos)
+        if missing is not None:
+            return missing
+        pos = buf.rfind(b"\x00\x00\x01\xba", 0, pos)
+    return None
+
+
+def _walk_program_stream(buf: bytes, pos: int) -> int | None:
+    """Walk packs and packets from ``pos``; bytes missing after the last (0: ends exactly),
+    or ``None`` where the bytes are not a program stream (a false start code, padding)."""
+    n = len(buf)
+    while pos < n:
+        if n - pos < 6:
+            return 6 - (n - pos)  # cut inside a packet header
+        if buf[pos : pos + 3] != b"\x00\x00\x01":
+            return None
+        code = buf[pos + 3]
+        if code == 0xBA:  # pack header: MPEG-2 (14 bytes + stuffing) or MPEG-1 (12 bytes)
+            if buf[pos + 4] >> 6 == 1:
+                if n - pos < 14:
+                    return 14 - (n - pos)
+                pos += 14 + (buf[pos + 13] & 7)
+            elif buf[pos + 4] >> 4 == 2:
+                pos += 12
+            else:
+                return None
+        elif code == 0xB9:  # program end code
+            pos += 4
+        elif code >= 0xBB:  # system header, stream map, PES: a 16-bit length follows
+            pos += 6 + int.from_bytes(buf[pos + 4 : pos + 6], "big")
+        else:
+            return None
+    return pos - n
+
+
 def _probe_open(p: Path, size: int, c: InputContainer) -> ProbeResult:
     fmt = c.format.name
     if not c.streams.video:
@@ -262,14 +340,29 @@ def _probe_open(p: Path, size: int, c: InputContainer) -> ProbeResult:
         # Tail: do the packets cover the declared duration, and do the last ones decode?
         tail = _scan_tail(c, v, t0, declared, fresh=not head.eof)
         last_end = tail.last_end_s if tail.packets else head.last_end_s
-    duration = declared if declared is not None else last_end - _ts(t0, tb)
     covered = last_end - _ts(t0, tb)
+    if fmt in _UNINDEXED_FORMATS and not head.untimed:
+        # FFmpeg's duration is an estimate from timestamps or bit rate; the packets are the
+        # truth.  They are measured in decoding time (the frames shown are the frames
+        # decoded, reordered), which holds where only some frames carry a timestamp.
+        end_dts = tail.last_dts_end_s if tail.packets else head.last_dts_end_s
+        if head.first_dts_s is not None and end_dts is not None and (tail.eof or head.eof):
+            declared = None
+            covered = end_dts - head.first_dts_s
+    duration = declared if declared is not None else covered
     tolerance = max(1.0, 3 * frame_dur)
     if declared is not None and covered < declared - tolerance:
         raise IngestError(
             TRUNCATED_VIDEO,
             f"{p.name}: video packets end at {covered:.2f} s of the {declared:.2f} s declared",
         )
+    if fmt == "mpeg":
+        missing = _program_stream_cut(p, size)
+        if missing:
+            raise IngestError(
+                TRUNCATED_VIDEO,
+                f"{p.name}: the last MPEG-PS packet is cut short ({missing} bytes missing)",
+            )
     if tail.corrupt:
         raise IngestError(TRUNCATED_VIDEO, f"{p.name}: the last video packet is cut short")
     if tail.zero_filled:
@@ -328,6 +421,9 @@ class _Scan:
     decoded: int = 0
     keyframes: list[float] = field(default_factory=list)
     last_end_s: float = 0.0
+    # decoding times (dts; a packet without one follows the one before it by a frame):
+    first_dts_s: float | None = None
+    last_dts_end_s: float | None = None
     eof: bool = False
     corrupt: bool = False
     decode_attempted: bool = False
@@ -368,6 +464,24 @@ def _decode(v: VideoStream, pkts: list[Packet]) -> tuple[int, int]:
     return frames, errors
 
 
+def _track_dts(scan: _Scan, pkt: Packet, tb: Fraction, frame_dur: float) -> float | None:
+    """Follow decoding time, where a packet without a timestamp (MPEG-PS carries one on some
+    frames only) comes one frame after the one before it; return the packet's."""
+    if pkt.dts is not None:
+        dts = float(pkt.dts * tb)
+    elif scan.last_dts_end_s is not None:
+        dts = scan.last_dts_end_s
+    elif pkt.pts is not None:
+        dts = float(pkt.pts * tb)
+    else:
+        return None
+    dur = float(pkt.duration * tb) if pkt.duration else frame_dur
+    if scan.first_dts_s is None:
+        scan.first_dts_s = dts
+    scan.last_dts_end_s = dts + dur
+    return dts
+
+
 def _scan_head(c: InputContainer, v: VideoStream, frame_dur: float) -> _Scan:
     tb: Fraction = v.time_base  # type: ignore[assignment]
     scan = _Scan()
@@ -376,23 +490,32 @@ def _scan_head(c: InputContainer, v: VideoStream, frame_dur: float) -> _Scan:
     first_packets: list[Packet] = []
     t_start: float | None = None
     nbytes = 0
+    timed = 0
+    prev_t: float | None = None
     scan.eof = True
     for pkt in _video_packets(c, v):
         scan.packets += 1
         nbytes += pkt.size
         ts = pkt.pts if pkt.pts is not None else pkt.dts
-        if ts is None:  # raw .h264 and the like: frame n is at n / fps (fps assumed)
-            scan.untimed = True
-            t = (scan.packets - 1) * frame_dur
+        if ts is None:
+            # Raw .h264 and the like have no timestamps at all: frame n is at n / fps (fps
+            # assumed).  In a timed stream (MPEG-PS carries a PTS on some frames only) a
+            # frame without one follows the frame before it.
+            t = (scan.packets - 1) * frame_dur if prev_t is None else prev_t + frame_dur
             end = t + frame_dur
         else:
+            timed += 1
             t = float(ts * tb)
             end = _packet_end(pkt, tb)
+        prev_t = t
         scan.last_end_s = max(scan.last_end_s, end)
+        dts = _track_dts(scan, pkt, tb, frame_dur)
         if t_start is None:
             t_start = t
         if pkt.is_keyframe:
-            keyframes.append(t)
+            # keyframe spacing in decoding time: the same as in presentation time, and known
+            # for a keyframe that carries no timestamp of its own
+            keyframes.append(t if dts is None else dts)
         if len(first_gop) < 8 and (first_gop or pkt.is_keyframe):
             first_gop.append(pkt)
         if len(first_packets) < 8:
@@ -404,6 +527,7 @@ def _scan_head(c: InputContainer, v: VideoStream, frame_dur: float) -> _Scan:
         ):
             scan.eof = False
             break
+    scan.untimed = timed == 0
     to_decode = first_gop or first_packets  # no keyframe flag at all: try what is there
     if not to_decode:
         return scan
@@ -437,16 +561,22 @@ def _scan_tail(
         # unseekable: fall through and read on from where the head stopped
     pkts: list[Packet] = []
     last: Packet | None = None
+    frame_dur = 1.0 / float(v.average_rate) if v.average_rate else 0.04
     for pkt in _video_packets(c, v):
         if pkt.pts is None and pkt.dts is None:
-            continue
+            if scan.last_dts_end_s is None:
+                continue  # before the first timestamp after the seek: cannot be placed
+            end = scan.last_end_s
+        else:
+            end = _packet_end(pkt, tb)
+        _track_dts(scan, pkt, tb, frame_dur)
         if pkt.is_keyframe:
             pkts = []
         pkts.append(pkt)
         if len(pkts) > 10_000:
             pkts = pkts[-1:]
         scan.packets += 1
-        scan.last_end_s = max(scan.last_end_s, _packet_end(pkt, tb))
+        scan.last_end_s = max(scan.last_end_s, end)
         scan.corrupt = pkt.is_corrupt
         last = pkt
     scan.eof = True

@@ -1,54 +1,78 @@
 """Record a live stream into fixed-length MP4 segments by stream copy (no re-encoding).
 
 Why stream copy: the stored segments are the evidence, so they must carry the camera's
-own compressed frames, bit for bit; it also costs almost no CPU, so one process records
-many cameras.  The price is that a segment can only start on a keyframe: we cut at the
-first keyframe *at or after* each boundary, so segments are ``segment_seconds`` plus up to
-one GOP long.
+own compressed frames, bit for bit; it also costs almost no CPU (nothing is decoded), so one
+process records many cameras, one thread each (:class:`CameraRecorder`).  The price is that
+a segment can only start on a keyframe: we cut at the first keyframe *at or after* each
+boundary, so segments are ``segment_seconds`` plus up to one GOP long.
 
-Timing: the wall-clock (UTC, from ``clock``) at which the first packet of a connection is
-read anchors that connection; every other time is that anchor plus the packet timestamp
-offset.  Within a connection, segment *i*'s end is exactly segment *i+1*'s start (both
-are the timestamp of the keyframe where the cut happens), so segments are contiguous by
-construction and any gap in the record is a real gap (a reconnect).  Stream buffering at
-connect time makes the anchor late by up to the demuxer's probe window (~0.5-5 s); the
-camera's known clock offset is the place to correct that.
+Timing.  Every segment's start and end are a connection's *anchor* plus the packet
+timestamps' offset from it.  Within a connection segment *i*'s end is exactly segment
+*i+1*'s start (both are the timestamp of the keyframe where the cut happens), so segments
+are contiguous by construction and any gap in the record is a real gap (a reconnect).
+Where the anchor comes from depends on the source:
 
-Failures: when the source ends (EOF on a live source) or errors (network), the open
-segment is closed, emitted with ``truncated=True`` and a ``reason``, and the recorder
-reconnects after ``reconnect_backoff`` delays (the last one repeats) until ``stop`` is set.
-``stop`` closes the open segment (``truncated=True``, reason ``"stopped"``) and returns.
+* a live source (RTSP, HTTP): the wall clock (``clock``) when the connection's first video
+  packet is read.  Buffering at connect time makes it late by up to the camera's buffer; the
+  camera's known clock offset is the place to correct that;
+* a **file** (a path or ``file:`` URL) is, by default, *paced at real time*: its packets are
+  released at the speed their timestamps say, so the wall-clock stamps are true - a segment
+  never ends after the moment it is emitted (a file read as fast as the disk allows but
+  stamped by the wall clock would lie in the future: issue 15 item 1).  At its end the file
+  is opened again, like a camera that loops;
+* a file with ``file_start`` is *stamped by its own clock* instead: segment times are
+  ``file_start`` + (packet time - first video packet time), the file is read as fast as
+  possible (unless ``realtime``) and exactly once (reading it again would repeat those times).
+
+Failures: when the source ends (EOF on a live source) or errors (network), the open segment
+is closed, emitted with ``truncated=True`` and a ``reason``, and the recorder reconnects after
+``reconnect_backoff`` delays (the last one repeats) until ``stop`` is set; ``on_status``
+hears every state change (:mod:`ingest.health`): recording, reconnecting, offline (since
+when), auth_failed (retried only every ``auth_retry_s``: cameras lock accounts after a few
+failed logins).  ``stop`` closes the open segment (``truncated=True``, reason ``"stopped"``).
 
 Every finished segment is written as ``<name>.mp4.part``, closed, hashed (SHA-256) and
 renamed into place before ``on_segment`` is called, so a crash never leaves a file that
-looks complete but is not.  URLs may hold camera passwords: they are never logged or
-put into reasons (see :func:`redact_url`).
+looks complete but is not.  URLs may hold camera passwords: they are never logged or put
+into reasons or statuses (see :func:`ingest.streams.redact_url`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
+import itertools
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
 
 import av
 import av.error
 from av.audio.stream import AudioStream
-from av.container import InputContainer, OutputContainer
+from av.container import InputContainer
 from av.packet import Packet
-from av.stream import Stream
 from av.video.stream import VideoStream
 
-__all__ = ["RecordSummary", "RecordedSegment", "record", "redact_url"]
+from ingest import health, streams
+from ingest.health import SegmentStats, StatusTracker, StreamStatus
+from ingest.mp4writer import SegmentWriter
+from ingest.reader import PacketReader
+from ingest.streams import classify_error, is_file_source, open_options, redact_url
+
+__all__ = [
+    "CameraRecorder",
+    "RecordSummary",
+    "RecordedSegment",
+    "SegmentStats",
+    "StreamStatus",
+    "record",
+    "redact_url",
+]
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +81,18 @@ log = logging.getLogger(__name__)
 MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "opus", "ac3", "eac3", "alac", "flac"})
 #: A jump in video timestamps larger than this (or any backwards jump over 1 s) is treated
 #: as a discontinuity (camera reboot, timestamp reset): the segment is closed and the
-#: connection re-anchored to the wall clock.
+#: connection re-anchored.
 DISCONTINUITY_S = 10.0
+#: Holding the first packets of a live connection to anchor it (see ``_Recorder._hold``):
+#: until the anchor's bound has not moved by more than ``HOLD_SETTLE_S`` for ``HOLD_LIVE_S``
+#: of clock time (the burst of buffered frames is over: we are live) ...
+HOLD_LIVE_S = 1.0
+HOLD_SETTLE_S = 0.02
+#: ... or at most this much media, or this many bytes, is held.
+HOLD_S = 5
+HOLD_BYTES = 8 << 20
+#: A segment is handed over no earlier than its end when that is at most this far ahead.
+MAX_EARLY_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -77,6 +111,7 @@ class RecordedSegment:
     connection: int = 0  # 0-based count of the connection that produced it
     video_packets: int = 0
     has_audio: bool = False
+    stats: SegmentStats | None = None
 
 
 @dataclass(frozen=True)
@@ -86,149 +121,13 @@ class RecordSummary:
     segments: int
     connections: int  # successful opens
     failed_attempts: int  # opens that failed
+    auth_failures: int = 0  # of which refused credentials
+    last_status: StreamStatus | None = None
 
 
 def utcnow() -> datetime:
     """Default ``clock``: aware UTC now."""
     return datetime.now(UTC)
-
-
-def redact_url(url: str) -> str:
-    """``rtsp://user:pw@cam/x`` -> ``rtsp://***@cam/x``; query strings are dropped too."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    if not parts.scheme or len(parts.scheme) == 1:  # a plain path (or a Windows drive)
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    if parts.username or parts.password:
-        host = f"***@{host}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-def _open_options(url: str, options: Mapping[str, str] | None) -> dict[str, str]:
-    scheme = urlsplit(url).scheme.lower() if "://" in url else "file"
-    opts: dict[str, str] = {}
-    if scheme in {"rtsp", "rtsps"}:
-        opts["rtsp_transport"] = "tcp"  # UDP loses packets on real networks -> broken GOPs
-    if options:
-        opts.update(options)
-    return opts
-
-
-class _Segment:
-    """One output MP4 being written; timestamps rebased so the file starts near 0."""
-
-    def __init__(
-        self,
-        final_path: Path,
-        v_in: VideoStream,
-        a_in: AudioStream | None,
-        first: Packet,
-        start_t: Fraction,
-        anchor: tuple[Fraction, datetime],
-    ) -> None:
-        self.final_path = final_path
-        self.part_path = final_path.with_name(final_path.name + ".part")
-        self.anchor = anchor
-        self.start_t = start_t
-        self.start_utc = start_utc = self.utc_at(start_t)
-        self.v_in = v_in
-        self.a_in = a_in
-        self.video_packets = 0
-        self.audio_packets = 0
-        self.rejected_packets = 0
-        self.out: OutputContainer = av.open(str(self.part_path), "w", format="mp4")
-        try:
-            self.out.metadata["creation_time"] = start_utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            self.v_out = self.out.add_stream_from_template(v_in)
-            self.a_out: Stream | None = None
-            if a_in is not None:
-                try:
-                    self.a_out = self.out.add_stream_from_template(a_in)
-                except (av.error.FFmpegError, ValueError):
-                    self.a_out = None
-            vtb: Fraction = v_in.time_base  # type: ignore[assignment]
-            base = first.dts if first.dts is not None else first.pts
-            assert base is not None
-            self.origin_s = Fraction(base) * vtb  # input time that maps to 0 in this file
-            self.last_dts: dict[int, int] = {}
-        except BaseException:
-            self.abort()
-            raise
-
-    @staticmethod
-    def utc_at_anchor(anchor: tuple[Fraction, datetime], t: Fraction) -> datetime:
-        """Wall-clock UTC of stream time ``t``: the connection's anchor plus the offset."""
-        anchor_t, anchor_utc = anchor
-        return anchor_utc + timedelta(seconds=float(t - anchor_t))
-
-    def utc_at(self, t: Fraction) -> datetime:
-        """Start and end both go through here, so equal ``t`` give equal (rounded) times."""
-        return self.utc_at_anchor(self.anchor, t)
-
-    def write(self, pkt: Packet, is_video: bool) -> None:
-        in_stream = self.v_in if is_video else self.a_in
-        out_stream = self.v_out if is_video else self.a_out
-        if in_stream is None or out_stream is None:
-            return
-        tb: Fraction = in_stream.time_base  # type: ignore[assignment]
-        off = round(self.origin_s / tb)
-        dts = pkt.dts if pkt.dts is not None else pkt.pts
-        if dts is None:
-            return
-        pts = pkt.pts if pkt.pts is not None else dts
-        dts -= off
-        pts -= off
-        if dts < 0:
-            if not is_video:
-                return  # audio from before the cut keyframe: belongs to the previous file
-            pts, dts = pts - dts, 0
-        last = self.last_dts.get(out_stream.index)
-        if last is not None and dts <= last:
-            if not is_video:
-                return
-            dts = last + 1
-            pts = max(pts, dts)
-        pkt.dts = dts
-        pkt.pts = pts
-        pkt.stream = out_stream
-        try:
-            self.out.mux(pkt)
-        except av.error.OSError:
-            raise  # the disk, not the packet: let the caller know
-        except av.error.FFmpegError as e:
-            # One packet the muxer refuses (odd timestamps from a camera) must not end the
-            # recording; it is counted and logged.
-            self.rejected_packets += 1
-            log.debug("muxer refused a packet: %s", _errtext(e))
-            return
-        self.last_dts[out_stream.index] = dts
-        if is_video:
-            self.video_packets += 1
-        else:
-            self.audio_packets += 1
-
-    def close(self) -> tuple[str, int]:
-        """Finish the MP4, move it into place; return (sha256, size)."""
-        try:
-            self.out.close()
-            os.replace(self.part_path, self.final_path)
-        except BaseException:
-            self.abort()
-            raise
-        with self.final_path.open("rb") as f:
-            digest = hashlib.file_digest(f, "sha256").hexdigest()
-        return digest, self.final_path.stat().st_size
-
-    def abort(self) -> None:
-        with contextlib.suppress(Exception):
-            self.out.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.part_path.unlink()
 
 
 class _Recorder:
@@ -242,12 +141,15 @@ class _Recorder:
         backoff: Sequence[float],
         max_segments: int | None,
         clock: Callable[[], datetime],
-        realtime: bool,
-        speed: float,
+        pace: float | None,
+        file_start: datetime | None,
         timeout_s: float | tuple[float, float],
         options: Mapping[str, str] | None,
         audio: bool,
         prefix: str,
+        on_status: Callable[[StreamStatus], None] | None,
+        offline_after_s: float,
+        auth_retry_s: float,
     ) -> None:
         self.url = url
         self.safe_url = redact_url(url)
@@ -258,16 +160,20 @@ class _Recorder:
         self.backoff = tuple(backoff) or (1.0,)
         self.max_segments = max_segments
         self.clock = clock
-        self.realtime = realtime
-        self.speed = speed
+        self.pace = pace
+        self.file_start = file_start
         self.timeout_s = timeout_s
-        self.options = _open_options(url, options)
+        read_timeout = timeout_s[1] if isinstance(timeout_s, tuple) else timeout_s
+        self.options = open_options(url, options, read_timeout_s=read_timeout)
         self.audio = audio
         self.prefix = prefix
+        self.status = StatusTracker(on_status, clock, offline_after_s, self.safe_url)
+        self.auth_retry_s = auth_retry_s
         self.emitted = 0
         self.last_end_utc: datetime | None = None
         self.connections = 0
         self.failed = 0
+        self.auth_failures = 0
 
     # -- bookkeeping ---------------------------------------------------------------
     def done(self) -> bool:
@@ -275,10 +181,25 @@ class _Recorder:
             self.max_segments is not None and self.emitted >= self.max_segments
         )
 
-    def _emit(self, seg: _Segment, end_t: Fraction, truncated: bool, reason: str | None) -> None:
+    def _emit(
+        self,
+        seg: SegmentWriter,
+        end_t: Fraction,
+        truncated: bool,
+        reason: str | None,
+        declared_fps: float | None,
+    ) -> None:
         sha, size = seg.close()
         duration = end_t - seg.start_t
         end_utc = seg.utc_at(end_t)
+        gap_before = (
+            None
+            if self.last_end_utc is None
+            else (seg.start_utc - self.last_end_utc).total_seconds()
+        )
+        if self.file_start is None:
+            self._wait_until(end_utc)
+        lag = (self.clock() - end_utc).total_seconds()
         rs = RecordedSegment(
             path=seg.final_path,
             start_utc=seg.start_utc,
@@ -292,6 +213,7 @@ class _Recorder:
             connection=self.connections - 1,
             video_packets=seg.video_packets,
             has_audio=seg.a_out is not None and seg.audio_packets > 0,
+            stats=seg.stats(duration, declared_fps, gap_before, lag),
         )
         self.emitted += 1
         self.last_end_utc = end_utc
@@ -305,10 +227,26 @@ class _Recorder:
         )
         self.on_segment(rs)
 
-    def _anchor_now(self) -> datetime:
-        """Wall clock for a (re-)anchor, never before the end of the last segment: a source
-        that sent faster than real time (a burst after connecting) must not produce a record
-        that overlaps itself."""
+    def _wait_until(self, end_utc: datetime) -> None:
+        """Hand a segment over no earlier than its end.  A frame can arrive before its
+        presentation time (sent in decoding order, ahead of the B-frames shown before it); a
+        segment cut at such a keyframe would otherwise end a frame or two in the future.
+        Only such short waits: a clock far behind is not waited for."""
+        deadline = time.monotonic() + MAX_EARLY_S  # also for a clock that does not move
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            ahead = (end_utc - self.clock()).total_seconds()
+            if not 0 < ahead <= MAX_EARLY_S:
+                return
+            self.stop.wait(min(ahead, 0.05))
+
+    def _anchor_utc(self) -> datetime:
+        """UTC for a (re-)anchor, never before the end of the last segment: a source that
+        sent faster than real time (a burst after connecting) must not produce a record that
+        overlaps itself."""
+        if self.file_start is not None:
+            # The file's own clock: the first anchor is the given start; a re-anchor (a
+            # timestamp jump inside the file) continues where the record ended.
+            return self.last_end_utc or self.file_start
         now = self.clock()
         if self.last_end_utc is not None and now < self.last_end_utc:
             log.warning(
@@ -321,36 +259,85 @@ class _Recorder:
         stamp = start_utc.strftime("%Y%m%dT%H%M%S") + f".{start_utc.microsecond // 1000:03d}Z"
         return self.out_dir / f"{self.prefix}_{stamp}_{self.emitted:06d}.mp4"
 
+    def _wait(self, delay: float) -> bool:
+        """Sleep ``delay`` s (waking to report 'offline' on time); True if stopped."""
+        end = time.monotonic() + delay
+        while True:
+            left = end - time.monotonic()
+            due = self.status.offline_due_in()
+            step = left if due is None or due <= 0 else min(left, due + 0.01)
+            if step > 0 and self.stop.wait(step):
+                return True
+            if self.stop.is_set():
+                return True
+            self.status.check_offline()
+            if time.monotonic() >= end:
+                return False
+
     # -- main loop -----------------------------------------------------------------
     def run(self) -> RecordSummary:
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.status.set(health.CONNECTING)
         attempt = 0
+        error: tuple[str, str] | None = None
         while not self.done():
+            got = False
             try:
                 container = av.open(self.url, "r", options=self.options, timeout=self.timeout_s)
             except (av.error.FFmpegError, OSError) as e:
                 self.failed += 1
-                log.warning("cannot open %s: %s", self.safe_url, _errtext(e))
+                error = classify_error(e)
+                if error[0] == streams.DROPPED:  # e.g. a TLS handshake refused: not a drop
+                    error = (streams.ERROR, error[1])
+                log.warning("cannot open %s: %s (%s)", self.safe_url, error[1], error[0])
             else:
                 self.connections += 1
                 with container:
-                    got_packets = self._session(container)
-                if got_packets:
-                    attempt = 0
-            if self.done():
+                    got, error = self._session(container)
+            if self.done() or error is None:
                 break
-            delay = self.backoff[min(attempt, len(self.backoff) - 1)]
+            if self.file_start is not None:
+                break  # a file on its own clock is read once: again would repeat its times
+            if got:
+                attempt = 0
+            code, detail = error
+            if code == streams.AUTH_FAILED:
+                self.auth_failures += 1
+                delay, state = self.auth_retry_s, health.AUTH_FAILED
+            else:
+                delay = self.backoff[min(attempt, len(self.backoff) - 1)]
+                state = health.RECONNECTING
             attempt += 1
+            self.status.set(
+                state,
+                error=code,
+                detail=detail,
+                attempts=attempt,
+                retry_in_s=delay,
+                connection=max(0, self.connections - 1),
+            )
+            self.status.check_offline()
             log.info("reconnecting to %s in %.1fs", self.safe_url, delay)
-            if self.stop.wait(delay):
+            if self._wait(delay):
                 break
-        return RecordSummary(self.emitted, self.connections, self.failed)
+        cur = self.status.current
+        self.status.set(
+            health.STOPPED,
+            error=error[0] if error is not None and not self.stop.is_set() else None,
+            detail=error[1] if error is not None and not self.stop.is_set() else None,
+            attempts=cur.attempts if cur is not None else 0,
+            connection=max(0, self.connections - 1),
+        )
+        return RecordSummary(
+            self.emitted, self.connections, self.failed, self.auth_failures, self.status.current
+        )
 
-    def _session(self, c: InputContainer) -> bool:
-        """Read one connection until it ends; return whether any video packet arrived."""
+    def _session(self, c: InputContainer) -> tuple[bool, tuple[str, str] | None]:
+        """Read one connection until it ends.  Return whether any video packet arrived and
+        why the connection ended (``None``: stopped or enough segments)."""
         if not c.streams.video:
             log.warning("%s has no video stream", self.safe_url)
-            return False
+            return False, (streams.NO_VIDEO, "no video stream in the source")
         v = c.streams.video[0]
         a: AudioStream | None = None
         if self.audio and c.streams.audio:
@@ -358,70 +345,58 @@ class _Recorder:
             if cand.codec_context is not None and cand.codec_context.name in MP4_AUDIO_CODECS:
                 a = cand
         rate = v.average_rate or v.guessed_rate
+        declared_fps = round(float(rate), 3) if rate else None
         frame_dur = Fraction(1, 25) if not rate else 1 / Fraction(rate)
+        packets = c.demux(*[v] if a is None else [v, a])
+        reader = PacketReader(packets, v, frame_dur, self.safe_url, self.stop)
 
         # (stream time, UTC) of the packet that anchors this connection's timeline
         anchor: tuple[Fraction, datetime] | None = None
+        held: list[Packet] = []
+        if self.pace is None and self.file_start is None:
+            held, anchor = self._hold(reader, v)
         pace_t0: Fraction | None = None
         pace_m0 = 0.0
-        seg: _Segment | None = None
+        seg: SegmentWriter | None = None
         last_t: Fraction | None = None  # latest video presentation time seen
         last_end: Fraction | None = None  # latest video pts + duration
         got = False
-        reason = "eof"
 
-        packets = c.demux(*[v] if a is None else [v, a])
+        def emit(s: SegmentWriter, end_t: Fraction, truncated: bool, why: str | None) -> None:
+            self._emit(s, end_t, truncated, why, declared_fps)
+
         try:
-            while True:
-                # Only reading is the source's failure; errors while writing (disk) or in
-                # on_segment propagate to the caller after the open segment is removed.
-                try:
-                    pkt = next(packets)
-                except StopIteration:
-                    reason = "stopped" if self.stop.is_set() else "eof"
-                    break
-                except av.error.ExitError:  # PyAV's read timeout interrupts the read
-                    reason = "timeout"
-                    log.warning("%s stalled (no data for the read timeout)", self.safe_url)
-                    break
-                except (av.error.FFmpegError, OSError) as e:
-                    reason = f"error: {_errtext(e)}"
-                    log.warning("%s dropped: %s", self.safe_url, _errtext(e))
-                    break
-                if self.stop.is_set():
-                    reason = "stopped"
-                    break
-                if pkt.size == 0:
-                    continue
+            for pkt in itertools.chain(held, reader):
                 is_video = pkt.stream.index == v.index
                 ts = pkt.pts if pkt.pts is not None else pkt.dts
-                if ts is None:
-                    continue
+                assert ts is not None  # the reader drops untimed packets
                 tb: Fraction = pkt.time_base
                 t = Fraction(ts) * tb
-                if self.realtime:
+                if self.pace is not None:
+                    arrive = Fraction(pkt.dts) * tb if pkt.dts is not None else t
                     if pace_t0 is None:
-                        pace_t0, pace_m0 = t, time.monotonic()
-                    delay = pace_m0 + float(t - pace_t0) / self.speed - time.monotonic()
+                        pace_t0, pace_m0 = arrive, time.monotonic()
+                    delay = pace_m0 + float(arrive - pace_t0) / self.pace - time.monotonic()
                     if delay > 0 and self.stop.wait(delay):
-                        reason = "stopped"
                         break
                 if not is_video:
                     if seg is not None:
                         seg.write(pkt, is_video=False)
                     continue
-                got = True
+                if not got:
+                    got = True
+                    self.status.set(health.RECORDING, connection=self.connections - 1)
                 if anchor is None:
-                    anchor = (t, self._anchor_now())
+                    anchor = (t, self._anchor_utc())
                 elif last_t is not None and (t > last_t + DISCONTINUITY_S or t < last_t - 1):
                     log.warning("timestamp discontinuity on %s", self.safe_url)
                     if seg is not None:
                         assert last_end is not None
                         done_seg, seg = seg, None
-                        self._emit(done_seg, last_end, True, "discontinuity")
+                        emit(done_seg, done_seg.cut_end(last_end), True, "discontinuity")
                         if self.done():
-                            return got
-                    anchor = (t, self._anchor_now())
+                            return got, None
+                    anchor = (t, self._anchor_utc())
                     last_end = None
                     pace_t0 = None
                 last_t = t
@@ -430,28 +405,84 @@ class _Recorder:
                 if pkt.is_keyframe and (seg is None or t >= seg.start_t + self.segment_s):
                     if seg is not None:
                         done_seg, seg = seg, None
-                        self._emit(done_seg, t, False, None)
+                        emit(done_seg, t, False, None)
                         if self.done():
-                            return got
-                    path = self._new_path(_Segment.utc_at_anchor(anchor, t))
-                    seg = _Segment(path, v, a, pkt, t, anchor)
+                            return got, None
+                    path = self._new_path(SegmentWriter.utc_at_anchor(anchor, t))
+                    seg = SegmentWriter(path, v, a, pkt, t, anchor, frame_dur)
                 if seg is not None:
                     seg.write(pkt, is_video=True)
+            reason, ended = reader.reason, reader.ended
+            if self.stop.is_set():
+                reason, ended = "stopped", None
+            elif (
+                self.pace is not None
+                and self.file_start is None
+                and pace_t0 is not None
+                and last_end is not None
+            ):
+                # A paced source's last segment ends one frame after its last packet was
+                # released: wait for that moment so the segment is not stamped in the future.
+                delay = pace_m0 + float(last_end - pace_t0) / self.pace - time.monotonic()
+                if delay > 0 and self.stop.wait(delay):
+                    reason, ended = "stopped", None
         except BaseException:
             if seg is not None:
                 seg.abort()
             raise
         if seg is not None:
             assert last_end is not None
-            self._emit(seg, last_end, True, reason)
-        return got
+            emit(seg, seg.cut_end(last_end), True, reason)
+        if self.done():
+            return got, None
+        return got, ended
 
+    def _hold(
+        self, reader: PacketReader, v: VideoStream
+    ) -> tuple[list[Packet], tuple[Fraction, datetime] | None]:
+        """Anchor a live connection on the wall clock, from the packets it delivers first.
 
-def _errtext(e: BaseException) -> str:
-    """Error text without the file name (which, for a stream, is the URL with password)."""
-    if isinstance(e, av.error.FFmpegError | OSError) and e.strerror:
-        return str(e.strerror)
-    return type(e).__name__
+        FFmpeg reads ahead while it opens a stream, and cameras and servers send what they
+        have buffered (a GOP, a second of preroll) in a burst, so the wall clock when the
+        first packet comes out is *late* for that packet.  Every frame arrives after it was
+        captured, so for each video packet ``read time - (its decoding time - the first
+        frame's presentation time)`` bounds the first frame's time from above.  The packets
+        are held while that bound still falls (the burst); once it has held still for
+        ``HOLD_LIVE_S`` (live), or ``HOLD_S`` of media or ``HOLD_BYTES`` are held, the
+        smallest bound is the anchor."""
+        held: list[Packet] = []
+        first_t: Fraction | None = None
+        best: datetime | None = None
+        settled_since: datetime | None = None
+        settle = timedelta(seconds=HOLD_SETTLE_S)
+        nbytes = 0
+        for pkt in reader:
+            held.append(pkt)
+            nbytes += pkt.size
+            if pkt.stream.index != v.index:
+                continue
+            ts = pkt.pts if pkt.pts is not None else pkt.dts
+            assert ts is not None
+            t = Fraction(ts) * pkt.time_base
+            # Frames leave in decoding order: a P-frame's presentation time can be ahead of
+            # when it may be sent (B-frames come after it), its decoding time is not.
+            sent_t = Fraction(pkt.dts) * pkt.time_base if pkt.dts is not None else t
+            now = self.clock()
+            if first_t is None:
+                first_t = t
+            bound = now - timedelta(seconds=float(sent_t - first_t))
+            if best is None or bound < best - settle:
+                settled_since = now  # still in the burst: the bound moved
+            best = bound if best is None else min(best, bound)
+            assert settled_since is not None
+            live = (now - settled_since).total_seconds() >= HOLD_LIVE_S
+            if live or t - first_t >= HOLD_S or nbytes >= HOLD_BYTES:
+                break
+        if first_t is None or best is None:
+            return held, None
+        if self.last_end_utc is not None and best < self.last_end_utc:
+            best = self.last_end_utc  # never overlap what is already recorded
+        return held, (first_t, best)
 
 
 def record(
@@ -466,26 +497,57 @@ def record(
     clock: Callable[[], datetime] = utcnow,
     realtime: bool = False,
     speed: float = 1.0,
+    file_start: datetime | None = None,
     timeout_s: float | tuple[float, float] = (10.0, 10.0),
     options: Mapping[str, str] | None = None,
     audio: bool = True,
     prefix: str = "seg",
+    on_status: Callable[[StreamStatus], None] | None = None,
+    offline_after_s: float = 60.0,
+    auth_retry_s: float = 300.0,
 ) -> RecordSummary:
     """Record ``url`` into ``out_dir`` as stream-copied MP4 segments until ``stop`` is set.
 
-    ``url``: ``rtsp://`` (forced over TCP), ``http(s)://`` (MPEG-TS, HLS ``.m3u8``, ...),
-    or a local file/``file:`` URL.  ``realtime=True`` paces packets by their timestamps
-    (at ``speed`` x) so a file behaves like a live camera - for tests and demos; live
-    sources pace themselves.  ``on_segment`` is called in this thread for every closed
-    segment (the file is complete and hashed by then).  ``max_segments`` stops after that
-    many segments.  ``timeout_s`` is (open, read) seconds; a stalled source counts as a
-    drop after the read timeout.  ``options`` are passed to FFmpeg (``rtsp_transport=tcp``
-    is the default for RTSP).  Blocking; run it in a thread and set ``stop`` to end it.
+    ``url``: ``rtsp://`` / ``rtsps://`` (RTP over the RTSP TCP connection; Basic or Digest
+    credentials percent-encoded in the URL, see :func:`ingest.vendors.build_rtsp_url`),
+    ``http(s)://`` (MPEG-TS, HLS ``.m3u8``, ...), or a local file / ``file:`` URL.
+
+    Timing (see the module docstring): a file is paced at real time by default, or stamped
+    by its own clock from ``file_start`` (the UTC time of its first video frame; the file is
+    then read once, as fast as possible).  ``realtime=True`` paces any source at ``speed`` x
+    its timestamps - for tests; ``speed`` other than 1 stamps by the wall clock only with a
+    ``clock`` that runs at that speed too (a ValueError otherwise), or with ``file_start``.
+
+    ``on_segment`` is called in this thread for every closed segment (the file is complete
+    and hashed by then); ``on_status`` on every state change (:mod:`ingest.health`).
+    ``max_segments`` stops after that many segments.  ``timeout_s`` is (open, read) seconds;
+    a stalled source counts as a drop after the read timeout.  ``offline_after_s``: how long
+    the stream may be down before the state becomes ``offline``.  ``auth_retry_s``: the
+    delay before trying refused credentials again.  ``options`` are passed to FFmpeg (they
+    win over the defaults, e.g. ``rtsp_transport``).  Blocking; run it in a thread
+    (:class:`CameraRecorder`) and set ``stop`` to end it.
     """
     if segment_seconds <= 0:
         raise ValueError("segment_seconds must be positive")
     if speed <= 0:
         raise ValueError("speed must be positive")
+    if file_start is not None:
+        if not is_file_source(url):
+            raise ValueError("file_start applies to file sources only")
+        if file_start.tzinfo is None or file_start.utcoffset() is None:
+            raise ValueError("file_start must be an aware datetime")
+        file_start = file_start.astimezone(UTC)
+    pace: float | None = None
+    if realtime:
+        pace = speed
+    elif is_file_source(url) and file_start is None:
+        pace = 1.0  # a file stamped by the wall clock must not run ahead of it
+    if pace is not None and pace != 1.0 and file_start is None and clock is utcnow:
+        raise ValueError(
+            f"speed {speed} with the real clock would stamp segments "
+            f"{'in the future' if pace > 1 else 'in the past'}; pass a clock at that speed "
+            "or file_start"
+        )
     return _Recorder(
         url,
         Path(out_dir),
@@ -495,10 +557,92 @@ def record(
         reconnect_backoff,
         max_segments,
         clock,
-        realtime,
-        speed,
+        pace,
+        file_start,
         timeout_s,
         options,
         audio,
         prefix,
+        on_status,
+        offline_after_s,
+        auth_retry_s,
     ).run()
+
+
+class CameraRecorder:
+    """:func:`record` for one camera in its own thread, with its latest state kept.
+
+    Why: a ward's 100-200 cameras are recorded by one process, one thread each (stream copy
+    leaves the threads mostly waiting on sockets, and PyAV releases the GIL while it reads
+    and writes).  ``status``, ``last_segment`` and ``segments`` are what a health view needs;
+    ``stop()`` closes the open segment and returns the summary.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        out_dir: str | os.PathLike[str],
+        segment_seconds: float = 60,
+        *,
+        name: str = "camera",
+        on_segment: Callable[[RecordedSegment], None] | None = None,
+        on_status: Callable[[StreamStatus], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.name = name
+        self.stop_event = threading.Event()
+        self.status: StreamStatus | None = None
+        self.last_segment: RecordedSegment | None = None
+        self.segments = 0
+        self.summary: RecordSummary | None = None
+        self.error: BaseException | None = None
+        self._on_segment = on_segment
+        self._on_status = on_status
+        self._args = (url, out_dir, segment_seconds)
+        self._kwargs = kwargs
+        self._thread = threading.Thread(target=self._run, name=f"rec-{name}", daemon=True)
+
+    def _segment(self, seg: RecordedSegment) -> None:
+        self.last_segment = seg
+        self.segments += 1
+        if self._on_segment is not None:
+            self._on_segment(seg)
+
+    def _status(self, st: StreamStatus) -> None:
+        self.status = st
+        if self._on_status is not None:
+            self._on_status(st)
+
+    def _run(self) -> None:
+        url, out_dir, seconds = self._args
+        try:
+            self.summary = record(
+                url,
+                out_dir,
+                seconds,
+                on_segment=self._segment,
+                on_status=self._status,
+                stop=self.stop_event,
+                **self._kwargs,
+            )
+        except BaseException as e:  # kept for the owner to see; the thread must not vanish
+            self.error = e
+            log.exception("recorder %s failed", self.name)
+            if self.status is not None:
+                self.status = replace(self.status, state=health.STOPPED, error=streams.ERROR)
+
+    def start(self) -> CameraRecorder:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = 30.0) -> RecordSummary | None:
+        self.stop_event.set()
+        self._thread.join(timeout)
+        return self.summary
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure the servers the test suite talks to are up on loopback: PostgreSQL on 5432 and
 # Redis on 6379. Starts them if installed, installs them from Debian's packages if not.
+# Also installs what the tests start themselves: GStreamer's RTSP server with the system
+# Python's bindings (tests/servers/rtsp.py), openssl (test certificates) and zip (re-zipped
+# evidence packages).
 set -euo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -39,6 +42,20 @@ if ! redis_up; then
   for _ in $(seq 1 20); do redis_up && break; sleep 0.5; done
 fi
 redis_up || { echo "Redis did not come up on 127.0.0.1:6379" >&2; exit 1; }
-echo "services: PostgreSQL and Redis are up on 127.0.0.1"
+# The RTSP server of the tests runs under the system /usr/bin/python3 (Debian's gi bindings).
+rtsp_ok() {
+  /usr/bin/python3 -c 'import gi; gi.require_version("GstRtspServer", "1.0");
+from gi.repository import Gst, GstRtspServer; Gst.init(None)
+assert all(Gst.ElementFactory.find(e) for e in ("qtdemux", "h264parse", "rtph264pay", "aacparse", "rtpmp4gpay"))' \
+    >/dev/null 2>&1
+}
+if ! rtsp_ok; then
+  apt_install python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
+    gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav glib-networking
+fi
+rtsp_ok || { echo "GStreamer's RTSP server is not usable from /usr/bin/python3" >&2; exit 1; }
+have zip || apt_install zip
+have openssl || apt_install openssl
+echo "services: PostgreSQL and Redis are up on 127.0.0.1; gst-rtsp-server, zip, openssl installed"
 # The browser tests drive Debian's headless Chromium.
 bash "$(dirname "$0")/browser.sh"

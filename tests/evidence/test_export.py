@@ -85,7 +85,7 @@ def test_redacted_export(bframe_segments: list[SourceSegment], tmp_path: Path) -
         redact=True,
         detector=_detector(),
     )
-    assert verify_package(res.package.path).ok
+    assert verify_package(res.package.path, signing.public_key_pem(KEY)).ok
     entry = next(f for f in res.package.manifest["files"] if f["role"] == "clip_redacted")
     clip_entry = next(f for f in res.package.manifest["files"] if f["role"] == "clip")
     assert entry["derivation"]["source_sha256"] == clip_entry["sha256"]

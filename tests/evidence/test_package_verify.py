@@ -5,167 +5,34 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import struct
 import subprocess
 import zipfile
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import av
-import cv2
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from evidence import signing
 from evidence.cli import main as cli_main
-from evidence.cut import SourceSegment, cut_clip
+from evidence.cut import SourceSegment
 from evidence.errors import PackageError, TamperError
 from evidence.package import PackageFile, build_package
-from evidence.verify import Verdict, VerifyReport, format_report, verify_package
-
-SECRET = b"test-secret-for-evidence-signing-0123456789"
-
-
-@dataclass
-class Built:
-    zip: Path
-    key: Ed25519PrivateKey
-    sources: list[SourceSegment]
-    clip: Path
-    manifest: dict
-
-
-def package_inputs(
-    sources: list[SourceSegment], clip: Path, derivation: dict, tmp: Path
-) -> tuple[list[PackageFile], list[dict], dict[str, bytes], list[dict], dict]:
-    files = [
-        PackageFile(
-            f"originals/cam1/{s.path.name}",
-            s.path,
-            "original",
-            expected_sha256=s.sha256,
-            info={"camera_id": 1, "segment_id": s.segment_id, "start": s.start.isoformat()},
-        )
-        for s in sources
-    ]
-    files.append(PackageFile("clips/cam1/clip.mp4", clip, "clip", derivation=derivation))
-    with av.open(str(clip)) as c:
-        frame = next(c.decode(video=0)).to_ndarray(format="bgr24")
-    ok, jpg = cv2.imencode(".jpg", frame)
-    assert ok
-    events = [
-        {
-            "id": 7,
-            "camera_id": 1,
-            "label": "car",
-            "start": "2025-03-01T06:15:21+00:00",
-            "end": "2025-03-01T06:15:24+00:00",
-            "confidence": 0.88,
-            "thumbnail": "thumbnails/7.jpg",
-        }
-    ]
-    custody = [
-        {
-            "seq": 1,
-            "action": "extraction.request",
-            "actor": "investigator",
-            "at": "2025-03-02T09:00:00+00:00",
-            "prev_hash": "0" * 64,
-        }
-    ]
-    meta = {
-        "case": {"id": 3, "reference": "CASE-2025-003"},
-        "request": {"id": 11, "reason": "hit and run", "redact": False},
-        "approvals": [{"by": "ward_a", "decision": "approve", "note": "ok"}],
-        "cameras": [
-            {
-                "id": 1,
-                "name": "Chowk north",
-                "latitude": 27.7172,
-                "longitude": 85.324,
-                "timezone": "Asia/Kathmandu",
-                "clock_offset_s": 2.5,
-            }
-        ],
-    }
-    return files, events, {"thumbnails/7.jpg": jpg.tobytes()}, custody, meta
+from evidence.verify import Verdict, format_report, verify_package
+from tests.evidence.packages import Built, fails, flip_raw, make_package, rewrite, verify
 
 
 @pytest.fixture(scope="module")
 def built(segments: list[SourceSegment], tmp_path_factory: pytest.TempPathFactory) -> Built:
-    tmp = tmp_path_factory.mktemp("pkg")
-    sources = segments[1:4]
-    start = sources[0].start + timedelta(seconds=5)
-    end = sources[2].start + timedelta(seconds=2)
-    clip = cut_clip(segments, start, end, tmp / "clip.mp4")
-    used = [s for s in segments if s.segment_id in {u.segment_id for u in clip.sources_used}]
-    key = signing.derive_signing_key(SECRET)
-    files, events, thumbs, custody, meta = package_inputs(used, clip.path, clip.derivation(), tmp)
-    res = build_package(
-        tmp / "package.zip",
-        manifest_meta=meta,
-        files=files,
-        events=events,
-        thumbnails=thumbs,
-        custody=custody,
-        signing_key=key,
-        created_at=datetime(2025, 3, 2, 10, 0, tzinfo=UTC),
-    )
-    assert res.path.is_file()
-    return Built(res.path, key, used, clip.path, res.manifest)
-
-
-def fails(report: VerifyReport) -> list[str]:
-    return [f"{v.name}: {v.message}" for v in report.failures]
-
-
-def rewrite(
-    src: Path,
-    dst: Path,
-    replace: dict[str, bytes | None] | None = None,
-    add: dict[str, bytes] | None = None,
-) -> Path:
-    """Copy a package, replacing (None = dropping) or adding members, with valid CRCs."""
-    replace = replace or {}
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
-        for zi in zin.infolist():
-            if zi.filename in replace:
-                data = replace[zi.filename]
-                if data is None:
-                    continue
-            else:
-                data = zin.read(zi.filename)
-            zout.writestr(zi, data)
-        for name, data in (add or {}).items():
-            zout.writestr(name, data)
-    return dst
-
-
-def flip_raw(src: Path, dst: Path, member: str, at: int = 100) -> Path:
-    """Flip one byte of a stored member directly in the zip file (CRC left stale)."""
-    shutil.copy(src, dst)
-    with zipfile.ZipFile(dst) as zf:
-        zi = zf.getinfo(member)
-        assert zi.compress_type == zipfile.ZIP_STORED
-    with open(dst, "r+b") as f:
-        f.seek(zi.header_offset)
-        head = f.read(30)
-        n, m = struct.unpack("<HH", head[26:30])
-        pos = zi.header_offset + 30 + n + m + at
-        f.seek(pos)
-        b = f.read(1)
-        f.seek(pos)
-        f.write(bytes([b[0] ^ 0x40]))
-    return dst
+    return make_package(segments, tmp_path_factory.mktemp("pkg"))
 
 
 # ----------------------------------------------------------------------------- the good case
 
 
 def test_package_verifies(built: Built) -> None:
-    rep = verify_package(built.zip)
+    rep = verify_package(built.zip, signing.public_key_pem(built.key))
     assert rep.ok, fails(rep)
+    assert rep.key_pinned
     assert rep.key_fingerprint == signing.key_fingerprint(built.key)
     names = {v.name for v in rep.items}
     for s in built.sources:
@@ -183,14 +50,16 @@ def test_package_verifies(built: Built) -> None:
     text = format_report(rep)
     assert text.splitlines()[-1].startswith("VERDICT: OK")
     assert rep.key_fingerprint in text
-    trusted = verify_package(built.zip, signing.public_key_pem(built.key))
-    assert trusted.ok
+    by_fingerprint = verify_package(
+        built.zip, trusted_fingerprint=signing.key_fingerprint(built.key).upper()
+    )
+    assert by_fingerprint.ok and by_fingerprint.key_pinned
 
 
 def test_package_contents(built: Built) -> None:
     m = built.manifest
     assert m["case"]["reference"] == "CASE-2025-003"
-    assert m["cameras"][0]["timezone"] == "Asia/Kathmandu"
+    assert m["cameras"][0]["timezone"] == "Asia/Ho_Chi_Minh"
     assert m["signature"]["algorithm"] == "Ed25519"
     with zipfile.ZipFile(built.zip) as zf:
         names = zf.namelist()
@@ -251,10 +120,11 @@ def test_verifiable_by_hand(built: Built, tmp_path: Path) -> None:
 
 
 def test_cli(built: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli_main([str(built.zip)]) == 0
+    fp = signing.key_fingerprint(built.key)
+    assert cli_main([str(built.zip), "--trusted-fingerprint", fp]) == 0
     assert "VERDICT: OK" in capsys.readouterr().out
     bad = rewrite(built.zip, tmp_path / "bad.zip", add={"foo.txt": b"x"})
-    assert cli_main([str(bad)]) == 1
+    assert cli_main([str(bad), "--trusted-fingerprint", fp]) == 1
     out = capsys.readouterr().out
     assert "FAIL  foo.txt: extra file not in manifest: foo.txt" in out
     other = tmp_path / "other.pem"
@@ -268,7 +138,7 @@ def test_cli(built: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
 def test_flipped_byte_in_original_raw(built: Built, tmp_path: Path) -> None:
     name = f"originals/cam1/{built.sources[1].path.name}"
-    rep = verify_package(flip_raw(built.zip, tmp_path / "t.zip", name, at=5000))
+    rep = verify(flip_raw(built.zip, tmp_path / "t.zip", name, at=5000))
     assert not rep.ok
     msgs = fails(rep)
     assert len(msgs) == 1, msgs
@@ -279,7 +149,7 @@ def test_flipped_byte_in_original_raw(built: Built, tmp_path: Path) -> None:
 def test_flipped_byte_in_clip(built: Built, tmp_path: Path) -> None:
     data = bytearray(built.clip.read_bytes())
     data[len(data) // 3] ^= 0xFF
-    rep = verify_package(
+    rep = verify(
         rewrite(built.zip, tmp_path / "t.zip", {"clips/cam1/clip.mp4": bytes(data)})
     )
     assert fails(rep) == [
@@ -294,7 +164,7 @@ def test_edited_events(built: Built, tmp_path: Path) -> None:
         events = json.loads(zf.read("events.json"))
     events[0]["label"] = "person"
     edited = json.dumps(events).encode()
-    rep = verify_package(rewrite(built.zip, tmp_path / "t.zip", {"events.json": edited}))
+    rep = verify(rewrite(built.zip, tmp_path / "t.zip", {"events.json": edited}))
     msgs = fails(rep)
     assert len(msgs) == 1 and msgs[0].startswith("events.json: SHA-256 mismatch (expected ")
     assert "size mismatch" in msgs[0]
@@ -306,12 +176,12 @@ def test_edited_manifest(built: Built, tmp_path: Path) -> None:
     # change one byte of content and keep it valid JSON: the camera's clock offset
     edited = raw.replace(b'"clock_offset_s": 2.5', b'"clock_offset_s": 0.5')
     assert edited != raw
-    rep = verify_package(rewrite(built.zip, tmp_path / "t.zip", {"manifest.json": edited}))
+    rep = verify(rewrite(built.zip, tmp_path / "t.zip", {"manifest.json": edited}))
     assert fails(rep) == ["manifest.sig: manifest signature invalid"]
     # an edit that also breaks the JSON
     broken = bytearray(raw)
     broken[0] ^= 0x01
-    rep = verify_package(rewrite(built.zip, tmp_path / "t2.zip", {"manifest.json": bytes(broken)}))
+    rep = verify(rewrite(built.zip, tmp_path / "t2.zip", {"manifest.json": bytes(broken)}))
     msgs = fails(rep)
     assert "manifest.sig: manifest signature invalid" in msgs
     assert any(m.startswith("manifest.json: manifest is not valid JSON") for m in msgs)
@@ -319,12 +189,12 @@ def test_edited_manifest(built: Built, tmp_path: Path) -> None:
 
 def test_removed_file(built: Built, tmp_path: Path) -> None:
     name = f"originals/cam1/{built.sources[0].path.name}"
-    rep = verify_package(rewrite(built.zip, tmp_path / "t.zip", {name: None}))
+    rep = verify(rewrite(built.zip, tmp_path / "t.zip", {name: None}))
     assert fails(rep) == [f"{name}: missing file: {name}"]
 
 
 def test_added_file(built: Built, tmp_path: Path) -> None:
-    rep = verify_package(
+    rep = verify(
         rewrite(built.zip, tmp_path / "t.zip", add={"originals/cam1/extra.mp4": b"\x00" * 10})
     )
     assert fails(rep) == [
@@ -336,15 +206,15 @@ def test_replaced_signature(built: Built, tmp_path: Path) -> None:
     with zipfile.ZipFile(built.zip) as zf:
         sig = bytearray(zf.read("manifest.sig"))
     sig[10] ^= 0x01
-    rep = verify_package(rewrite(built.zip, tmp_path / "t.zip", {"manifest.sig": bytes(sig)}))
+    rep = verify(rewrite(built.zip, tmp_path / "t.zip", {"manifest.sig": bytes(sig)}))
     assert fails(rep) == ["manifest.sig: manifest signature invalid"]
-    rep = verify_package(rewrite(built.zip, tmp_path / "t2.zip", {"manifest.sig": b"short"}))
+    rep = verify(rewrite(built.zip, tmp_path / "t2.zip", {"manifest.sig": b"short"}))
     assert fails(rep) == ["manifest.sig: manifest signature invalid"]
 
 
 def test_swapped_key(built: Built, tmp_path: Path) -> None:
     other = Ed25519PrivateKey.generate()
-    rep = verify_package(
+    rep = verify(
         rewrite(built.zip, tmp_path / "t.zip", {"signing_key.pem": signing.public_key_pem(other)})
     )
     msgs = fails(rep)
@@ -385,8 +255,9 @@ def test_resigned_by_another_key(built: Built, tmp_path: Path) -> None:
             "SHA256SUMS": sums,
         },
     )
-    rep = verify_package(forged)
+    rep = verify_package(forged, accept_unpinned_key=True)  # only the key tells it apart
     assert rep.ok and rep.key_fingerprint == fp != signing.key_fingerprint(built.key)
+    assert not rep.key_pinned
     rep = verify_package(forged, signing.public_key_pem(built.key))
     assert fails(rep) == [
         f"signing_key.pem: signing key {fp} is not the trusted key "
@@ -399,29 +270,29 @@ def test_corrupt_and_foreign_zips(built: Built, tmp_path: Path) -> None:
     trunc = tmp_path / "trunc.zip"
     trunc.write_bytes(data[: len(data) // 2])
     for path in (trunc, tmp_path / "missing.zip"):
-        rep = verify_package(path)
+        rep = verify(path)
         assert not rep.ok
         assert rep.items and rep.items[0].name == "package"
-    rep = verify_package(trunc)
+    rep = verify(trunc)
     assert fails(rep)[0].startswith("package: not a readable zip file")
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"PK\x03\x04" + b"\x00" * 200)
-    assert not verify_package(junk).ok
+    assert not verify(junk).ok
     # the central directory intact but member bytes overwritten
     mangled = bytearray(data)
     mangled[200:260] = b"\xff" * 60
     (tmp_path / "mangled.zip").write_bytes(bytes(mangled))
-    rep = verify_package(tmp_path / "mangled.zip")
+    rep = verify(tmp_path / "mangled.zip")
     assert not rep.ok and "VERDICT: FAILED" in format_report(rep)
 
 
 def test_duplicate_and_unsafe_names(built: Built, tmp_path: Path) -> None:
     with pytest.warns(UserWarning, match="Duplicate name"):
         dup = rewrite(built.zip, tmp_path / "dup.zip", add={"events.json": b"[]"})
-    rep = verify_package(dup)
+    rep = verify(dup)
     assert "events.json: duplicate file name in zip (2 entries)" in fails(rep)
     evil = rewrite(built.zip, tmp_path / "evil.zip", add={"../../etc/cron.d/x": b"boom"})
-    rep = verify_package(evil)
+    rep = verify(evil)
     assert any(m.startswith("../../etc/cron.d/x: unsafe file name") for m in fails(rep))
     link = tmp_path / "link.zip"
     shutil.copy(built.zip, link)
@@ -429,7 +300,7 @@ def test_duplicate_and_unsafe_names(built: Built, tmp_path: Path) -> None:
         zi = zipfile.ZipInfo("thumbnails/8.jpg")
         zi.external_attr = 0o120777 << 16
         zf.writestr(zi, "/etc/passwd")
-    assert "thumbnails/8.jpg: symbolic link entries are not allowed" in fails(verify_package(link))
+    assert "thumbnails/8.jpg: symbolic link entries are not allowed" in fails(verify(link))
 
 
 # ----------------------------------------------------------------------------- building

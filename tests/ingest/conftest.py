@@ -1,5 +1,6 @@
-"""Fixtures for the ingest tests: derived bad files, an MPEG-TS remux, and a tiny loopback
-HTTP server that plays that remux like a live camera and can drop the connection."""
+"""Fixtures for the ingest tests: derived bad files, an MPEG-TS remux, a tiny loopback
+HTTP server that plays that remux like a live camera and can drop the connection, and a real
+RTSP server (GStreamer's gst-rtsp-server, see ``tests/servers/rtsp.py``)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from tests.ingest.media import (
     remux,
     remux_hls,
 )
+from tests.servers.rtsp import Listener, Mount, RtspServer
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -35,6 +37,39 @@ def _footage_present() -> None:
     missing = [c.name for c in CLIPS if not c.path.is_file()]
     if missing:
         pytest.fail(f"footage missing from {FOOTAGE}: {', '.join(missing)}")
+
+
+#: Mounts of the test RTSP server: the plain ones, and the vendors' standard paths
+#: (gst-rtsp-server matches the path; a query such as Dahua's ``?channel=1`` is ignored).
+RTSP_MOUNTS = [
+    Mount("/cam1", str(CLIP["intersection"].path)),
+    Mount("/moto", str(CLIP["motorcycles"].path), audio="aac"),
+    Mount("/Streaming/Channels/101", str(CLIP["intersection"].path)),
+    Mount("/Streaming/Channels/102", str(CLIP["driveway"].path)),
+    Mount("/cam/realmonitor", str(CLIP["motorcycles"].path)),
+    Mount("/h264/ch1/main/av_stream", str(CLIP["street"].path)),
+]
+RTSP_LISTENERS = [
+    Listener("none", auth="none"),
+    Listener("basic", auth="basic"),
+    Listener("digest", auth="digest"),
+    Listener("rtsps", auth="digest", tls=True),
+]
+
+
+@pytest.fixture(scope="session")
+def rtsp_server() -> Iterator[RtspServer]:
+    """One gst-rtsp-server for the session: listeners without auth, with Basic, with Digest
+    and with Digest over TLS, all serving ``RTSP_MOUNTS`` looped at real time."""
+    with RtspServer(RTSP_MOUNTS, RTSP_LISTENERS) as srv:
+        yield srv
+
+
+@pytest.fixture
+def own_rtsp_server() -> Iterator[RtspServer]:
+    """A server of its own (Digest, one mount), for a test that stops and restarts it."""
+    with RtspServer([RTSP_MOUNTS[0]], [Listener("digest", auth="digest")]) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="session")

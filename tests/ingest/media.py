@@ -11,6 +11,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.bitstream import BitStreamFilterContext
 
 # <repo>/../shared/assets/footage, as in tests/conftest.py; overridable for other layouts.
 FOOTAGE = Path(
@@ -93,6 +94,25 @@ def remux(src: Path, dst: Path, fmt: str | None = None, audio: bool = True) -> P
                 continue
             pkt.stream = mapping[pkt.stream.index]
             o.mux(pkt)
+    return dst
+
+
+def to_program_stream(src: Path, dst: Path, fmt: str = "vob") -> Path:
+    """Stream-copy ``src``'s H.264 into an MPEG program stream, as Hikvision NVRs export it:
+    ``vob`` is MPEG-2 PS, ``mpeg`` an MPEG-1 system stream.  The MP4's length-prefixed H.264
+    becomes Annex B start codes (``h264_mp4toannexb``), which is what a PS carries; no frame
+    is re-encoded.  Video only: FFmpeg's PS muxer takes neither the clips' AAC nor the G.711
+    that Hikvision puts there."""
+    with av.open(str(src)) as i, av.open(str(dst), "w", format=fmt) as o:
+        vin = i.streams.video[0]
+        bsf = BitStreamFilterContext("h264_mp4toannexb", vin)
+        vout = o.add_stream_from_template(vin)
+        for pkt in i.demux(vin):
+            if pkt.dts is None or pkt.size == 0:
+                continue
+            for p in bsf.filter(pkt):
+                p.stream = vout
+                o.mux(p)
     return dst
 
 

@@ -218,7 +218,11 @@ def test_auto_policy_redaction_and_no_footage(
     (tmp_path / "p.zip").write_bytes(r.content)
     with zipfile.ZipFile(tmp_path / "p.zip") as z:
         assert any(n.endswith("clip_redacted.mp4") for n in z.namelist())
-    assert _verify(tmp_path / "p.zip").returncode == 0
+    fingerprint = world.client.get("/.well-known/wardcam-signing-key").json()["fingerprint_sha256"]
+    assert _verify(tmp_path / "p.zip", "--trusted-fingerprint", fingerprint).returncode == 0
+    # Without a pinned key the same package is not called verified (issue 15, item 9).
+    unpinned = _verify(tmp_path / "p.zip")
+    assert unpinned.returncode == 1 and "NOT PINNED" in unpinned.stdout + unpinned.stderr
     # A window with no footage completes explicitly, with no empty zip.
     r = _request(
         world, case["id"], [cam["id"]], T0 - timedelta(hours=1), T0 - timedelta(minutes=30)

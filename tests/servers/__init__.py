@@ -1,0 +1,1 @@
+"""Real servers that the tests and benchmarks start on loopback (never mocks)."""
