@@ -13,6 +13,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 
+VALIDATION_CODES = frozenset({"invalid_text", "invalid_time"})
+"""Error types of wardcam's own validators (`app.text`, `app.timewindow`) that become the
+`code` of a 422, so a client can tell them from other invalid input."""
+
 
 class ApiError(Exception):
     status_code = 400
@@ -108,7 +112,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         detail, errors = _describe_validation(exc)
-        return JSONResponse(error_body(detail, "invalid_input", errors=errors), status_code=422)
+        # A validator of ours names its own code (e.g. `invalid_text`); else invalid_input.
+        code = next((e["type"] for e in errors if e["type"] in VALIDATION_CODES), "invalid_input")
+        return JSONResponse(error_body(detail, code, errors=errors), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

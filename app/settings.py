@@ -24,7 +24,7 @@ KNOWN_BAD_SECRETS = frozenset(
 MIN_SECRET_LENGTH = 32
 MIN_SECRET_BITS = 128
 """Estimated strength a secret must reach (see `secret_strength_bits`)."""
-MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'  # noqa: S105
 _CLASSES = (
     (str.islower, 26),
     (str.isupper, 26),

@@ -17,6 +17,7 @@ from app.events import service
 from app.events.schemas import EventPage, EventPublic, Histogram
 from app.events.serialise import dump_json, to_public
 from app.events.service import RawFilters
+from app.text import CleanStr
 
 router = APIRouter(tags=["events"])
 
@@ -43,7 +44,7 @@ async def filters(
     min_confidence: Annotated[float | None, Query(description="0..1")] = None,
     case_id: Annotated[int | None, Query(description="a case you are on", ge=1, le=MAX_ID)] = None,
     purpose: Annotated[
-        str | None, Query(description="why you search (>= 10 characters)", max_length=500)
+        CleanStr | None, Query(description="why you search (>= 10 characters)", max_length=500)
     ] = None,
 ) -> RawFilters:
     return RawFilters(
@@ -111,7 +112,7 @@ def get_event(
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(Action.event_read))],
     case_id: int | None = None,
-    purpose: Annotated[str | None, Query(max_length=500)] = None,
+    purpose: Annotated[CleanStr | None, Query(max_length=500)] = None,
 ) -> EventPublic:
     event, cam = service.get_event(
         session, principal, event_id, action="event.read", case_id=case_id, purpose=purpose
@@ -130,7 +131,7 @@ def event_thumbnail(
     ctx: ContextDep,
     principal: Annotated[Principal, Depends(require(Action.event_read))],
     case_id: int | None = None,
-    purpose: Annotated[str | None, Query(max_length=500)] = None,
+    purpose: Annotated[CleanStr | None, Query(max_length=500)] = None,
 ) -> Response:
     """The event's best frame crop (JPEG), from the object store; the access is audited."""
     event, _ = service.get_event(

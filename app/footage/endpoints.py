@@ -25,6 +25,7 @@ from app.deps import ContextDep, IdPath, SessionDep
 from app.errors import ApiError, Unprocessable
 from app.footage import service
 from app.footage.schemas import Coverage, SegmentPublic
+from app.text import CleanStr
 from ingest.errors import IngestError
 from ingest.hashing import SpoolWriter
 
@@ -56,7 +57,7 @@ async def upload_footage(
     ctx: ContextDep,
     principal: Annotated[Principal, Depends(require(Action.footage_upload))],
     start: Annotated[datetime | None, Query(description="ISO 8601 with offset")] = None,
-    filename: Annotated[str | None, Query(max_length=255)] = None,
+    filename: Annotated[CleanStr | None, Query(max_length=255)] = None,
 ) -> SegmentPublic:
     """Upload one video file as the request body. 201 with the new segment; 200 with the
     existing one when the same bytes were already stored for this camera."""
