@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 
-VALIDATION_CODES = frozenset({"invalid_text", "invalid_time"})
+VALIDATION_CODES = frozenset({"invalid_text", "invalid_time", "invalid_window", "invalid_start"})
 """Error types of wardcam's own validators (`app.text`, `app.timewindow`) that become the
 `code` of a 422, so a client can tell them from other invalid input."""
 

@@ -13,7 +13,7 @@ from app.auth.principal import Principal
 from app.cases import service
 from app.cases.models import CaseStatus
 from app.cases.schemas import CaseCreate, CasePage, CasePublic, CaseUpdate, MemberAdd
-from app.deps import IdPath, SessionDep
+from app.deps import MAX_ID, IdPath, SessionDep
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -33,11 +33,11 @@ def list_cases(
     principal: Annotated[Principal, Depends(require(Action.case_list))],
     status: CaseStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,10}$")] = None,
+    cursor: Annotated[int | None, Query(ge=1, le=MAX_ID, description="next_cursor")] = None,
 ) -> CasePage:
     """The cases you are on (supervisors: and every case of their unit), newest first."""
     rows = service.list_visible(
-        session, principal, status=status, before_id=int(cursor) if cursor else None, limit=limit
+        session, principal, status=status, before_id=cursor, limit=limit
     )
     nxt = str(rows[-1].id) if len(rows) == limit else None
     return CasePage(items=[service.to_public(session, c) for c in rows], next_cursor=nxt)

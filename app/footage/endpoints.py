@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +25,7 @@ from app.errors import ApiError, Unprocessable
 from app.footage import service
 from app.footage.schemas import Coverage, SegmentPublic
 from app.text import CleanStr
+from app.timewindow import StartTime, WindowTime
 from ingest.errors import IngestError
 from ingest.hashing import SpoolWriter
 
@@ -56,7 +56,7 @@ async def upload_footage(
     session: SessionDep,
     ctx: ContextDep,
     principal: Annotated[Principal, Depends(require(Action.footage_upload))],
-    start: Annotated[datetime | None, Query(description="ISO 8601 with offset")] = None,
+    start: Annotated[StartTime | None, Query(description="ISO 8601 with offset")] = None,
     filename: Annotated[CleanStr | None, Query(max_length=255)] = None,
 ) -> SegmentPublic:
     """Upload one video file as the request body. 201 with the new segment; 200 with the
@@ -114,8 +114,8 @@ def footage_coverage(
     camera_id: IdPath,
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(Action.footage_list))],
-    from_: Annotated[datetime, Query(alias="from")],
-    to: datetime,
+    from_: Annotated[WindowTime, Query(alias="from")],
+    to: WindowTime,
 ) -> Coverage:
     """The segments that overlap [from, to) and the gaps between them."""
     return service.coverage(session, principal, camera_id, from_, to)

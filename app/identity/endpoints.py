@@ -94,7 +94,7 @@ def list_users(
     role: Role | None = None,
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,10}$")] = None,
+    cursor: Annotated[int | None, Query(ge=1, le=MAX_ID, description="next_cursor")] = None,
 ) -> UserPage:
     """Users by id (admins: all; supervisors: their organisation's); `cursor` pages on."""
     users = service.list_users(
@@ -103,7 +103,7 @@ def list_users(
         org_id=org_id,
         role=role,
         active=active,
-        after_id=int(cursor) if cursor else 0,
+        after_id=cursor or 0,
         limit=limit,
     )
     nxt = str(users[-1].id) if len(users) == limit else None

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.db import EnumText, UTCDateTime, utcnow
+from app.text import name_key
 
 
 class OrgKind(StrEnum):
@@ -45,12 +47,20 @@ CASE_ROLES = frozenset({Role.investigator, Role.supervisor})
 """Roles that open cases, under their unit: they need one."""
 
 
+def _key_of_name(context: Any) -> str:
+    """Column default: the name's key, when a row is written without one."""
+    return name_key(context.get_current_parameters()["name"])
+
+
 class Organisation(SQLModel, table=True):
     __tablename__ = "organisation"
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(200), unique=True, nullable=False))
-    name_key: str = Field(sa_column=Column(String(400), unique=True, nullable=False))
+    name_key: str = Field(
+        default=None,
+        sa_column=Column(String(400), unique=True, nullable=False, default=_key_of_name),
+    )
     kind: OrgKind = Field(sa_column=Column(EnumText(OrgKind), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
@@ -66,7 +76,9 @@ class Unit(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organisation.id", index=True)
     name: str = Field(max_length=100)
-    name_key: str = Field(max_length=200)
+    name_key: str = Field(
+        default=None, sa_column=Column(String(200), nullable=False, default=_key_of_name)
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
