@@ -66,12 +66,25 @@ def serve(
     """Run the HTTP API (migrations first)."""
     import uvicorn
 
+    from app.observability import logs
+
     settings = _settings()
+    logs.configure(settings.log_level, settings.log_format)
     _migrated_engine(settings).dispose()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    uvicorn.run(
+        "app.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        # h11, not httptools: httptools reads headers of any size (an 8 MB header was
+        # accepted); h11 refuses a request line + headers over WARDCAM_MAX_HEADER_BYTES.
+        http="h11",
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_keep_alive=settings.keepalive_s,
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,
+        log_config=logs.logging_config(settings.log_level, settings.log_format),
+        access_log=False,  # app.observability.logs writes one with the request id
     )
-    uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, log_level="info")
 
 
 def _context() -> AppContext:
@@ -203,11 +216,10 @@ def worker(
     import threading
 
     from app.footage.recording import record_camera
+    from app.observability import logs
 
     ctx = _context()
-    logging.basicConfig(
-        level=ctx.settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(ctx.settings.log_level, ctx.settings.log_format)
     ctx.detectors.get()  # fail at start-up, naming WARDCAM_DETECTOR_MODEL, not per job
     stop = threading.Event()
     for cam in record_cameras or []:

@@ -18,11 +18,13 @@ from app.events.endpoints import router as events_router
 from app.extractions.endpoints import router as extractions_router
 from app.footage.endpoints import clean_spool
 from app.footage.endpoints import router as footage_router
-from app.health import Metrics
 from app.health import router as health_router
 from app.identity.endpoints import router as identity_router
 from app.jobs.dispatch import PoolDispatcher
 from app.jobs.pool import InProcessPool
+from app.limits import HeaderLimit
+from app.observability.logs import RequestIdMiddleware
+from app.observability.metrics import Metrics
 from app.retention.jobs import RetentionScheduler
 from app.settings import Settings
 
@@ -65,7 +67,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    Metrics().install(app)
+    Metrics().install(app, ctx.engine)
+    app.add_middleware(HeaderLimit, max_bytes=settings.max_header_bytes)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every log line has the request id
     routers = (
         health_router,
         identity_router,

@@ -128,6 +128,16 @@ class Settings(BaseSettings):
     """How often the retention sweep runs (in-process scheduler or Celery beat)."""
     object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE", ""] = ""
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    """One JSON object per log line (with the request id), or `text` for a terminal."""
+    max_header_bytes: int = Field(default=16 * 1024, ge=4096, le=1024 * 1024)
+    """Largest request line + headers the server reads (h11); more is a 400."""
+    body_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    """Longest wait for the next bytes of an upload: after it, 408 `upload_timeout`."""
+    keepalive_s: int = Field(default=5, ge=1, le=300)
+    """How long an idle keep-alive connection stays open."""
+    shutdown_timeout_s: int = Field(default=30, ge=1, le=3600)
+    """How long a stopping server waits for requests in flight before cancelling them."""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -24,6 +24,7 @@ from app.deps import ContextDep, IdPath, SessionDep
 from app.errors import ApiError, Unprocessable
 from app.footage import service
 from app.footage.schemas import Coverage, SegmentPublic
+from app.limits import body_chunks, refuse_multipart
 from app.text import CleanStr
 from app.timewindow import StartTime, WindowTime
 from ingest.errors import IngestError
@@ -61,6 +62,7 @@ async def upload_footage(
 ) -> SegmentPublic:
     """Upload one video file as the request body. 201 with the new segment; 200 with the
     existing one when the same bytes were already stored for this camera."""
+    refuse_multipart(request)
     if start is not None:
         service.check_start(start)
     camera = await run_in_threadpool(service.camera_for_upload, ctx.engine, principal, camera_id)
@@ -77,7 +79,7 @@ async def upload_footage(
     try:
         buf = bytearray()
         try:
-            async for chunk in request.stream():
+            async for chunk in body_chunks(request, ctx.settings.body_timeout_s):
                 buf += chunk
                 if len(buf) >= CHUNK:
                     await run_in_threadpool(writer.write, bytes(buf))
@@ -85,7 +87,7 @@ async def upload_footage(
             if buf:
                 await run_in_threadpool(writer.write, bytes(buf))
         except ClientDisconnect:
-            log.info("upload for camera %s dropped after %d bytes", camera_id, writer.size)
+            log.warning("upload for camera %s dropped after %d bytes", camera_id, writer.size)
             raise
         if declared is not None and declared.isdigit() and writer.size != int(declared):
             raise Unprocessable(

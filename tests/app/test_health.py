@@ -38,3 +38,96 @@ def test_not_ready_when_store_is_gone(settings, tmp_path: Path) -> None:  # type
 def test_unknown_route_has_code(client: TestClient) -> None:
     r = client.get("/no/such/thing")
     assert r.status_code == 404 and r.json() == {"detail": "Not Found", "code": "not_found"}
+
+
+def _read_only(db_url: str, settings) -> tuple[object, object]:  # type: ignore[no-untyped-def]
+    """Make the test database read-only for new connections; returns (make, undo)."""
+    import subprocess
+
+    import psycopg
+
+    from tests.conftest import PG_ADMIN_URL
+
+    if db_url.startswith("sqlite"):
+        path = db_url.split("///", 1)[1]
+
+        def chattr(flag: str) -> None:
+            # Immutable: even root cannot write it (a plain chmod does not stop root).
+            out = subprocess.run(["chattr", flag, path], capture_output=True, text=True)
+            assert out.returncode == 0, f"chattr {flag} {path}: {out.stderr}"
+
+        return (lambda: chattr("+i")), (lambda: chattr("-i"))
+    name = db_url.rsplit("/", 1)[1]
+
+    def alter(on: str) -> None:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = {on}')  # type: ignore[arg-type]
+
+    return (lambda: alter("on")), (lambda: alter("off"))
+
+
+def test_not_ready_while_the_database_is_read_only(world: World, db_url: str, settings) -> None:  # type: ignore[no-untyped-def]
+    c = world.client
+    engine = c.app.state.ctx.engine  # type: ignore[attr-defined]
+    assert c.get("/readyz").json()["checks"]["database"] == "ok"
+    make, undo = _read_only(db_url, settings)
+    make()  # type: ignore[operator]
+    try:
+        engine.dispose()  # connections opened from now on see the read-only database
+        r = c.get("/readyz")
+        assert r.status_code == 503, r.text
+        assert r.json()["checks"]["database"].startswith("read-only")
+        assert r.json()["code"] == "not_ready" and "read-only" in r.json()["detail"]
+        r = c.post("/orgs", json={"name": "ro", "kind": "ward"}, headers=world.h("admin"))
+        assert r.status_code == 503 and r.json()["code"] == "database_read_only", r.text
+        assert r.headers["retry-after"]
+    finally:
+        undo()  # type: ignore[operator]
+    engine.dispose()
+    assert c.get("/readyz").status_code == 200
+
+
+def test_metrics_report_queues_lag_ingest_and_evidence(world: World) -> None:
+    import re
+    import time
+
+    from tests.conftest import FOOTAGE
+
+    c = world.client
+    cam = world.camera()
+    clip = (FOOTAGE / "driveway_ir_night.mp4").read_bytes()
+    r = c.post(
+        f"/cameras/{cam['id']}/footage",
+        content=clip,
+        params={"start": "2024-05-01T10:00:00Z"},
+        headers=world.h("ward_a"),
+    )
+    assert r.status_code == 201, r.text  # job_workers=0: its index job stays pending
+    case = c.post("/cases", json={"number": "M-1", "title": "t"}, headers=world.h("investigator"))
+    r = c.post(
+        f"/cases/{case.json()['id']}/extractions",
+        json={
+            "camera_ids": [cam["id"]],
+            "from": "2024-05-01T10:00:00Z",
+            "to": "2024-05-01T10:05:00Z",
+            "reason": "metrics check",
+        },
+        headers=world.h("investigator"),
+    )
+    assert r.status_code == 201, r.text
+    time.sleep(1.1)
+    text = c.get("/metrics").text
+
+    def value(pattern: str) -> float:
+        m = re.search(r"^" + re.escape(pattern) + r" ([0-9.e+-]+)$", text, re.M)
+        assert m, f"{pattern} not in /metrics:\n{text[-3000:]}"
+        return float(m.group(1))
+
+    assert value('wardcam_jobs{kind="index_segment",state="pending"}') == 1
+    assert value('wardcam_jobs{kind="index_segment",state="running"}') == 0
+    assert value("wardcam_indexing_lag_seconds") >= 1
+    cid = cam["id"]
+    assert value(f'wardcam_ingest_segments_last_hour{{camera_id="{cid}"}}') == 1
+    assert value(f'wardcam_ingest_bytes_last_hour{{camera_id="{cid}"}}') == len(clip)
+    assert value('wardcam_extractions{state="pending"}') == 1
+    assert value('wardcam_extractions{state="failed"}') == 0
