@@ -220,7 +220,13 @@ def worker(
 
     ctx = _context()
     logs.configure(ctx.settings.log_level, ctx.settings.log_format)
-    ctx.detectors.get()  # fail at start-up, naming WARDCAM_DETECTOR_MODEL, not per job
+    from detectors import DetectorLoadError
+
+    ctx.detectors.used_here = True
+    try:
+        ctx.detectors.get()  # load now, not on the first job
+    except DetectorLoadError as exc:  # evidence jobs still run; index jobs fail saying this
+        typer.echo(f"warning: no detector, index jobs will fail until fixed: {exc}", err=True)
     stop = threading.Event()
     for cam in record_cameras or []:
         threading.Thread(

@@ -40,9 +40,18 @@ def readyz(ctx: ContextDep) -> JSONResponse:
     except Exception as exc:
         checks["store"] = f"unavailable: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
-    body: dict[str, object] = {"status": "ready" if ok else "not ready", "checks": checks}
+    detector = ctx.detectors.status()
+    degraded = ["detector"] if detector.startswith("unavailable") else []
+    status = "not ready" if not ok else "degraded" if degraded else "ready"
+    body: dict[str, object] = {
+        "status": status,
+        "checks": {**checks, "detector": detector},
+        "degraded": degraded,
+    }
     if not ok:
         body.update(
             code="not_ready", detail="; ".join(f"{k} {v}" for k, v in checks.items() if v != "ok")
         )
+    elif degraded:
+        body["detail"] = f"serving search and evidence; indexing stopped: detector {detector}"
     return JSONResponse(body, status_code=200 if ok else 503)

@@ -27,6 +27,7 @@ from app.observability.logs import RequestIdMiddleware
 from app.observability.metrics import Metrics
 from app.retention.jobs import RetentionScheduler
 from app.settings import Settings
+from detectors import DetectorLoadError
 
 log = logging.getLogger("wardcam")
 
@@ -43,7 +44,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         pool: InProcessPool | None = None
         retention: RetentionScheduler | None = None
         if isinstance(ctx.dispatcher, PoolDispatcher) and ctx.settings.job_workers > 0:
-            ctx.detectors.get()  # a bad WARDCAM_DETECTOR_MODEL fails here, at start-up
+            ctx.detectors.used_here = True
+            try:
+                ctx.detectors.get()  # load now, not on the first job
+            except DetectorLoadError as exc:  # serve anyway: search and evidence need none
+                log.warning("no detector, index jobs will fail until fixed: %s", exc)
             pool = InProcessPool(ctx, ctx.settings.job_workers)
             pool.start()
             retention = RetentionScheduler(ctx)

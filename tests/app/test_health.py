@@ -14,7 +14,12 @@ def test_health_ready_and_metrics(world: World) -> None:
     c = world.client
     assert c.get("/healthz").json() == {"status": "ok"}
     r = c.get("/readyz")
-    assert r.status_code == 200 and r.json()["checks"] == {"database": "ok", "store": "ok"}
+    assert r.status_code == 200 and r.json()["status"] == "ready"
+    assert r.json()["checks"] == {
+        "database": "ok",
+        "store": "ok",
+        "detector": "not used here (no index jobs run here)",  # job_workers=0
+    }
     c.get("/cameras", headers=world.h("officer"))
     text = c.get("/metrics").text
     assert 'wardcam_http_requests_total{method="GET",route="/cameras",status="200"}' in text
@@ -131,3 +136,72 @@ def test_metrics_report_queues_lag_ingest_and_evidence(world: World) -> None:
     assert value(f'wardcam_ingest_bytes_last_hour{{camera_id="{cid}"}}') == len(clip)
     assert value('wardcam_extractions{state="pending"}') == 1
     assert value('wardcam_extractions{state="failed"}') == 0
+
+
+def test_serves_without_a_detector_and_says_how_to_fix_it(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A missing model must not stop the API (search and evidence need no detector): it
+    starts, /readyz stays 200 with the detector reported unavailable, and index jobs fail with
+    one line saying what to set."""
+    from app.main import create_app
+    from tests.conftest import FOOTAGE, make_world
+    from tests.helpers import wait_for
+
+    settings.detector_model = str(tmp_path / "models" / "yolo11n.pt")  # not there
+    settings.job_workers = 1
+    with TestClient(create_app(settings)) as c:
+        r = c.get("/readyz")
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["status"] == "degraded" and body["degraded"] == ["detector"]
+        assert body["checks"]["database"] == "ok" and body["checks"]["store"] == "ok"
+        detector = body["checks"]["detector"]
+        assert detector.startswith("unavailable") and "\n" not in detector
+        assert "set WARDCAM_DETECTOR_MODEL to" in detector and "yolo11n.pt" in detector
+        world = make_world(c, settings)
+        cam = world.camera()
+        r = c.post(
+            f"/cameras/{cam['id']}/footage",
+            content=(FOOTAGE / "driveway_ir_night.mp4").read_bytes(),
+            params={"start": "2024-05-01T10:00:00Z"},
+            headers=world.h("ward_a"),
+        )
+        assert r.status_code == 201, r.text
+        seg = r.json()["id"]
+
+        def job() -> dict:
+            return c.get(f"/segments/{seg}", headers=world.h("ward_a")).json()["job"]
+
+        wait_for(lambda: job()["state"] == "failed", 60, "the index job to fail")
+        failed = job()
+        assert failed["attempts"] == 1  # retrying cannot help
+        assert "set WARDCAM_DETECTOR_MODEL to" in failed["error"] and "\n" not in failed["error"]
+        # Search and evidence go on.
+        r = c.get(
+            "/events",
+            params={
+                "from": "2024-05-01T10:00:00Z",
+                "to": "2024-05-01T11:00:00Z",
+                "purpose": "works without a detector",
+            },
+            headers=world.h("officer"),
+        )
+        assert r.status_code == 200
+
+
+def test_the_server_starts_without_a_detector(world: World, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    from tests.helpers import process_env, served_api
+
+    env = process_env(
+        settings,
+        WARDCAM_DETECTOR_MODEL=str(tmp_path / "no-such-model.pt"),
+        WARDCAM_JOB_WORKERS="1",
+    )
+    log = tmp_path / "server.log"
+    with served_api(env, log) as (port, _):
+        r = httpx.get(f"http://127.0.0.1:{port}/readyz")
+        assert r.status_code == 200 and r.json()["status"] == "degraded"
+    text = log.read_text()
+    assert "Traceback" not in text, text[-3000:]
+    assert "set WARDCAM_DETECTOR_MODEL to" in text
