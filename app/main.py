@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app import openapi
 from app.audit.endpoints import router as audit_router
 from app.cameras.endpoints import router as cameras_router
 from app.cases.endpoints import router as cases_router
@@ -87,4 +88,5 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     for router in routers:
         app.include_router(router)
+    openapi.install(app)
     return app

@@ -80,3 +80,15 @@ def test_accepts_random_secrets(tmp_path: Path) -> None:
             base64.b64encode(rnd.token_bytes(32)).decode(),
         ):
             Settings(data_dir=tmp_path, secret_key=secret, dev=False).check_secure()
+
+
+def test_the_readme_documents_every_setting() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    undocumented = {"cors_origins"}  # read, but nothing uses it yet
+    missing = [
+        f"WARDCAM_{name.upper()}"
+        for name in Settings.model_fields
+        if name not in undocumented and f"`WARDCAM_{name.upper()}`" not in table
+    ]
+    assert not missing, f"add to the README's configuration table: {missing}"
