@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,9 +15,11 @@ from app.settings import InsecureSettingsError, Settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+    from sqlmodel import Session
 
     from app.context import AppContext
     from app.footage.models import Segment
+    from app.identity.models import User
     from ingest.nvr import NvrFile
 
 cli = typer.Typer(
@@ -25,8 +29,14 @@ cli = typer.Typer(
 )
 admin_cli = typer.Typer(help="Administration.", no_args_is_help=True)
 audit_cli = typer.Typer(help="The audit log.", no_args_is_help=True)
+users_cli = typer.Typer(
+    help="Users and their API keys: list, deactivate/reactivate, revoke/rotate keys "
+    "(audited, with no actor and via=cli).",
+    no_args_is_help=True,
+)
 cli.add_typer(admin_cli, name="admin")
 cli.add_typer(audit_cli, name="audit")
+admin_cli.add_typer(users_cli, name="users")
 
 
 def _settings() -> Settings:
@@ -56,12 +66,25 @@ def serve(
     """Run the HTTP API (migrations first)."""
     import uvicorn
 
+    from app.observability import logs
+
     settings = _settings()
+    logs.configure(settings.log_level, settings.log_format)
     _migrated_engine(settings).dispose()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    uvicorn.run(
+        "app.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        # h11, not httptools: httptools reads headers of any size (an 8 MB header was
+        # accepted); h11 refuses a request line + headers over WARDCAM_MAX_HEADER_BYTES.
+        http="h11",
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_keep_alive=settings.keepalive_s,
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,
+        log_config=logs.logging_config(settings.log_level, settings.log_format),
+        access_log=False,  # app.observability.logs writes one with the request id
     )
-    uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, log_level="info")
 
 
 def _context() -> AppContext:
@@ -193,12 +216,17 @@ def worker(
     import threading
 
     from app.footage.recording import record_camera
+    from app.observability import logs
 
     ctx = _context()
-    logging.basicConfig(
-        level=ctx.settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    ctx.detectors.get()  # fail at start-up, naming WARDCAM_DETECTOR_MODEL, not per job
+    logs.configure(ctx.settings.log_level, ctx.settings.log_format)
+    from detectors import DetectorLoadError
+
+    ctx.detectors.used_here = True
+    try:
+        ctx.detectors.get()  # load now, not on the first job
+    except DetectorLoadError as exc:  # evidence jobs still run; index jobs fail saying this
+        typer.echo(f"warning: no detector, index jobs will fail until fixed: {exc}", err=True)
     stop = threading.Event()
     for cam in record_cameras or []:
         threading.Thread(
@@ -411,6 +439,129 @@ def bootstrap(
     engine.dispose()
     typer.echo(f"admin user: {username}")
     typer.echo(f"API key (shown once, store it now): {token}")
+
+
+@contextmanager
+def _user_step(username: str) -> Iterator[tuple[Session, User]]:
+    """A unit of work on one user, by name; exit 2 when there is none."""
+    from app.db import session_scope
+    from app.identity import repository
+
+    engine = _migrated_engine(_settings())
+    try:
+        with session_scope(engine) as session:
+            user = repository.user_named(session, username)
+            if user is None:
+                typer.echo(f"error: no user named {username!r}", err=True)
+                raise typer.Exit(2)
+            yield session, user
+    finally:
+        engine.dispose()
+
+
+@users_cli.command("list")
+def users_list(
+    org: Annotated[int | None, typer.Option(help="only this organisation's users")] = None,
+    role: Annotated[str | None, typer.Option(help="only this role")] = None,
+    inactive: Annotated[bool, typer.Option("--inactive", help="only deactivated users")] = False,
+) -> None:
+    """Users with their role, organisation, unit, state and live keys (prefixes only)."""
+    from app.db import read_session
+    from app.identity import repository
+    from app.identity.models import Role
+
+    try:
+        wanted = Role(role) if role else None
+    except ValueError:
+        typer.echo(f"error: unknown role {role!r}; one of {', '.join(Role)}", err=True)
+        raise typer.Exit(2) from None
+    engine = _migrated_engine(_settings())
+    with read_session(engine) as session:
+        after = 0
+        rows: list[User] = []
+        while batch := repository.list_users(
+            session,
+            org_id=org,
+            role=wanted,
+            active=False if inactive else None,
+            after_id=after,
+            limit=500,
+        ):
+            rows.extend(batch)
+            after = batch[-1].id or 0
+        units = repository.unit_names(session, {u.unit_id for u in rows if u.unit_id})
+        typer.echo(
+            f"{'id':>5}  {'username':<24} {'role':<12} {'org':>4} {'unit':<16} state    keys"
+        )
+        for u in rows:
+            live = [k.prefix for k in repository.keys_of(session, u.id or 0) if not k.revoked_at]
+            typer.echo(
+                f"{u.id:>5}  {u.username:<24} {u.role.value:<12} {u.org_id or '-':>4} "
+                f"{(units.get(u.unit_id) if u.unit_id else None) or '-':<16} "
+                f"{'active' if u.active else 'inactive':<8} {', '.join(live) or '-'}"
+            )
+    engine.dispose()
+
+
+@users_cli.command("deactivate")
+def users_deactivate(username: Annotated[str, typer.Argument(help="user name")]) -> None:
+    """Deactivate a user: every key of theirs is refused from the next request on."""
+    from app.errors import ApiError
+    from app.identity.service import set_active
+
+    try:
+        with _user_step(username) as (session, user):
+            set_active(session, None, user, False)
+    except ApiError as exc:  # the last admin
+        typer.echo(f"error: {exc.detail} ({exc.code})", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"user {username} deactivated; their keys are refused from now on")
+
+
+@users_cli.command("reactivate")
+def users_reactivate(username: Annotated[str, typer.Argument(help="user name")]) -> None:
+    """Reactivate a user: their keys that were not revoked work again."""
+    from app.identity.service import set_active
+
+    with _user_step(username) as (session, user):
+        set_active(session, None, user, True)
+    typer.echo(f"user {username} reactivated")
+
+
+@users_cli.command("revoke-key")
+def users_revoke_key(
+    username: Annotated[str, typer.Argument(help="user name")],
+    prefix: Annotated[
+        str | None,
+        typer.Option("--key", help="the key's prefix (wc_<prefix>_…); default: every key"),
+    ] = None,
+) -> None:
+    """Revoke one key of a user (by prefix), or all of them."""
+    from app.identity import repository
+    from app.identity.service import revoke_all, revoke_key
+
+    with _user_step(username) as (session, user):
+        if prefix is None:
+            revoked = [k.prefix for k in revoke_all(session, None, user)]
+        else:
+            match = [k for k in repository.keys_of(session, user.id or 0) if k.prefix == prefix]
+            if not match:
+                typer.echo(f"error: {username} has no key with prefix {prefix!r}", err=True)
+                raise typer.Exit(2)
+            revoke_key(session, None, user, match[0].id or 0)
+            revoked = [prefix]
+    typer.echo(f"revoked {len(revoked)} key(s) of {username}: {', '.join(revoked) or '-'}")
+
+
+@users_cli.command("rotate-key")
+def users_rotate_key(username: Annotated[str, typer.Argument(help="user name")]) -> None:
+    """Issue a new key for a user (printed once) and revoke every other key of theirs."""
+    from app.identity.service import rotate_key
+
+    with _user_step(username) as (session, user):
+        done = rotate_key(session, None, user)
+    typer.echo(f"revoked {len(done.revoked)} key(s) of {username}")
+    typer.echo(f"API key (shown once, store it now): {done.token}")
 
 
 @audit_cli.command("verify")

@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, DateTime, Engine, Result, String, create_engine, event, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
@@ -199,6 +200,51 @@ def ping(engine: Engine) -> None:
         conn.execute(text("SELECT 1"))
 
 
+class ReadOnlyDatabase(Exception):
+    """The database answers but refuses writes."""
+
+
+def is_read_only_error(exc: BaseException) -> bool:
+    """A write refused because the database is read-only (PostgreSQL SQLSTATE 25006, a
+    replica in recovery; SQLite's "attempt to write a readonly database")."""
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None) == "25006" or "readonly database" in str(orig)
+
+
+def check_writable(engine: Engine) -> None:
+    """Raise `ReadOnlyDatabase` unless a write would succeed now (other errors: unreachable).
+
+    PostgreSQL: not a replica in recovery, and new transactions are not read-only
+    (`default_transaction_read_only`). SQLite: a table created and rolled back in a write
+    transaction (the file or its directory may be read-only, or the disk remounted); a
+    database merely busy with another writer for a second counts as writable.
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name != "sqlite":
+            recovery, read_only = conn.execute(
+                text("SELECT pg_is_in_recovery(), current_setting('transaction_read_only')")
+            ).one()
+            if recovery:
+                raise ReadOnlyDatabase("the server is a replica in recovery")
+            if read_only == "on":
+                raise ReadOnlyDatabase("transactions are read-only")
+            return
+        raw = conn.connection.dbapi_connection  # PRAGMAs outside the transaction
+        assert raw is not None
+        raw.execute("PRAGMA busy_timeout=1000")
+        try:
+            with conn.begin() as tx:
+                conn.exec_driver_sql("CREATE TABLE wardcam_write_probe (x INTEGER)")
+                tx.rollback()
+        except DBAPIError as exc:
+            if is_read_only_error(exc):
+                raise ReadOnlyDatabase("attempt to write a readonly database") from None
+            if "locked" not in str(exc.orig):
+                raise
+        finally:
+            raw.execute("PRAGMA busy_timeout=30000")
+
+
 def run_migrations(engine: Engine) -> None:
     """`alembic upgrade head` against this engine's database."""
     from alembic import command
@@ -206,6 +252,25 @@ def run_migrations(engine: Engine) -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        return
+    # SQLite alters a table by recreating it (Alembic's batch mode): with foreign keys on,
+    # dropping the old table fails while other tables' rows point at it. SQLite's guide for
+    # ALTER TABLE: foreign keys off (only possible outside a transaction), migrate in one
+    # transaction, check the keys, switch them back on.
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")

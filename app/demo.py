@@ -120,16 +120,22 @@ def run_demo(
             ),
             201,
         )
+        cid = _ok(
+            client.post(
+                f"/orgs/{police['id']}/units", json={"name": "CID"}, headers=h(admin_key)
+            ),
+            201,
+        )
         keys = {}
         for name, role, org, unit in [
             ("ward4", "ward", ward, None),
             ("officer.rai", "officer", police, None),
-            ("inspector.kc", "investigator", police, "CID"),
+            ("inspector.kc", "investigator", police, cid["id"]),
         ]:
             u = _ok(
                 client.post(
                     "/users",
-                    json={"username": name, "role": role, "org_id": org["id"], "unit": unit},
+                    json={"username": name, "role": role, "org_id": org["id"], "unit_id": unit},
                     headers=h(admin_key),
                 ),
                 201,

@@ -7,11 +7,19 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+
+from app.db import is_read_only_error
 
 log = logging.getLogger(__name__)
+CLIENT_CLOSED = 499
+
+VALIDATION_CODES = frozenset({"invalid_text", "invalid_time", "invalid_window", "invalid_start"})
+"""Error types of wardcam's own validators (`app.text`, `app.timewindow`) that become the
+`code` of a 422, so a client can tell them from other invalid input."""
 
 
 class ApiError(Exception):
@@ -108,7 +116,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         detail, errors = _describe_validation(exc)
-        return JSONResponse(error_body(detail, "invalid_input", errors=errors), status_code=422)
+        # A validator of ours names its own code (e.g. `invalid_text`); else invalid_input.
+        code = next((e["type"] for e in errors if e["type"] in VALIDATION_CODES), "invalid_input")
+        return JSONResponse(error_body(detail, code, errors=errors), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -119,6 +129,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     from app.storage import StoreUnavailable
 
+    @app.exception_handler(ClientDisconnect)
+    async def _hung_up(request: Request, _: ClientDisconnect) -> Response:
+        # Nobody is left to read a response; 499 (nginx's "client closed request") is for
+        # the metrics and the access log, and it is not a server error.
+        log.info("client hung up during %s %s", request.method, request.url.path)
+        return Response(status_code=CLIENT_CLOSED)
+
     @app.exception_handler(StoreUnavailable)
     async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
         log.warning("object store unavailable: %s", exc)
@@ -126,6 +143,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
+        if is_read_only_error(exc):
+            log.warning("database is read-only")
+            return _unavailable("writing to the database", "database_read_only")
         log.warning("database unavailable: %s", type(exc.orig).__name__)
         return _unavailable("the database", "database_unavailable")
 
@@ -133,5 +153,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _db_error(_: Request, exc: DBAPIError) -> JSONResponse:
         if exc.connection_invalidated:
             return _unavailable("the database", "database_unavailable")
+        if is_read_only_error(exc):
+            log.warning("database is read-only")
+            return _unavailable("writing to the database", "database_read_only")
         log.exception("database error")
         return JSONResponse(error_body("internal database error", "internal_error"), 500)

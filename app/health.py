@@ -1,21 +1,19 @@
-"""Liveness, readiness and Prometheus metrics."""
+"""Liveness and readiness (metrics: app.observability.metrics).
+
+`/readyz` says whether this process can do its work: the database reachable *and writable*
+(a database that went read-only, a PostgreSQL replica after a failover or a SQLite file on a
+read-only disk, makes every write a 503, so the process is not ready), and the object store
+reachable: 200 or 503, for load balancers. The detector is reported beside them: search and
+evidence need none, so a process without one stays ready (200) and says so in
+`checks.detector` and `degraded` (see `DetectorProvider.status`).
+"""
 
 from __future__ import annotations
 
-import time
-
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.db import ping
+from app.db import ReadOnlyDatabase, check_writable
 from app.deps import ContextDep
 
 router = APIRouter(tags=["health"])
@@ -30,8 +28,10 @@ def healthz() -> dict[str, str]:
 def readyz(ctx: ContextDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
-        ping(ctx.engine)
+        check_writable(ctx.engine)
         checks["database"] = "ok"
+    except ReadOnlyDatabase as exc:
+        checks["database"] = f"read-only: {exc}"
     except Exception as exc:
         checks["database"] = f"unavailable: {type(exc).__name__}"
     try:
@@ -40,70 +40,18 @@ def readyz(ctx: ContextDep) -> JSONResponse:
     except Exception as exc:
         checks["store"] = f"unavailable: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
-    body: dict[str, object] = {"status": "ready" if ok else "not ready", "checks": checks}
+    detector = ctx.detectors.status()
+    degraded = ["detector"] if detector.startswith("unavailable") else []
+    status = "not ready" if not ok else "degraded" if degraded else "ready"
+    body: dict[str, object] = {
+        "status": status,
+        "checks": {**checks, "detector": detector},
+        "degraded": degraded,
+    }
     if not ok:
         body.update(
             code="not_ready", detail="; ".join(f"{k} {v}" for k, v in checks.items() if v != "ok")
         )
+    elif degraded:
+        body["detail"] = f"serving search and evidence; indexing stopped: detector {detector}"
     return JSONResponse(body, status_code=200 if ok else 503)
-
-
-class Metrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "wardcam_http_requests_total",
-            "HTTP requests",
-            ["method", "route", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "wardcam_http_request_seconds",
-            "HTTP request latency",
-            ["method", "route"],
-            registry=self.registry,
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-        )
-
-    def install(self, app: FastAPI) -> None:
-        app.add_middleware(_MeasureMiddleware, metrics=self)
-
-        @app.get("/metrics", tags=["health"], include_in_schema=False)
-        def metrics() -> Response:
-            return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
-
-
-class _MeasureMiddleware:
-    """Plain ASGI (not `@app.middleware("http")`, whose extra task and stream cost about a
-    millisecond per request)."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            route = _route_template(scope)
-            method = scope["method"]
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - start)
-            self.metrics.requests.labels(method, route, str(status)).inc()
-
-
-def _route_template(scope: Scope) -> str:
-    """The matched route's template (`/cameras/{camera_id}`), so metrics stay low-cardinality."""
-    route = scope.get("route")
-    return str(getattr(route, "path_format", None) or getattr(route, "path", "unmatched"))

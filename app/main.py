@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app import openapi
 from app.audit.endpoints import router as audit_router
 from app.cameras.endpoints import router as cameras_router
 from app.cases.endpoints import router as cases_router
@@ -18,13 +19,16 @@ from app.events.endpoints import router as events_router
 from app.extractions.endpoints import router as extractions_router
 from app.footage.endpoints import clean_spool
 from app.footage.endpoints import router as footage_router
-from app.health import Metrics
 from app.health import router as health_router
 from app.identity.endpoints import router as identity_router
 from app.jobs.dispatch import PoolDispatcher
 from app.jobs.pool import InProcessPool
+from app.limits import HeaderLimit
+from app.observability.logs import RequestIdMiddleware
+from app.observability.metrics import Metrics
 from app.retention.jobs import RetentionScheduler
 from app.settings import Settings
+from detectors import DetectorLoadError
 
 log = logging.getLogger("wardcam")
 
@@ -41,7 +45,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         pool: InProcessPool | None = None
         retention: RetentionScheduler | None = None
         if isinstance(ctx.dispatcher, PoolDispatcher) and ctx.settings.job_workers > 0:
-            ctx.detectors.get()  # a bad WARDCAM_DETECTOR_MODEL fails here, at start-up
+            ctx.detectors.used_here = True
+            try:
+                ctx.detectors.get()  # load now, not on the first job
+            except DetectorLoadError as exc:  # serve anyway: search and evidence need none
+                log.warning("no detector, index jobs will fail until fixed: %s", exc)
             pool = InProcessPool(ctx, ctx.settings.job_workers)
             pool.start()
             retention = RetentionScheduler(ctx)
@@ -65,7 +73,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    Metrics().install(app)
+    Metrics().install(app, ctx.engine)
+    app.add_middleware(HeaderLimit, max_bytes=settings.max_header_bytes)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every log line has the request id
     routers = (
         health_router,
         identity_router,
@@ -78,4 +88,5 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     for router in routers:
         app.include_router(router)
+    openapi.install(app)
     return app

@@ -7,8 +7,10 @@ unless dev mode is switched on explicitly, in which case a random one is kept in
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -20,6 +22,77 @@ KNOWN_BAD_SECRETS = frozenset(
     {"", "changeme", "change-me", "changethis", "secret", "wardcam", "dev", "password", "test"}
 )
 MIN_SECRET_LENGTH = 32
+MIN_SECRET_BITS = 128
+"""Estimated strength a secret must reach (see `secret_strength_bits`)."""
+MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'  # noqa: S105
+_CLASSES = (
+    (str.islower, 26),
+    (str.isupper, 26),
+    (str.isdigit, 10),
+)
+
+
+def _alphabet(value: str) -> int:
+    """How many symbols the character classes present in `value` offer."""
+    size = sum(n for test, n in _CLASSES if any(test(c) and c.isascii() for c in value))
+    if any(c.isascii() and not c.isalnum() for c in value):
+        size += 33
+    if any(not c.isascii() for c in value):
+        size += 100
+    return max(size, 1)
+
+
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "1234567890", "!@#$%^&*()")
+_ANALYSED = 512
+"""Only so many leading characters are analysed (a longer secret is not weaker for it)."""
+
+
+def _adjacent(a: str, b: str) -> bool:
+    """`b` follows `a` in an obvious order: the same, the next or previous code point, or a
+    neighbour on a keyboard row."""
+    if abs(ord(a) - ord(b)) <= 1:
+        return True
+    pair = (a + b).lower()
+    return any(pair in row or pair[::-1] in row for row in _KEYBOARD_ROWS)
+
+
+def _symbols(value: str) -> int:
+    """How many independent choices `value` is made of: a greedy parse in which a run of 3+
+    characters in an obvious order (`aaaa`, `abcd`, `9876`, `qwerty`) counts as two and a
+    repetition of 3+ characters seen before (`Password1!Password1!`) as one."""
+    count, i, n = 0, 0, len(value)
+    while i < n:
+        run = i + 1
+        while run < n and _adjacent(value[run - 1], value[run]):
+            run += 1
+        repeat = 0
+        for j in range(i):
+            k = 0
+            while i + k < n and value[j + k] == value[i + k]:
+                k += 1
+            repeat = max(repeat, k)
+        if run - i >= 3 and run - i >= repeat:
+            count, i = count + 2, run
+        elif repeat >= 3:
+            count, i = count + 1, i + repeat
+        else:
+            count, i = count + 1, i + 1
+    return count
+
+
+def secret_strength_bits(value: str) -> float:
+    """A conservative estimate of the bits of randomness in `value`: the lesser of (a) the
+    number of independent choices it is made of (`_symbols`: runs and repetitions collapse)
+    times the bits per character of the character classes it uses, and (b) its length times
+    its per-character Shannon entropy. Random tokens score close to their true strength;
+    32 x `a`, `abc...`, `qwerty...` or a repeated password score far below 128."""
+    value = value[:_ANALYSED]
+    if not value:
+        return 0.0
+    by_classes = _symbols(value) * math.log2(_alphabet(value))
+    counts = Counter(value)
+    shannon = -sum(c / len(value) * math.log2(c / len(value)) for c in counts.values())
+    return min(by_classes, len(value) * shannon)
 
 
 class InsecureSettingsError(RuntimeError):
@@ -55,6 +128,16 @@ class Settings(BaseSettings):
     """How often the retention sweep runs (in-process scheduler or Celery beat)."""
     object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE", ""] = ""
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    """One JSON object per log line (with the request id), or `text` for a terminal."""
+    max_header_bytes: int = Field(default=16 * 1024, ge=4096, le=1024 * 1024)
+    """Largest request line + headers the server reads (h11); more is a 400."""
+    body_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    """Longest wait for the next bytes of an upload: after it, 408 `upload_timeout`."""
+    keepalive_s: int = Field(default=5, ge=1, le=300)
+    """How long an idle keep-alive connection stays open."""
+    shutdown_timeout_s: int = Field(default=30, ge=1, le=3600)
+    """How long a stopping server waits for requests in flight before cancelling them."""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -75,13 +158,21 @@ class Settings(BaseSettings):
         if self.dev:
             return
         value = self.secret_key.get_secret_value() if self.secret_key else ""
-        if value.strip().lower() in KNOWN_BAD_SECRETS or len(value) < MIN_SECRET_LENGTH:
-            raise InsecureSettingsError(
-                "WARDCAM_SECRET_KEY is missing or too weak (needs at least "
-                f"{MIN_SECRET_LENGTH} random characters, e.g. `python -c 'import secrets; "
-                "print(secrets.token_urlsafe(48))'`). Set WARDCAM_DEV=1 only for local "
-                "development."
+        if not value.strip():
+            problem = "is missing"
+        elif value.strip().lower() in KNOWN_BAD_SECRETS or len(value) < MIN_SECRET_LENGTH:
+            problem = f"is too short or well known (needs {MIN_SECRET_LENGTH}+ random characters)"
+        elif (bits := secret_strength_bits(value)) < MIN_SECRET_BITS:
+            problem = (
+                f"is too weak: about {bits:.0f} bits of randomness, {MIN_SECRET_BITS} needed "
+                "(repeated, sequential or few kinds of characters)"
             )
+        else:
+            return
+        raise InsecureSettingsError(
+            f"WARDCAM_SECRET_KEY {problem}. Make one with `{MAKE_A_SECRET}` "
+            f"(at least {MIN_SECRET_BITS} bits). Set WARDCAM_DEV=1 only for local development."
+        )
 
     @cached_property
     def secret_bytes(self) -> bytes:

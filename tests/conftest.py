@@ -175,6 +175,7 @@ class World:
     keys: dict[str, str] = field(default_factory=dict)
     users: dict[str, int] = field(default_factory=dict)
     orgs: dict[str, int] = field(default_factory=dict)
+    units: dict[str, int] = field(default_factory=dict)
 
     def count(self, table: str, where: str = "") -> int:
         from sqlalchemy import text
@@ -230,6 +231,9 @@ def make_world(client: TestClient, settings: Any) -> World:
         r = client.post("/orgs", json={"name": name, "kind": kind}, headers=w.h("admin"))
         assert r.status_code == 201, r.text
         w.orgs[name] = r.json()["id"]
+    r = client.post(f"/orgs/{w.orgs['police']}/units", json={"name": "cid"}, headers=w.h("admin"))
+    assert r.status_code == 201, r.text
+    w.units["cid"] = r.json()["id"]
     people = [
         ("ward_a", "ward", "ward_a"),
         ("ward_b", "ward", "ward_b"),
@@ -244,7 +248,7 @@ def make_world(client: TestClient, settings: Any) -> World:
             "username": username,
             "role": role,
             "org_id": w.orgs[org] if org else None,
-            "unit": "cid" if role in ("investigator", "supervisor") else None,
+            "unit_id": w.units["cid"] if role in ("investigator", "supervisor") else None,
         }
         r = client.post("/users", json=body, headers=w.h("admin"))
         assert r.status_code == 201, r.text

@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-TEST_SECRET = "test-secret-" + "x" * 40
+TEST_SECRET = "2VpuwmwDIWTa6YLPGB07Opu4NReLqpzJkKlkS3tn87xw_7oZ"
+"""A fixed random secret for tests (strong enough for `Settings.check_secure`)."""
 
 
 def free_port() -> int:

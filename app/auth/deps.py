@@ -36,7 +36,7 @@ def authenticate(session: Session, token: str) -> Principal | None:
         username=owner.username,
         role=owner.role,
         org_id=owner.org_id,
-        unit=owner.unit,
+        unit_id=owner.unit_id,
     )
 
 

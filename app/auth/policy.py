@@ -15,8 +15,13 @@ from app.identity.models import Role
 class Action(StrEnum):
     org_create = "org.create"
     org_read = "org.read"
+    unit_create = "unit.create"
+    unit_read = "unit.read"
     user_create = "user.create"
     user_read = "user.read"
+    user_list = "user.list"
+    user_manage = "user.manage"
+    key_manage = "key.manage"
     camera_create = "camera.create"
     camera_read = "camera.read"
     camera_list = "camera.list"
@@ -30,6 +35,7 @@ class Action(StrEnum):
     event_read = "event.read"
     case_create = "case.create"
     case_read = "case.read"
+    case_list = "case.list"
     case_member_add = "case.member_add"
     case_update = "case.update"
     extraction_create = "extraction.create"
@@ -45,8 +51,14 @@ _POLICE_READ = {Role.officer, Role.investigator, Role.supervisor}
 POLICY: dict[Action, frozenset[Role]] = {
     Action.org_create: frozenset({Role.admin}),
     Action.org_read: frozenset({Role.admin}),
+    Action.unit_create: frozenset({Role.admin}),
+    Action.unit_read: frozenset({Role.admin, *_POLICE_READ}),
     Action.user_create: frozenset({Role.admin}),
-    Action.user_read: frozenset({Role.admin}),
+    # Supervisors: the users of their own organisation (app/identity/policy.py).
+    Action.user_read: frozenset({Role.admin, Role.supervisor}),
+    Action.user_list: frozenset({Role.admin, Role.supervisor}),
+    Action.user_manage: frozenset({Role.admin, Role.supervisor}),
+    Action.key_manage: frozenset({Role.admin, Role.supervisor}),
     Action.camera_create: frozenset({Role.admin, Role.ward}),
     Action.camera_read: frozenset({Role.admin, Role.ward, *_POLICE_READ}),
     Action.camera_list: frozenset({Role.admin, Role.ward, *_POLICE_READ}),
@@ -60,6 +72,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.event_read: frozenset({Role.officer, Role.investigator, Role.supervisor}),
     Action.case_create: frozenset({Role.investigator, Role.supervisor}),
     Action.case_read: frozenset({Role.investigator, Role.supervisor, Role.officer}),
+    Action.case_list: frozenset({Role.investigator, Role.supervisor, Role.officer}),
     Action.case_member_add: frozenset({Role.investigator, Role.supervisor}),
     Action.case_update: frozenset({Role.investigator, Role.supervisor}),
     Action.extraction_create: frozenset({Role.investigator, Role.supervisor}),

@@ -13,7 +13,7 @@ class Principal:
     username: str
     role: Role
     org_id: int | None
-    unit: str | None = None
+    unit_id: int | None = None
 
     @property
     def is_admin(self) -> bool:

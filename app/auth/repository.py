@@ -19,7 +19,7 @@ class KeyOwner(NamedTuple):
     username: str
     role: Role
     org_id: int | None
-    unit: str | None
+    unit_id: int | None
 
 
 def key_owner(session: Session, prefix: str) -> KeyOwner | None:
@@ -33,7 +33,7 @@ def key_owner(session: Session, prefix: str) -> KeyOwner | None:
             col(User.username),
             col(User.role),
             col(User.org_id),
-            col(User.unit),
+            col(User.unit_id),
         )
         .join(User, col(User.id) == col(ApiKey.user_id))
         .where(col(ApiKey.prefix) == prefix)

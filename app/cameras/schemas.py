@@ -11,16 +11,18 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from app.cameras.models import CameraStatus, SharingPolicy
 from app.deps import IdField
+from app.text import CleanStr
 
 STREAM_SCHEMES = frozenset({"rtsp", "rtsps", "http", "https"})
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Name = Annotated[CleanStr, StringConstraints(min_length=1, max_length=200)]
+Address = Annotated[CleanStr, StringConstraints(max_length=500)]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 ClockOffset = Annotated[float, Field(ge=-86_400, le=86_400, allow_inf_nan=False)]
 RetentionDays = Annotated[int, Field(ge=1, le=3650)]
-StreamUrl = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+StreamUrl = Annotated[CleanStr, StringConstraints(max_length=2000)]
+TimeZone = Annotated[CleanStr, StringConstraints(max_length=64)]
 
 
 def check_timezone(value: str) -> str:
@@ -55,7 +57,7 @@ class CameraCreate(_Strict):
     latitude: Latitude
     longitude: Longitude
     address: Address = ""
-    timezone: Annotated[str, StringConstraints(max_length=64)]
+    timezone: TimeZone
     clock_offset_s: ClockOffset = 0.0
     stream_url: StreamUrl | None = None
     retention_days: RetentionDays = 30
@@ -71,7 +73,7 @@ class CameraUpdate(_Strict):
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     address: Address | None = None
-    timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    timezone: TimeZone | None = None
     clock_offset_s: ClockOffset | None = None
     stream_url: StreamUrl | None = Field(default=None, description="'' removes it")
     retention_days: RetentionDays | None = None

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from app.auth.deps import require
 from app.auth.policy import Action
 from app.auth.principal import Principal
 from app.cases import service
-from app.cases.schemas import CaseCreate, CasePublic, CaseUpdate, MemberAdd
-from app.deps import IdPath, SessionDep
+from app.cases.models import CaseStatus
+from app.cases.schemas import CaseCreate, CasePage, CasePublic, CaseUpdate, MemberAdd
+from app.deps import MAX_ID, IdPath, SessionDep
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -24,6 +25,22 @@ def create_case(
     principal: Annotated[Principal, Depends(require(Action.case_create))],
 ) -> CasePublic:
     return service.to_public(session, service.create(session, principal, data))
+
+
+@router.get("", response_model=CasePage)
+def list_cases(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require(Action.case_list))],
+    status: CaseStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[int | None, Query(ge=1, le=MAX_ID, description="next_cursor")] = None,
+) -> CasePage:
+    """The cases you are on (supervisors: and every case of their unit), newest first."""
+    rows = service.list_visible(
+        session, principal, status=status, before_id=cursor, limit=limit
+    )
+    nxt = str(rows[-1].id) if len(rows) == limit else None
+    return CasePage(items=[service.to_public(session, c) for c in rows], next_cursor=nxt)
 
 
 @router.get("/{case_id}", response_model=CasePublic)

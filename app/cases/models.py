@@ -22,7 +22,7 @@ class Case(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     title: str = Field(max_length=200)
-    unit: str = Field(max_length=100, index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
     org_id: int = Field(foreign_key="organisation.id")
     status: CaseStatus = Field(sa_column=Column(EnumText(CaseStatus), nullable=False))
     created_by: int = Field(foreign_key="user_account.id")

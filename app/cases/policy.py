@@ -16,7 +16,7 @@ class CasePolicy:
         if (
             principal.role is Role.supervisor
             and principal.org_id == case.org_id
-            and principal.unit == case.unit
+            and principal.unit_id == case.unit_id
         ):
             return True
         assert case.id is not None

@@ -18,7 +18,68 @@ from app.identity.models import Role
 
 def to_public(session: Session, case: Case) -> CasePublic:
     assert case.id is not None
-    return CasePublic(**case.model_dump(), members=repository.member_ids(session, case.id))
+    return CasePublic(
+        **case.model_dump(),
+        unit=repository.unit_name(session, case.unit_id),
+        members=repository.member_ids(session, case.id),
+    )
+
+
+def supervised_unit(principal: Principal) -> tuple[int, int] | None:
+    """(org_id, unit_id) whose cases a supervisor sees without being on them."""
+    if principal.role is Role.supervisor and principal.org_id and principal.unit_id:
+        return principal.org_id, principal.unit_id
+    return None
+
+
+def list_visible(
+    session: Session,
+    principal: Principal,
+    *,
+    status: CaseStatus | None,
+    before_id: int | None,
+    limit: int,
+) -> list[Case]:
+    return list(
+        repository.list_visible(
+            session,
+            principal.user_id,
+            supervised_unit(principal),
+            status=status,
+            before_id=before_id,
+            limit=limit,
+        )
+    )
+
+
+def _unit_for(session: Session, principal: Principal, unit_id: int | None) -> int:
+    """The unit a new case goes under: the caller's own by default; an investigator may name
+    only their own, a supervisor any unit of their organisation."""
+    own = principal.unit_id
+    if unit_id is None or unit_id == own:
+        if own is None:
+            raise Unprocessable(
+                "you belong to no unit, so you cannot open a case; an admin assigns units",
+                code="unit_required",
+            )
+        return own
+    if principal.role is not Role.supervisor:
+        raise Forbidden(
+            f"unit {unit_id} is not your unit; only a supervisor opens a case for another unit",
+            code="not_your_unit",
+            audit={
+                "action": "case.create",
+                "actor": principal,
+                "target_type": "unit",
+                "target_id": unit_id,
+            },
+        )
+    unit = identity.get_unit(session, unit_id)
+    if unit is None or unit.org_id != principal.org_id:
+        raise Unprocessable(
+            f"unit {unit_id} is not a unit of your organisation", code="unknown_unit"
+        )
+    return unit_id
 
 
 def get_visible(session: Session, principal: Principal, case_id: int, action: str) -> Case:
@@ -44,10 +105,11 @@ def create(session: Session, principal: Principal, data: CaseCreate) -> Case:
     if repository.number_taken(session, data.number):
         raise Conflict(f"case number {data.number!r} exists", code="case_exists")
     assert principal.org_id is not None
+    unit_id = _unit_for(session, principal, data.unit_id)
     case = Case(
         number=data.number,
         title=data.title,
-        unit=data.unit or principal.unit or "default",
+        unit_id=unit_id,
         org_id=principal.org_id,
         status=data.status,
         created_by=principal.user_id,
@@ -64,7 +126,7 @@ def create(session: Session, principal: Principal, data: CaseCreate) -> Case:
         target_type="case",
         target_id=case.id,
         case_id=case.id,
-        details={"number": case.number, "unit": case.unit},
+        details={"number": case.number, "unit_id": case.unit_id},
     )
     return case
 

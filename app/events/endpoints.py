@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -15,17 +14,19 @@ from app.deps import MAX_ID, ContextDep, SessionDep
 from app.errors import NotFound
 from app.events import service
 from app.events.schemas import EventPage, EventPublic, Histogram
-from app.events.serialise import dump_json, to_public
+from app.events.serialise import dump_json
 from app.events.service import RawFilters
+from app.text import CleanStr
+from app.timewindow import WindowTime
 
 router = APIRouter(tags=["events"])
 
 
 async def filters(
     from_: Annotated[
-        datetime | None, Query(alias="from", description="ISO 8601 with offset")
+        WindowTime | None, Query(alias="from", description="ISO 8601 with offset")
     ] = None,
-    to: Annotated[datetime | None, Query(description="ISO 8601 with offset; after from")] = None,
+    to: Annotated[WindowTime | None, Query(description="ISO 8601 with offset; after from")] = None,
     near: Annotated[str | None, Query(description="lat,lon", max_length=64)] = None,
     radius_m: Annotated[float | None, Query(description="with near; metres, <= 50 km")] = None,
     bbox: Annotated[
@@ -43,7 +44,7 @@ async def filters(
     min_confidence: Annotated[float | None, Query(description="0..1")] = None,
     case_id: Annotated[int | None, Query(description="a case you are on", ge=1, le=MAX_ID)] = None,
     purpose: Annotated[
-        str | None, Query(description="why you search (>= 10 characters)", max_length=500)
+        CleanStr | None, Query(description="why you search (>= 10 characters)", max_length=500)
     ] = None,
 ) -> RawFilters:
     return RawFilters(
@@ -110,13 +111,13 @@ def get_event(
     event_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(Action.event_read))],
-    case_id: int | None = None,
-    purpose: Annotated[str | None, Query(max_length=500)] = None,
+    case_id: Annotated[int | None, Query(description="a case you are on", ge=1, le=MAX_ID)] = None,
+    purpose: Annotated[
+        CleanStr | None, Query(description="why you look (>= 10 characters)", max_length=500)
+    ] = None,
 ) -> EventPublic:
-    event, cam = service.get_event(
-        session, principal, event_id, action="event.read", case_id=case_id, purpose=purpose
-    )
-    return to_public(event, cam)
+    """One sighting; like a search it needs case_id or purpose, and is audited with it."""
+    return service.read_event(session, principal, event_id, case_id=case_id, purpose=purpose)
 
 
 @router.get(
@@ -129,10 +130,13 @@ def event_thumbnail(
     session: SessionDep,
     ctx: ContextDep,
     principal: Annotated[Principal, Depends(require(Action.event_read))],
-    case_id: int | None = None,
-    purpose: Annotated[str | None, Query(max_length=500)] = None,
+    case_id: Annotated[int | None, Query(description="a case you are on", ge=1, le=MAX_ID)] = None,
+    purpose: Annotated[
+        CleanStr | None, Query(description="why you look (>= 10 characters)", max_length=500)
+    ] = None,
 ) -> Response:
-    """The event's best frame crop (JPEG), from the object store; the access is audited."""
+    """The event's best frame crop (JPEG), from the object store; needs case_id or purpose
+    like a search (search results link it with theirs); the access is audited."""
     event, _ = service.get_event(
         session, principal, event_id, action="event.thumbnail", case_id=case_id, purpose=purpose
     )

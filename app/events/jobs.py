@@ -17,8 +17,8 @@ from app.footage.service import INDEX_JOB
 from app.jobs.registry import JobContext, PermanentJobError, handler
 from app.storage import ObjectStore
 from app.storage.download import local_copy
+from detectors import DetectorLoadError, PipelineConfig, run_pipeline
 from detectors import Event as Sighting
-from detectors import PipelineConfig, run_pipeline
 from evidence.hashing import sha256_file
 
 
@@ -91,7 +91,10 @@ def index_segment(jc: JobContext) -> None:
         if segment is None:
             raise PermanentJobError(f"segment {jc.segment_id} does not exist")
         key, expected = segment.object_key, segment.sha256
-    detector = jc.app.detectors.get()
+    try:
+        detector = jc.app.detectors.get()
+    except DetectorLoadError as exc:  # one line saying how to fix it; retrying cannot help
+        raise PermanentJobError(str(exc)) from None
     with local_copy(jc.app.store, key, Path(key).suffix) as path:
         if sha256_file(path) != expected:
             raise PermanentJobError(

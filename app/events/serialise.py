@@ -14,7 +14,6 @@ import orjson
 
 from app.audit.chain import format_ts
 from app.cameras.repository import CameraInfo
-from app.events.schemas import EventPublic
 
 
 class EventLike(Protocol):
@@ -77,10 +76,6 @@ def event_json(row: EventLike, cam: CameraInfo) -> dict[str, Any]:
         "box": {"x1": row.box_x1, "y1": row.box_y1, "x2": row.box_x2, "y2": row.box_y2},
         "thumbnail_url": f"/events/{row.id}/thumbnail" if row.thumbnail_key else None,
     }
-
-
-def to_public(row: EventLike, cam: CameraInfo) -> EventPublic:
-    return EventPublic.model_validate(event_json(row, cam))
 
 
 def dump_json(body: dict[str, Any]) -> bytes:

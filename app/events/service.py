@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlmodel import Session
 
@@ -25,10 +26,10 @@ from app.errors import Forbidden, NotFound, Unprocessable
 from app.events import repository
 from app.events.cursor import CursorCodec, CursorError, Position, query_fingerprint
 from app.events.models import Event
-from app.events.schemas import CameraCounts, Histogram
+from app.events.schemas import CameraCounts, EventPublic, Histogram
 from app.events.serialise import event_json
 from app.geo import BBox, GeoError, Polygon, check_radius, parse_bbox, parse_near, parse_polygon
-from app.timewindow import check_window
+from app.timewindow import check_window, utc_z
 from detectors import LABELS, PALETTE
 
 MAX_LIMIT = 500
@@ -129,8 +130,8 @@ def parse_filters(
     if unknown:
         raise _bad(f"unknown camera id(s): {', '.join(map(str, unknown))}", "unknown_camera")
     query: dict[str, Any] = {
-        "from": start.isoformat(),
-        "to": end.isoformat(),
+        "from": utc_z(start),
+        "to": utc_z(end),
         "near": f"{point[0]},{point[1]}" if point else None,
         "radius_m": raw.radius_m if point else None,
         "bbox": raw.bbox,
@@ -175,6 +176,14 @@ def check_purpose(
             f"purpose must say why, in at least {MIN_PURPOSE} characters", "purpose_too_short"
         )
     return None, text_purpose
+
+
+def _link_with_purpose(item: dict[str, Any], case_id: int | None, purpose: str | None) -> None:
+    """Thumbnails are read under the case or purpose their event was found with (see
+    get_event), so the link carries it."""
+    if item["thumbnail_url"]:
+        why = {"case_id": case_id} if case_id is not None else {"purpose": purpose}
+        item["thumbnail_url"] += f"?{urlencode(why)}"
 
 
 def _check_limit(limit: int) -> int:
@@ -223,6 +232,8 @@ def search(
     )
     cams = cameras.cameras(session)
     items = [event_json(r, cams[r.camera_id]) for r in rows]
+    for item in items:
+        _link_with_purpose(item, case_id, purpose)
     next_cursor = None
     if len(rows) == limit:
         last = rows[-1]
@@ -313,13 +324,14 @@ def get_event(
     case_id: int | None = None,
     purpose: str | None = None,
 ) -> tuple[Event, CameraInfo]:
-    """One event the caller may see, its access audited (case or purpose recorded if given)."""
+    """One event the caller may see. Like a search it needs a case the caller is on or a
+    purpose (ids are sequential: reading them one by one must not be a search without a
+    reason), checked before the event is looked up; the access is audited with it."""
+    case_id, purpose = check_purpose(session, principal, case_id, purpose, action)
     event = repository.get_event(session, event_id)
     cams = cameras.visible_cameras(session, principal)
     if event is None or event.camera_id not in cams:
         raise NotFound(f"event {event_id} does not exist", code="event_not_found")
-    if case_id is not None:
-        case_id, purpose = check_purpose(session, principal, case_id, purpose, action)
     record(
         session,
         principal,
@@ -327,7 +339,24 @@ def get_event(
         target_type="event",
         target_id=event_id,
         case_id=case_id,
-        purpose=purpose.strip() if purpose else None,
+        purpose=purpose,
         camera_ids=[event.camera_id],
     )
     return event, cams[event.camera_id]
+
+
+def read_event(
+    session: Session,
+    principal: Principal,
+    event_id: int,
+    *,
+    case_id: int | None = None,
+    purpose: str | None = None,
+) -> EventPublic:
+    """`get_event` as the API shows it, its thumbnail link under the same case or purpose."""
+    event, cam = get_event(
+        session, principal, event_id, action="event.read", case_id=case_id, purpose=purpose
+    )
+    item = event_json(event, cam)
+    _link_with_purpose(item, case_id, purpose.strip() if purpose else None)
+    return EventPublic.model_validate(item)

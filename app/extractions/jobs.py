@@ -97,6 +97,7 @@ def fulfil(jc: JobContext) -> None:
         case = cases.get(session, ex.case_id)
         requester = identity.get_user(session, ex.requested_by)
         assert case is not None and requester is not None and ex.id is not None
+        unit = cases.unit_name(session, case.unit_id)
         decisions = list(repository.cameras_of(session, ex.id))
         approved = [d.camera_id for d in decisions if d.decision == Decision.approved]
         named: dict[int, Camera] = {
@@ -129,7 +130,7 @@ def fulfil(jc: JobContext) -> None:
         return
 
     meta: dict[str, Any] = {
-        "case": {"id": case.id, "number": case.number, "title": case.title, "unit": case.unit},
+        "case": {"id": case.id, "number": case.number, "title": case.title, "unit": unit},
         "request": {
             "id": snapshot.id,
             "reason": snapshot.reason,

@@ -66,7 +66,9 @@ def list_for(
         )
         stmt = stmt.where(col(Extraction.id).in_(touching))
     elif principal.role is Role.supervisor:
-        units = select(Case.id).where(Case.unit == principal.unit, Case.org_id == principal.org_id)
+        units = select(Case.id).where(
+            Case.unit_id == principal.unit_id, Case.org_id == principal.org_id
+        )
         mine = select(CaseMember.case_id).where(CaseMember.user_id == principal.user_id)
         stmt = stmt.where(col(Extraction.case_id).in_(units) | col(Extraction.case_id).in_(mine))
     else:

@@ -8,21 +8,23 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.deps import IdField
+from app.text import CleanText
+from app.timewindow import WindowTime
 
 
 class ExtractionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     camera_ids: Annotated[list[IdField], Field(min_length=1, max_length=50)]
-    from_: Annotated[datetime, Field(alias="from")]
-    to: datetime
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=2000)]
+    from_: Annotated[WindowTime, Field(alias="from")]
+    to: WindowTime
+    reason: Annotated[CleanText, StringConstraints(min_length=10, max_length=2000)]
     redact: bool = False
 
 
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Literal["approve", "deny"]
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+    note: Annotated[CleanText, StringConstraints(max_length=2000)] = ""
 
 
 class CameraDecisionPublic(BaseModel):

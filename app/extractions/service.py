@@ -36,7 +36,7 @@ from app.extractions.schemas import (
 from app.identity import repository as identity
 from app.jobs import repository as jobs
 from app.jobs.models import Job
-from app.timewindow import check_window
+from app.timewindow import check_window, utc_z
 
 FULFIL_JOB = "fulfil_extraction"
 
@@ -158,8 +158,8 @@ def create(
         purpose=data.reason,
         camera_ids=ids,
         details={
-            "from": data.from_.isoformat(),
-            "to": data.to.isoformat(),
+            "from": utc_z(data.from_),
+            "to": utc_z(data.to),
             "redact": data.redact,
             "auto_approved": [c.id for c in found if c.sharing_policy == SharingPolicy.auto],
         },

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +24,9 @@ from app.deps import ContextDep, IdPath, SessionDep
 from app.errors import ApiError, Unprocessable
 from app.footage import service
 from app.footage.schemas import Coverage, SegmentPublic
+from app.limits import body_chunks, refuse_multipart
+from app.text import CleanStr
+from app.timewindow import StartTime, WindowTime
 from ingest.errors import IngestError
 from ingest.hashing import SpoolWriter
 
@@ -55,11 +57,12 @@ async def upload_footage(
     session: SessionDep,
     ctx: ContextDep,
     principal: Annotated[Principal, Depends(require(Action.footage_upload))],
-    start: Annotated[datetime | None, Query(description="ISO 8601 with offset")] = None,
-    filename: Annotated[str | None, Query(max_length=255)] = None,
+    start: Annotated[StartTime | None, Query(description="ISO 8601 with offset")] = None,
+    filename: Annotated[CleanStr | None, Query(max_length=255)] = None,
 ) -> SegmentPublic:
     """Upload one video file as the request body. 201 with the new segment; 200 with the
     existing one when the same bytes were already stored for this camera."""
+    refuse_multipart(request)
     if start is not None:
         service.check_start(start)
     camera = await run_in_threadpool(service.camera_for_upload, ctx.engine, principal, camera_id)
@@ -76,7 +79,7 @@ async def upload_footage(
     try:
         buf = bytearray()
         try:
-            async for chunk in request.stream():
+            async for chunk in body_chunks(request, ctx.settings.body_timeout_s):
                 buf += chunk
                 if len(buf) >= CHUNK:
                     await run_in_threadpool(writer.write, bytes(buf))
@@ -84,7 +87,7 @@ async def upload_footage(
             if buf:
                 await run_in_threadpool(writer.write, bytes(buf))
         except ClientDisconnect:
-            log.info("upload for camera %s dropped after %d bytes", camera_id, writer.size)
+            log.warning("upload for camera %s dropped after %d bytes", camera_id, writer.size)
             raise
         if declared is not None and declared.isdigit() and writer.size != int(declared):
             raise Unprocessable(
@@ -113,8 +116,8 @@ def footage_coverage(
     camera_id: IdPath,
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(Action.footage_list))],
-    from_: Annotated[datetime, Query(alias="from")],
-    to: datetime,
+    from_: Annotated[WindowTime, Query(alias="from")],
+    to: WindowTime,
 ) -> Coverage:
     """The segments that overlap [from, to) and the gaps between them."""
     return service.coverage(session, principal, camera_id, from_, to)

@@ -34,6 +34,7 @@ class Segment(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("camera_id", "sha256", name="uq_segment_camera_sha256"),
         Index("ix_segment_camera_start", "camera_id", "start"),
+        Index("ix_segment_ingested_at", "ingested_at"),  # /metrics: ingest of the last hour
     )
 
     id: int | None = Field(default=None, primary_key=True)

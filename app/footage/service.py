@@ -35,7 +35,7 @@ from app.footage.schemas import Coverage, Gap, JobPublic, SegmentPublic
 from app.jobs import repository as jobs
 from app.jobs.models import Job
 from app.storage import ObjectStore
-from app.timewindow import check_window
+from app.timewindow import check_window, utc_z
 from ingest.errors import IngestError
 from ingest.hashing import Spooled
 from ingest.probe import ProbeResult
@@ -167,7 +167,7 @@ def store_segment(
                 details={
                     "sha256": spooled.sha256,
                     "size": spooled.size,
-                    "start": start.isoformat(),
+                    "start": utc_z(start),
                     "duration_s": probe.duration_s,
                     "truncated": truncated,
                     **(audit_details or {}),
@@ -269,7 +269,7 @@ def coverage(
             target_type="camera",
             target_id=camera_id,
             camera_ids=[camera_id],
-            details={"from": start.isoformat(), "to": end.isoformat(), "segments": len(segments)},
+            details={"from": utc_z(start), "to": utc_z(end), "segments": len(segments)},
         )
     gaps: list[Gap] = []
     cursor, covered = start, 0.0

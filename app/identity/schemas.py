@@ -1,4 +1,5 @@
-"""Organisations and users as clients see them. An API key appears once, at creation."""
+"""Organisations, units and users as clients see them. An API key appears once: when its
+user is created or the key is rotated; afterwards only its prefix is shown."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from app.deps import IdField
 from app.identity.models import OrgKind, Role
+from app.text import CleanStr
 
-OrgName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+OrgName = Annotated[CleanStr, StringConstraints(min_length=1, max_length=200)]
+UnitName = Annotated[CleanStr, StringConstraints(min_length=1, max_length=100)]
+FullName = Annotated[CleanStr, StringConstraints(max_length=200)]
 Username = Annotated[
     str,
     StringConstraints(
@@ -32,13 +36,26 @@ class OrgPublic(BaseModel):
     created_at: datetime
 
 
+class UnitCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: UnitName
+
+
+class UnitPublic(BaseModel):
+    id: int
+    org_id: int
+    name: str
+    created_at: datetime
+
+
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: Username
-    full_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    full_name: FullName = ""
     role: Role
     org_id: IdField | None = None
-    unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    unit_id: IdField | None = None
+    """A unit of `org_id` (police only; investigators and supervisors need one)."""
 
 
 class UserPublic(BaseModel):
@@ -47,7 +64,9 @@ class UserPublic(BaseModel):
     full_name: str
     role: Role
     org_id: int | None
+    unit_id: int | None
     unit: str | None
+    """The unit's name."""
     active: bool
     created_at: datetime
 
@@ -55,3 +74,27 @@ class UserPublic(BaseModel):
 class UserCreated(UserPublic):
     api_key: str
     """Shown once; only its hash is stored."""
+
+
+class UserPage(BaseModel):
+    items: list[UserPublic]
+    next_cursor: str | None = None
+
+
+class ApiKeyPublic(BaseModel):
+    """A key as it can be shown again: its prefix (the `wc_<prefix>_` part), never more."""
+
+    id: int
+    user_id: int
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+    active: bool
+
+
+class KeyRotated(BaseModel):
+    api_key: str
+    """The new key, shown once."""
+    key: ApiKeyPublic
+    revoked: list[ApiKeyPublic]
+    """The user's keys this rotation revoked."""

@@ -25,6 +25,8 @@ class Job(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("kind", "segment_id", name="uq_job_kind_segment"),
         Index("ix_job_state_run_after", "state", "run_after"),
+        # /metrics: queue depth per kind and state, and the oldest waiting job of a kind.
+        Index("ix_job_kind_state_id", "kind", "state", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -22,6 +22,7 @@ from app.events import repository as events
 from app.footage.models import SegmentStatus
 from app.retention import repository
 from app.storage import ObjectLocked
+from app.timewindow import utc_z
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def sweep(ctx: AppContext, now: datetime | None = None, batch: int = 200) -> Swe
                             "segments": n_segs,
                             "events": n_events,
                             "retention_days": days,
-                            "cutoff": cutoff.isoformat(),
+                            "cutoff": utc_z(cutoff),
                         },
                     )
                     report.deleted_segments[camera_id] += n_segs

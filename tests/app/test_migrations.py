@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
@@ -29,3 +33,74 @@ def test_models_match_migrations(db_url: str) -> None:
         diff = compare_metadata(ctx, SQLModel.metadata)
     engine.dispose()
     assert diff == [], diff
+
+
+def _empty_database(request: pytest.FixtureRequest, tmp_path: Path, engine_kind: str) -> str:
+    if engine_kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.db'}"
+    from tests.conftest import PG_ADMIN_URL, _sa_url
+
+    templates = request.getfixturevalue("pg_templates")
+    name = f"wardcam_t_{templates.run_id}_old_{uuid.uuid4().hex[:6]}"
+    templates._exec(f'CREATE DATABASE "{name}"')
+    templates.created.append(name)
+    return _sa_url(PG_ADMIN_URL, name)
+
+
+@pytest.mark.parametrize("engine_kind", ["sqlite", "postgres"])
+def test_units_and_name_keys_migrate_existing_data(
+    request: pytest.FixtureRequest, tmp_path: Path, engine_kind: str
+) -> None:
+    """0008 turns the free-text units of users and cases into rows of `unit` and gives every
+    organisation a unique normalised name key, keeping what was there (and its links)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from app.db import MIGRATIONS_DIR
+
+    engine = make_engine(_empty_database(request, tmp_path, engine_kind), pool=False)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")
+    t = "'2024-01-01 00:00:00'"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO organisation (id, name, kind, created_at) VALUES "
+                f"(1, 'Công an phường 1', 'police', {t}), (2, 'CÔNG AN  PHƯỜNG 1', 'police', {t}),"
+                f" (3, 'Phường 1', 'ward', {t})"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO user_account (id, username, full_name, role, org_id, unit, active, "
+                f"created_at) VALUES (1, 'inv', '', 'investigator', 1, 'CID', true, {t}), "
+                f"(2, 'sup', '', 'supervisor', 1, 'cid', true, {t}), "
+                f"(3, 'w', '', 'ward', 3, 'x', true, {t}), "
+                f"(4, 'a', '', 'admin', NULL, 'y', true, {t})"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO case_file (id, number, title, unit, org_id, status, created_by, "
+                f"created_at) VALUES (1, 'C1', 't', 'CID', 1, 'open', 1, {t}), "
+                f"(2, 'C2', 't', 'traffic', 1, 'open', 1, {t})"
+            )
+        )
+        conn.execute(
+            text(f"INSERT INTO case_member (case_id, user_id, added_at) VALUES (1, 1, {t})")
+        )
+    run_migrations(engine)
+    with engine.connect() as conn:
+        units = dict(conn.execute(text("SELECT name_key, id FROM unit WHERE org_id = 1")).all())
+        assert set(units) == {"cid", "traffic"}
+        users = dict(conn.execute(text("SELECT username, unit_id FROM user_account")).all())
+        assert users == {"inv": units["cid"], "sup": units["cid"], "w": None, "a": None}
+        cases = dict(conn.execute(text("SELECT number, unit_id FROM case_file")).all())
+        assert cases == {"C1": units["cid"], "C2": units["traffic"]}
+        keys = dict(conn.execute(text("SELECT id, name_key FROM organisation")).all())
+        assert keys == {1: "công an phường 1", 2: "công an phường 1 #2", 3: "phường 1"}
+        assert conn.execute(text("SELECT count(*) FROM case_member")).scalar_one() == 1
+    engine.dispose()

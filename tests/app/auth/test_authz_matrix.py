@@ -36,6 +36,10 @@ class Ctx:
     case: int
     extraction: int
     users: dict[str, int]
+    org: int
+    """Police 1: the own organisation of the police callers."""
+    key: int
+    """An API key of `users["target"]`, an officer of police 1 no caller uses."""
 
 
 Body = Callable[[Ctx], Any]
@@ -61,6 +65,37 @@ MATRIX: dict[tuple[str, str], tuple[str, Callable[[Ctx], tuple[str, dict[str, An
         lambda c: ("/users", {"json": {"username": f"user{next(_n)}", "role": "auditor"}}),
     ),
     ("GET", "/users/me"): ("yy yy yy yy yy yy", lambda c: ("/users/me", {})),
+    ("GET", "/users"): ("yy nn nn nn yy nn", lambda c: ("/users", {})),
+    ("GET", "/users/{user_id}"): (
+        "yy nn nn nn yn nn",
+        lambda c: (f"/users/{c.users['target']}", {}),
+    ),
+    ("POST", "/users/{user_id}/deactivate"): (
+        "yy nn nn nn yn nn",
+        lambda c: (f"/users/{c.users['target']}/deactivate", {}),
+    ),
+    ("POST", "/users/{user_id}/reactivate"): (
+        "yy nn nn nn yn nn",
+        lambda c: (f"/users/{c.users['target']}/reactivate", {}),
+    ),
+    ("GET", "/users/{user_id}/keys"): (
+        "yy nn nn nn yn nn",
+        lambda c: (f"/users/{c.users['target']}/keys", {}),
+    ),
+    ("POST", "/users/{user_id}/keys/rotate"): (
+        "yy nn nn nn yn nn",
+        lambda c: (f"/users/{c.users['target']}/keys/rotate", {}),
+    ),
+    ("POST", "/users/{user_id}/keys/{key_id}/revoke"): (
+        "yy nn nn nn yn nn",
+        lambda c: (f"/users/{c.users['target']}/keys/{c.key}/revoke", {}),
+    ),
+    ("POST", "/orgs/{org_id}/units"): (
+        "yy nn nn nn nn nn",
+        lambda c: (f"/orgs/{c.org}/units", {"json": {"name": f"unit {next(_n)}"}}),
+    ),
+    ("GET", "/orgs/{org_id}/units"): ("yy nn yn yn yn nn", lambda c: (f"/orgs/{c.org}/units", {})),
+    ("GET", "/cases"): ("nn nn yy yy yy nn", lambda c: ("/cases", {})),
     ("POST", "/cameras"): (
         "yy yy nn nn nn nn",
         lambda c: (
@@ -171,6 +206,12 @@ def _setup(client: TestClient, settings) -> tuple[dict[str, str], Ctx]:  # type:
         orgs[name] = client.post(
             "/orgs", json={"name": name, "kind": kind}, headers=w.h("admin")
         ).json()["id"]
+    units = {
+        org: client.post(
+            f"/orgs/{orgs[org]}/units", json={"name": "cid"}, headers=w.h("admin")
+        ).json()["id"]
+        for org in ("p1", "p2")
+    }
     users = {}
     for name, role, org in [
         ("ward_a", "ward", "ward_a"),
@@ -182,6 +223,7 @@ def _setup(client: TestClient, settings) -> tuple[dict[str, str], Ctx]:  # type:
         ("sup1", "supervisor", "p1"),
         ("sup2", "supervisor", "p2"),
         ("auditor", "auditor", None),
+        ("target", "officer", "p1"),
     ]:
         r = client.post(
             "/users",
@@ -190,7 +232,7 @@ def _setup(client: TestClient, settings) -> tuple[dict[str, str], Ctx]:  # type:
                 "username": name,
                 "role": role,
                 "org_id": orgs[org] if org else None,
-                "unit": "cid" if role in ("investigator", "supervisor") else None,
+                "unit_id": units[org] if role in ("investigator", "supervisor") else None,
             },
         )
         w.keys[name] = r.json()["api_key"]
@@ -246,7 +288,8 @@ def _setup(client: TestClient, settings) -> tuple[dict[str, str], Ctx]:  # type:
         for i, scope in enumerate(("own", "other"))
     }
     assert event_id is not None
-    return keys, Ctx(cam["id"], seg["id"], event_id, case["id"], ex["id"], users)
+    key = client.get(f"/users/{users['target']}/keys", headers=w.h("admin")).json()[0]["id"]
+    return keys, Ctx(cam["id"], seg["id"], event_id, case["id"], ex["id"], users, orgs["p1"], key)
 
 
 @pytest.mark.slow

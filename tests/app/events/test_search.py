@@ -290,7 +290,7 @@ def test_results_carry_camera_local_time_and_thumbnail(setup: Setup) -> None:
     assert start.utcoffset() == timedelta(0) and local.utcoffset() == timedelta(hours=5, minutes=45)
     assert start == local
     assert item["label"] and 0 < item["confidence"] <= 1 and "color" in item
-    assert item["thumbnail_url"] == f"/events/{item['id']}/thumbnail"
+    assert item["thumbnail_url"].startswith(f"/events/{item['id']}/thumbnail?purpose=")
     thumb = setup.get(item["thumbnail_url"])
     assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
     assert thumb.content[:2] == b"\xff\xd8"
@@ -301,6 +301,49 @@ def test_results_carry_camera_local_time_and_thumbnail(setup: Setup) -> None:
     log = setup.get(f"/cameras/{setup.cams['a1']}/access-log", "ward_a").json()["items"]
     assert [e["action"] for e in log[:2]] == ["event.read", "event.thumbnail"]
     assert log[1]["target_id"] == str(item["id"])
+
+
+def test_reading_one_event_needs_a_case_or_purpose_like_a_search(setup: Setup) -> None:
+    """Event ids are sequential: without this rule, walking /events/1, /events/2, ... would be
+    a search with no stated reason. Reading one event or its thumbnail takes the same case_id
+    or purpose as a search, and is audited with it and the camera touched."""
+    from urllib.parse import parse_qs, urlsplit
+
+    first = setup.events[0]
+    officer = setup.world.h("officer")
+    for path in (f"/events/{first['id']}", f"/events/{first['id']}/thumbnail"):
+        r = setup.client.get(path, headers=officer)
+        assert r.status_code == 422 and r.json()["code"] == "purpose_required", r.text
+        r = setup.client.get(path, params={"purpose": "curious"}, headers=officer)
+        assert r.status_code == 422 and r.json()["code"] == "purpose_too_short"
+    for event_id in range(1, 30):  # walking the ids yields nothing
+        r = setup.client.get(f"/events/{event_id}", headers=officer)
+        assert r.status_code == 422, event_id
+    purpose = "sighting check for report 12/24"
+    r = setup.client.get(f"/events/{first['id']}", params={"purpose": purpose}, headers=officer)
+    assert r.status_code == 200
+    entry = setup.audit("event.read")[-1]
+    assert entry["purpose"] == purpose and entry["target_id"] == str(first["id"])
+    assert entry["details"]["camera_ids"] == [first["camera_id"]]
+    case = _case(setup, "officer")
+    r = setup.client.get(
+        f"/events/{first['id']}/thumbnail", params={"case_id": case}, headers=officer
+    )
+    assert r.status_code == 200 and r.content[:2] == b"\xff\xd8"
+    entry = setup.audit("event.thumbnail")[-1]
+    assert entry["case_id"] == case and entry["details"]["camera_ids"] == [first["camera_id"]]
+    other = _case(setup, "investigator")
+    r = setup.client.get(f"/events/{first['id']}", params={"case_id": other}, headers=officer)
+    assert r.status_code == 403 and r.json()["code"] == "not_on_case"
+    # The thumbnail links a search returns carry its case or purpose, so they just work.
+    for params in ({"purpose": purpose}, {"case_id": case}):
+        r = setup.search(camera_id=[first["camera_id"]], limit=1, **params)
+        link = r.json()["items"][0]["thumbnail_url"]
+        assert {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()} == {
+            k: str(v) for k, v in params.items()
+        }
+        thumb = setup.client.get(link, headers=officer)
+        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
 
 
 # --- histogram -------------------------------------------------------------------------------
@@ -376,7 +419,7 @@ def _case(s: Setup, *members: str, status: str = "open") -> int:
         case = Case(
             number=f"CID-{n + 1}",
             title="Burglary",
-            unit="cid",
+            unit_id=s.world.units["cid"],
             org_id=s.world.orgs["police"],
             status=CaseStatus(status),
             created_by=s.world.users["investigator"],

@@ -214,7 +214,7 @@ def test_bad_files_leave_nothing(  # type: ignore[no-untyped-def]
         ("2999-01-01T00:00:00Z", "start_time_out_of_range"),
         ("1999-12-31T23:59:59Z", "start_time_out_of_range"),
         ("2024-05-01T10:00:00", "invalid_start"),
-        ("yesterday", "invalid_input"),
+        ("yesterday", "invalid_start"),  # one rule for times: app/timewindow.py
     ],
 )
 def test_bad_start_times(world: World, settings, start: str, code: str) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,1 @@
+"""What operators see: structured logs with request ids, and Prometheus metrics."""
