@@ -1,4 +1,4 @@
-"""Frames in, sightings out: YOLO detector, motion-gated sampling pipeline, tracker, colour.
+"""Frames in, sightings out: YOLO detector, per-scene sampling pipeline, tracker, colour.
 
 No imports from ``app``; no I/O beyond reading video files.
 """
@@ -7,27 +7,35 @@ from .color import PALETTE, colour_unreliable, dominant_color, frame_gains, is_g
 from .detector import (
     ENV_DEVICE,
     ENV_MODEL,
-    KEEP_CLASSES,
-    LABELS,
     Detection,
     Detector,
     DetectorLoadError,
+    Look,
+    UnsupportedModelOutput,
     resolve_device,
 )
 from .pipeline import Event, PipelineConfig, PipelineResult, run_pipeline
+from .tracker import SparseTracker
+from .vocab import COLOURS, FAMILY, KEEP_CLASSES, LABELS, VEHICLE_LABELS
 
 __all__ = [
+    "COLOURS",
     "ENV_DEVICE",
     "ENV_MODEL",
+    "FAMILY",
     "KEEP_CLASSES",
     "LABELS",
     "PALETTE",
+    "VEHICLE_LABELS",
     "Detection",
     "Detector",
     "DetectorLoadError",
     "Event",
+    "Look",
     "PipelineConfig",
     "PipelineResult",
+    "SparseTracker",
+    "UnsupportedModelOutput",
     "colour_unreliable",
     "dominant_color",
     "frame_gains",

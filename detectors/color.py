@@ -5,18 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .vocab import COLOURS
+
 #: The palette: what ``Event.color`` can be (``None`` for people).
-PALETTE: tuple[str, ...] = (
-    "white",
-    "black",
-    "grey",
-    "red",
-    "blue",
-    "green",
-    "yellow",
-    "brown",  # brown and orange
-    "unknown",  # night / IR / too dark to tell
-)
+PALETTE: tuple[str, ...] = COLOURS
 
 # Mean per-pixel channel spread (max-min of B, G, R) of a whole frame below which it is
 # treated as greyscale (IR night mode, monochrome cameras).
