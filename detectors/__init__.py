@@ -3,7 +3,14 @@
 No imports from ``app``; no I/O beyond reading video files.
 """
 
-from .color import PALETTE, colour_unreliable, dominant_color, frame_gains, is_greyscale
+from .color import (
+    PALETTE,
+    colour_unreliable,
+    dominant_color,
+    frame_gains,
+    frame_lightness,
+    is_greyscale,
+)
 from .detector import (
     ENV_DEVICE,
     ENV_MODEL,
@@ -39,6 +46,7 @@ __all__ = [
     "colour_unreliable",
     "dominant_color",
     "frame_gains",
+    "frame_lightness",
     "is_greyscale",
     "resolve_device",
     "run_pipeline",

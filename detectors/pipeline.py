@@ -36,7 +36,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .color import colour_unreliable, dominant_color, frame_gains
+from .color import colour_unreliable, dominant_color, frame_gains, frame_lightness
 from .decode import DecodeFailure, Decoder, DecodeStats, Sampler, VideoInfo
 from .detector import Detection, Detector, Look
 from .scene import LookPlan, PlannerConfig, ScenePlanner
@@ -196,6 +196,7 @@ class _Best:
     confidence: float
     box: Box
     gains: tuple[float, float, float] | None = None
+    scene_lightness: float | None = None
 
 
 @dataclass
@@ -403,6 +404,7 @@ class _Runner:
     ) -> None:
         grey: bool | None = None
         gains: tuple[float, float, float] | None = None
+        scene: float | None = None
         for tr, det in matched:
             sighting = tr.last
             if tr.best is None or det.confidence > tr.best.confidence:
@@ -413,8 +415,9 @@ class _Runner:
                 if grey is None:
                     grey = colour_unreliable(img)
                     gains = frame_gains(img)
+                    scene = frame_lightness(img, gains)
                 self.best[key] = _Best(_crop(img, det.box, 0.1), grey, t, det.confidence,
-                                       det.box, gains)
+                                       det.box, gains, scene)
 
     # ------------------------------------------------------------------ events
     def events(
@@ -448,6 +451,7 @@ class _Runner:
                         _crop_inner(crop),
                         keep.greyscale if keep else True,
                         keep.gains if keep else None,
+                        keep.scene_lightness if keep else None,
                     )
                 labels: dict[str, float] = {}
                 for s in span.sightings:
