@@ -6,8 +6,8 @@ file, plus ``time_offset_s``; the caller adds the segment's corrected start time
 
 What each step does, and why (figures in the README and ``benchmarks/indexing.py``):
 
-* **decode** (:mod:`detectors.decode`): only what sampling needs; GOP tails, non-reference
-  frames and loop filters are skipped, so main-stream footage costs less than decoding it all;
+* **decode** (:mod:`detectors.decode`): only what sampling needs (GOP tails and
+  non-reference frames are skipped), so main-stream footage costs less than decoding it all;
 * **sample** at a per-scene rate, and run a **motion gate** on a small grey copy: a sample
   that did not change since the last looked-at one is not looked at (its tracks are carried
   over); a look is forced every ``force_interval_s`` all the same;
@@ -66,6 +66,7 @@ class PipelineConfig:
     min_sample_fps: float = 1.0
     max_sample_fps: float = 4.0
     confirm_interval_s: float = 5.0
+    hard_boost: float = 2.0
     #: frames per batch on GPU (full frames there), at this rate when ``sample_fps`` is 0
     batch_size: int = 16
     gpu_sample_fps: float = 2.0
@@ -74,6 +75,8 @@ class PipelineConfig:
     motion_threshold: float = 0.002
     #: grey-level change of one pixel that counts as a change
     motion_pixel_delta: int = 20
+    #: the sample rate may change every this many seconds of video
+    epoch_s: float = 2.0
     #: a sample is looked at at least this often even when nothing moves
     force_interval_s: float = 2.0
     #: a change over this fraction of the picture is a scene cut (PTZ move): tracks end
@@ -94,8 +97,10 @@ class PipelineConfig:
     overlap: bool = True
     #: … with up to this many model inputs in flight
     inflight: int = 1
-    #: decode shortcuts (skip non-reference frames and the loop filter)
+    #: skip decoding non-reference frames (nothing else depends on them)
     fast_decode: bool = True
+    #: skip the deblocking filter: cheaper, but small objects lose confidence
+    skip_loop_filter: bool = False
     #: do not decode the part of a GOP after its last sample
     gop_skip: bool = True
     #: decoder threads; 0 = FFmpeg's choice (frame + slice threads on every core)
@@ -112,13 +117,18 @@ class PipelineConfig:
             min_sample_fps=self.min_sample_fps,
             max_sample_fps=self.max_sample_fps,
             confirm_interval_s=self.confirm_interval_s,
+            hard_boost=self.hard_boost,
         )
 
     def spans(self, sample_interval: float) -> SpanRules:
+        # where the planner shrinks frames, a vehicle too small for the shrunk looks is seen
+        # confidently only by the full-frame look every ``confirm_interval_s``: that is not
+        # a gap in its stay
+        confirm = self.confirm_interval_s + 1.0 if self.adaptive else 0.0
         return SpanRules(
             span_conf=self.span_conf,
             event_min_conf=self.event_min_conf,
-            max_gap_s=max(self.span_gap_s, 2.5 * sample_interval),
+            max_gap_s=max(self.span_gap_s, 2.5 * sample_interval, confirm),
         )
 
 
@@ -244,20 +254,12 @@ def _crop_inner(crop: np.ndarray) -> np.ndarray:
     return inner if inner.size else crop
 
 
-#: best views are kept per track, label and window of this many seconds (an event split off a
-#: long track gets a thumbnail from its own stretch)
-_BEST_WINDOW_S = 10.0
-
-
 class _Runner:
     """The sample → look → detect → track loop."""
 
-    def __init__(
-        self, detector: Detector, config: PipelineConfig, info: VideoInfo, sampler: Sampler
-    ) -> None:
+    def __init__(self, detector: Detector, config: PipelineConfig, info: VideoInfo) -> None:
         self.detector = detector
         self.config = config
-        self.sampler = sampler
         self.width, self.height = info.width, info.height
         self.planner = ScenePlanner(info.width or 1, info.height or 1, detector.input_size,
                                     config.planner())
@@ -265,15 +267,20 @@ class _Runner:
         self.native_size = (self.planner.native_w, self.planner.native_h)
         self.gpu = detector.prefers_batches
         self.fixed_fps = config.sample_fps > 0
-        self._set_rate(self._plan())
+        self.sampler = Sampler(self.first_rate(), config.epoch_s)
+        self.decided_epoch = 1  # the sampler starts with epochs 0 and 1 at the first rate
         self.tracker = SparseTracker(config.track_conf, self._track_gap())
         self.pending: list[_Sample] = []
         self.looks: list[Look] = []
         self.inflight: deque[tuple[list[_Sample], Callable[[], list[list[Detection]]]]] = deque()
         self.ref: np.ndarray | None = None
         self.last_detect_t = -math.inf
-        self.best: dict[tuple[int, str, int], _Best] = {}
+        self.rules = config.spans(1.0 / max(config.min_sample_fps, config.sample_fps, 1e-6))
+        #: per track, per confident stretch, the best view of each label
+        self.best: dict[int, list[dict[str, _Best]]] = {}
+        self.last_sure: dict[int, float] = {}
         self.sample_times: list[float] = []
+        self.native_times: list[float] = []
         self.samples = 0
         self.samples_detected = 0
         self.inferences = 0
@@ -286,10 +293,23 @@ class _Runner:
             return LookPlan(None, 1.0, 1, fps, "full frames")
         return self.planner.plan
 
-    def _set_rate(self, plan: LookPlan) -> None:
-        fps = self.config.sample_fps if self.fixed_fps else plan.sample_fps
-        self.sampler.set_rate(fps)
-        self.interval = 1.0 / fps if fps > 0 else 0.0
+    def first_rate(self) -> float:
+        return self.config.sample_fps if self.fixed_fps else self._plan().sample_fps
+
+    def decide_upto(self, epoch: int) -> None:
+        """Fix the sample rate of every epoch up to ``epoch`` from what was seen so far.
+
+        Called before the first sample of epoch ``k`` is added (for epoch ``k + 1``), or when the
+        decoder reached an undecided epoch without a sample in between. It uses what has been
+        tracked at that point of the (single-threaded, ordered) sample loop, so the decision does
+        not depend on thread timing.
+        """
+        while self.decided_epoch < epoch:
+            nxt = self.decided_epoch + 1
+            if not self.sampler.decided(nxt):
+                fps = self.config.sample_fps if self.fixed_fps else self._plan().sample_fps
+                self.sampler.decide(nxt, fps)
+            self.decided_epoch = nxt
 
     def _track_gap(self) -> float:
         slowest = self.config.sample_fps if self.fixed_fps else self.config.min_sample_fps
@@ -298,6 +318,7 @@ class _Runner:
     # ------------------------------------------------------------------ samples
     def add(self, t: float, index: int, frame: np.ndarray) -> None:
         cfg = self.config
+        self.decide_upto(self.sampler.epoch(t) + 1)
         self.samples += 1
         self.sample_times.append(t)
         native = frame
@@ -389,19 +410,27 @@ class _Runner:
                 if d.confidence >= self.config.det_conf
             ]
             matched = self.tracker.update(s.t, dets, scale=s.look.scale)
+            if s.look.scale >= 0.95:
+                self.native_times.append(s.t)
             self._update_best(s.frame, s.t, matched)
             full = s.look.region is None and s.look.scale >= 0.999
             self.planner.observe(
-                s.t, [d.box for d in found if d.confidence >= self.config.track_conf], full
+                s.t,
+                [(d.box, d.confidence) for d in found if d.confidence >= self.config.track_conf],
+                full,
             )
             plan = self._plan()
             if not self.plans or self.plans[-1][1] != plan.reason:
                 self.plans.append((s.t, plan.reason))
-            self._set_rate(plan)
 
     def _update_best(
         self, img: np.ndarray, t: float, matched: list[tuple[Track, Detection]]
     ) -> None:
+        """Keep the best view per label of every confident stretch of every track.
+
+        Stretches are cut where :mod:`detectors.spans` cuts events, so that each event gets a
+        thumbnail (and colour) from its own stretch.
+        """
         grey: bool | None = None
         gains: tuple[float, float, float] | None = None
         scene: float | None = None
@@ -409,15 +438,21 @@ class _Runner:
             sighting = tr.last
             if tr.best is None or det.confidence > tr.best.confidence:
                 tr.best = sighting
-            key = (tr.track_id, det.label, int(t // _BEST_WINDOW_S))
-            kept = self.best.get(key)
+            if det.confidence < self.rules.span_conf:
+                continue
+            runs = self.best.setdefault(tr.track_id, [])
+            last = self.last_sure.get(tr.track_id)
+            if not runs or last is None or t - last > self.rules.max_gap_s + 1e-6:
+                runs.append({})
+            self.last_sure[tr.track_id] = t
+            kept = runs[-1].get(det.label)
             if kept is None or det.confidence > kept.confidence:
                 if grey is None:
                     grey = colour_unreliable(img)
                     gains = frame_gains(img)
                     scene = frame_lightness(img, gains)
-                self.best[key] = _Best(_crop(img, det.box, 0.1), grey, t, det.confidence,
-                                       det.box, gains, scene)
+                runs[-1][det.label] = _Best(_crop(img, det.box, 0.1), grey, t, det.confidence,
+                                            det.box, gains, scene)
 
     # ------------------------------------------------------------------ events
     def events(
@@ -428,14 +463,15 @@ class _Runner:
     ) -> list[Event]:
         self.flush(final=True)
         cfg = self.config
-        rules = cfg.spans(1.0 / max(cfg.min_sample_fps, cfg.sample_fps, 1e-6))
+        rules = self.rules
         out_w, out_h = record_size or (self.width, self.height)
         fx = out_w / self.width if self.width else 1.0
         fy = out_h / self.height if self.height else 1.0
         times = sorted(self.sample_times)
+        native = sorted(self.native_times)
         events: list[Event] = []
         for tr in self.tracker.finish():
-            for k, span in enumerate(track_spans(tr, rules, times)):
+            for k, span in enumerate(track_spans(tr, rules, times, native)):
                 end = min(span.end_s, duration) if duration > 0 else span.end_s
                 if end <= span.start_s:
                     continue
@@ -479,19 +515,28 @@ class _Runner:
         return events
 
     def _best_in(self, track_id: int, label: str, start: float, end: float) -> _Best | None:
+        """The best view of ``label`` (else of any label) in the track's stretch at start-end."""
         found: _Best | None = None
-        for w in range(int(start // _BEST_WINDOW_S), int(end // _BEST_WINDOW_S) + 1):
-            b = self.best.get((track_id, label, w))
-            if b is not None and start - 1e-6 <= b.t <= end + 1e-6 and (
-                found is None or b.confidence > found.confidence
-            ):
-                found = b
+        for run in self.best.get(track_id, []):
+            inside = [b for b in run.values() if start - 1e-6 <= b.t <= end + 1e-6]
+            if not inside:
+                continue
+            same = [b for b, lb in zip(run.values(), run.keys(), strict=True)
+                    if lb == label and start - 1e-6 <= b.t <= end + 1e-6]
+            pick = max(same or inside, key=lambda b: b.confidence)
+            if found is None or pick.confidence > found.confidence:
+                found = pick
         return found
 
 
 @dataclass(frozen=True, slots=True)
 class _Progress:
     done: int
+
+
+@dataclass(frozen=True, slots=True)
+class _EpochWait:
+    epoch: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,7 +551,7 @@ _END = object()
 
 def _sampled(
     decoder: Decoder, sampler: Sampler, want_progress: bool
-) -> Generator[_Frame | _Progress, None, None]:
+) -> Generator[_Frame | _Progress | _EpochWait, None, None]:
     """Decode and pick the samples (as BGR arrays) on a worker thread, ahead of the caller.
 
     Decoding then goes on while the caller waits for the model, so that both cores stay busy.
@@ -524,6 +569,11 @@ def _sampled(
             except queue.Full:
                 continue
         return False
+
+    def waiting(epoch: int) -> None:
+        put(_EpochWait(epoch))
+
+    sampler.on_wait = waiting
 
     def work() -> None:
         last_report = 0
@@ -549,10 +599,11 @@ def _sampled(
                 break
             if isinstance(item, BaseException):
                 raise item
-            assert isinstance(item, _Frame | _Progress)
+            assert isinstance(item, _Frame | _Progress | _EpochWait)
             yield item
     finally:
         stop.set()
+        sampler.stop()
         worker.join()
 
 
@@ -578,12 +629,13 @@ def run_pipeline(
     """
     cfg = config or PipelineConfig()
     try:
-        decoder = Decoder(path, cfg.fast_decode, cfg.decode_threads, cfg.gop_skip)
+        decoder = Decoder(path, cfg.fast_decode, cfg.decode_threads, cfg.gop_skip,
+                          cfg.skip_loop_filter)
     except DecodeFailure as exc:
         return PipelineResult([], 0, 0, 0.0, str(exc), exc.code)
     info = decoder.info
-    sampler = Sampler(cfg.sample_fps or cfg.min_sample_fps)
-    runner = _Runner(detector, cfg, info, sampler)
+    runner = _Runner(detector, cfg, info)
+    sampler = runner.sampler
     error: str | None = None
     code: str | None = None
     samples = _sampled(decoder, sampler, progress is not None)
@@ -592,6 +644,9 @@ def run_pipeline(
             if isinstance(item, _Progress):
                 if progress is not None:
                     progress(min(item.done, info.frames_total or item.done), info.frames_total)
+                continue
+            if isinstance(item, _EpochWait):
+                runner.decide_upto(item.epoch)
                 continue
             runner.add(item.t, item.index, item.image)
     except DecodeFailure as exc:

@@ -14,6 +14,9 @@ scene:
   band across the picture;
 * where small objects fill the whole picture, nothing beats the **full frame** at native scale.
 
+Small objects the model is unsure about (a motorbike at 20 px, confidence 0.4-0.5) are found
+in some frames of a second and not in others; such scenes get more model inputs per second.
+
 :class:`ScenePlanner` measures, from what the model has found so far, the size of the smallest
 objects (a low percentile of box heights, in native pixels) and the active region, and picks the
 layout that puts the most frames into one input while keeping every object at or above
@@ -50,12 +53,22 @@ class PlannerConfig:
     max_sample_fps: float = 4.0
     #: a full frame at native scale at least this often
     confirm_interval_s: float = 5.0
+    #: full-frame looks before anything else is tried
+    measure_looks: int = 3
     #: how long a sighting counts for the measurements
     window_s: float = 30.0
     #: an active region covering more than this share of the frame is the whole frame
     full_share: float = 0.8
     #: percentile of box heights taken as "the smallest objects"
     size_percentile: float = 10.0
+    #: a scene where at least ``hard_share`` of the detections are small (under ``hard_px``
+    #: native pixels) and unsure (under ``unsure_conf``) gets ``hard_boost`` times the model
+    #: inputs: such objects hover around the confidence that counts, and only more looks
+    #: catch the seconds in which they reach it
+    hard_px: float = 60.0
+    unsure_conf: float = 0.5
+    hard_share: float = 0.2
+    hard_boost: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -91,22 +104,31 @@ class ScenePlanner:
         self.native_scale = min(input_size / width, input_size / height)
         self.native_w = max(1, round(width * self.native_scale))
         self.native_h = max(1, round(height * self.native_scale))
-        self._seen: deque[tuple[float, float, Rect]] = deque()  # (t, height, box) native px
+        # (t, height, box, confidence), native pixels
+        self._seen: deque[tuple[float, float, Rect, float]] = deque()
         self._last_full = -math.inf
         self._full_looks = 0
         #: the height of the smallest objects seen lately (native pixels), once measured
         self.smallest_px: float | None = None
+        #: the share of small detections the model is unsure about, once measured
+        self.small_unsure_share: float | None = None
         self._plan = self._full_plan("start")
 
     # ------------------------------------------------------------------ input
-    def observe(self, t: float, boxes_native: list[tuple[float, float, float, float]],
-                full: bool) -> None:
-        """Boxes (native pixels, confident detections) found in the look at ``t``."""
+    def observe(
+        self,
+        t: float,
+        found: list[tuple[tuple[float, float, float, float], float]],
+        full: bool,
+    ) -> None:
+        """``(box, confidence)`` of the detections (native pixels) in the look at ``t``."""
         if full:
             self._last_full = t
             self._full_looks += 1
-        for x1, y1, x2, y2 in boxes_native:
-            self._seen.append((t, y2 - y1, (int(x1), int(y1), math.ceil(x2), math.ceil(y2))))
+        for (x1, y1, x2, y2), conf in found:
+            self._seen.append(
+                (t, y2 - y1, (int(x1), int(y1), math.ceil(x2), math.ceil(y2)), conf)
+            )
         while self._seen and self._seen[0][0] < t - self.config.window_s:
             self._seen.popleft()
         self._plan = self._decide()
@@ -140,16 +162,17 @@ class ScenePlanner:
 
     def _decide(self) -> LookPlan:
         cfg = self.config
-        if self._full_looks < 2 or len(self._seen) < 3:
+        if self._full_looks < cfg.measure_looks or len(self._seen) < 3:
             return self._full_plan("measuring")
-        heights = np.fromiter((h for _, h, _ in self._seen), np.float64)
+        heights = np.fromiter((h for _, h, _, _ in self._seen), np.float64)
+        confs = np.fromiter((c for _, _, _, c in self._seen), np.float64)
         small = float(np.percentile(heights, cfg.size_percentile))
         min_scale = min(1.0, max(cfg.min_scale, cfg.min_object_px / max(small, 1.0)))
-        margin = max(24.0, 0.6 * float(np.median(heights)))
-        x1 = max(0, int(min(b[0] for _, _, b in self._seen) - margin))
-        y1 = max(0, int(min(b[1] for _, _, b in self._seen) - margin))
-        x2 = min(self.native_w, math.ceil(max(b[2] for _, _, b in self._seen) + margin))
-        y2 = min(self.native_h, math.ceil(max(b[3] for _, _, b in self._seen) + margin))
+        margin = max(32.0, float(np.median(heights)))
+        x1 = max(0, int(min(b[0] for _, _, b, _ in self._seen) - margin))
+        y1 = max(0, int(min(b[1] for _, _, b, _ in self._seen) - margin))
+        x2 = min(self.native_w, math.ceil(max(b[2] for _, _, b, _ in self._seen) + margin))
+        y2 = min(self.native_h, math.ceil(max(b[3] for _, _, b, _ in self._seen) + margin))
         region: Rect | None = (x1, y1, x2, y2)
         if (x2 - x1) * (y2 - y1) >= cfg.full_share * self.native_w * self.native_h:
             region = None
@@ -161,11 +184,14 @@ class ScenePlanner:
             if s >= min_scale - 1e-9:
                 per_input, scale = n, s
                 break
-        fps = min(cfg.max_sample_fps,
-                  max(cfg.min_sample_fps, per_input * cfg.inferences_per_s))
+        unsure = float(np.mean((heights < cfg.hard_px) & (confs < cfg.unsure_conf)))
+        budget = cfg.inferences_per_s * (cfg.hard_boost if unsure >= cfg.hard_share else 1.0)
+        fps = min(cfg.max_sample_fps, max(cfg.min_sample_fps, per_input * budget))
         self.smallest_px = small
+        self.small_unsure_share = unsure
+        pace = f", {fps:g}/s"
         if region is None and scale >= 0.999:
-            return LookPlan(None, 1.0, 1, fps, "full frame")
+            return LookPlan(None, 1.0, 1, fps, f"full frame{pace}")
         what = "region" if region is not None else "frame"
-        reason = f"{per_input} {what}s per input at {scale:.2f}x native"
+        reason = f"{per_input} {what}s per input at {scale:.2f}x native{pace}"
         return LookPlan(region, scale, per_input, fps, reason)

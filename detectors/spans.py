@@ -12,7 +12,11 @@ every second between its start and its end. So:
 * a stretch becomes an event only if one of its sightings reaches ``event_min_conf``;
 * the class is voted over the stretch's confident sightings, and full-scale looks outvote shrunk
   ones (see :meth:`detectors.tracker.Track.label_scores`), so a parked van that full-frame
-  detection calls a truck is one truck event for its whole stay, not a car.
+  detection calls a truck is one truck event for its whole stay, not a car;
+* a stretch seen confidently in shrunk looks, although most full-scale looks taken while it
+  lasted were not confident about it, is dropped: shrinking changes what the model sees (a
+  rider on a small motorbike becomes a confident "person"), and the full-scale look is the one
+  exhaustive detection would have.
 """
 
 from __future__ import annotations
@@ -52,8 +56,17 @@ def _vote(sightings: Sequence[Sighting]) -> dict[str, float]:
     return dict(scores)
 
 
-def track_spans(track: Track, rules: SpanRules, sample_times: Sequence[float]) -> list[Span]:
-    """The events of one track (usually one; more where it was unsure for a long stretch)."""
+def track_spans(
+    track: Track,
+    rules: SpanRules,
+    sample_times: Sequence[float],
+    native_times: Sequence[float] = (),
+) -> list[Span]:
+    """The events of one track (usually one; more where it was unsure for a long stretch).
+
+    ``sample_times``: every sample's time, sorted; ``native_times``: the times of the
+    full-scale looks, sorted.
+    """
     sure = [s for s in track.sightings if s.confidence >= rules.span_conf]
     if not sure:
         return []
@@ -79,6 +92,10 @@ def track_spans(track: Track, rules: SpanRules, sample_times: Sequence[float]) -
             label, conf = max(best_conf.items(), key=lambda kv: kv[1], default=(label, 0.0))
             if conf < rules.event_min_conf:
                 continue
+        looked = _count_between(native_times, run[0].t, run[-1].t)
+        sure_native = len({s.t for s in run if s.scale >= NATIVE and not s.held})
+        if looked and sure_native < 0.5 * looked:
+            continue  # most full-scale looks were not sure of it: the shrunk ones misled
         start = run[0].t - _half_gap(sample_times, run[0].t, -1, rules.max_extend_s)
         end = run[-1].t + _half_gap(sample_times, run[-1].t, +1, rules.max_extend_s)
         out.append(Span(label, max(0.0, start), end, best_conf[label], run))
@@ -97,3 +114,7 @@ def _half_gap(times: Sequence[float], t: float, direction: int, cap: float) -> f
     if j >= len(times):
         return cap
     return min(cap, (times[j] - t) / 2)
+
+
+def _count_between(times: Sequence[float], a: float, b: float) -> int:
+    return bisect.bisect_right(times, b + 1e-9) - bisect.bisect_left(times, a - 1e-9)

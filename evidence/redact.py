@@ -10,9 +10,9 @@ Between two detector samples a person is covered by the *hull* of their boxes at
 whole interval, and a track that the detector misses for up to ``max_missed`` samples keeps its
 last box. Tracks come from the indexing tracker (``detectors.tracker``); pairing the boxes of two
 consecutive samples for the hull is a simple generous nearest match (:func:`interval_boxes`),
-since a wrong pair only blurs more. Every box is grown by ``margin`` before pixelation. The clip is decoded, edited in
-its own YUV planes (no colour conversion for frames without persons) and encoded with libx264.
-The input clip is only read.
+since a wrong pair only blurs more. Every box is grown by ``margin`` before pixelation. The
+clip is decoded, edited in its own YUV planes (no colour conversion for frames without
+persons) and encoded with libx264. The input clip is only read.
 """
 
 from __future__ import annotations
