@@ -5,10 +5,11 @@ far more to decode than the two model inputs it yields), so :class:`Decoder` doe
 as the codec lets it:
 
 * non-reference frames are never decoded (``skip_frame=NONREF``: nothing depends on them),
-  where ``fast`` is set. The in-loop (deblocking) filter is kept unless ``skip_loop_filter``
-  is asked for: skipping it is cheaper but leaves blockier pictures in which small objects
-  lose 0.03-0.04 of confidence (measured on the shared intersection clip), enough to miss
-  objects that exhaustive detection just finds;
+  where ``fast`` is set. The in-loop (deblocking) filter is kept unless
+  :meth:`Decoder.skip_loop_filter` is called: skipping it is cheaper but leaves blockier
+  pictures in which small objects lose 0.03-0.04 of confidence at sub-stream sizes (measured
+  on the shared intersection clip), enough to miss objects that exhaustive detection just
+  finds; the pipeline skips it only where frames are shrunk for the model anyway;
 * the file is read one GOP at a time, and a GOP is decoded only up to the last frame the
   sampler wants from it: the rest of it is never sent to the decoder (the decoder is drained
   and reset before the next keyframe). At 1 sample/s and a 2 s GOP that skips half of the
@@ -84,7 +85,6 @@ class Decoder:
         fast: bool = True,
         threads: int = 0,
         gop_skip: bool = True,
-        skip_loop_filter: bool = False,
     ) -> None:
         try:
             self.container = av.open(str(path))
@@ -99,8 +99,6 @@ class Decoder:
         cc = self.stream.codec_context
         if fast:
             cc.skip_frame = "NONREF"
-        if skip_loop_filter:
-            cc.options = {"skip_loop_filter": "all"}
         self.gop_skip = gop_skip
         rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(25)
         fps = float(rate)
@@ -120,6 +118,10 @@ class Decoder:
         self.frames_reached = 0
         self.stats = DecodeStats()
         self._n = 0
+
+    def skip_loop_filter(self) -> None:
+        """Skip the in-loop deblocking filter (call before decoding starts)."""
+        self.stream.codec_context.options = {"skip_loop_filter": "all"}
 
     # ------------------------------------------------------------------ frames
     def frames(

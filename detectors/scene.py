@@ -16,6 +16,8 @@ scene:
 
 Small objects the model is unsure about (a motorbike at 20 px, confidence 0.4-0.5) are found
 in some frames of a second and not in others; such scenes get more model inputs per second.
+Objects that cross half their own width between samples (a street seen from the kerb) are
+hard to keep apart by position; such scenes get a higher sample rate.
 
 :class:`ScenePlanner` measures, from what the model has found so far, the size of the smallest
 objects (a low percentile of box heights, in native pixels) and the active region, and picks the
@@ -53,8 +55,9 @@ class PlannerConfig:
     max_sample_fps: float = 4.0
     #: a full frame at native scale at least this often
     confirm_interval_s: float = 5.0
-    #: full-frame looks before anything else is tried
+    #: full-frame looks before anything else is tried, at this rate
     measure_looks: int = 3
+    measure_fps: float = 2.0
     #: how long a sighting counts for the measurements
     window_s: float = 30.0
     #: an active region covering more than this share of the frame is the whole frame
@@ -69,6 +72,9 @@ class PlannerConfig:
     unsure_conf: float = 0.5
     hard_share: float = 0.2
     hard_boost: float = 2.0
+    #: objects should move at most this many box widths between samples (the tracker keeps
+    #: identities by where things were a sample ago): fast scenes get a higher sample rate
+    max_step_boxes: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,7 @@ class ScenePlanner:
         self.native_h = max(1, round(height * self.native_scale))
         # (t, height, box, confidence), native pixels
         self._seen: deque[tuple[float, float, Rect, float]] = deque()
+        self._speeds: deque[tuple[float, float]] = deque()  # (t, box widths per second)
         self._last_full = -math.inf
         self._full_looks = 0
         #: the height of the smallest objects seen lately (native pixels), once measured
@@ -133,9 +140,17 @@ class ScenePlanner:
             self._seen.popleft()
         self._plan = self._decide()
 
+    def moved(self, t: float, widths_per_s: list[float]) -> None:
+        """How fast tracked objects moved into the look at ``t``, in box widths per second."""
+        for v in widths_per_s:
+            self._speeds.append((t, v))
+        while self._speeds and self._speeds[0][0] < t - self.config.window_s:
+            self._speeds.popleft()
+
     def cut(self) -> None:
         """Scene cut: what was measured no longer holds."""
         self._seen.clear()
+        self._speeds.clear()
         self._full_looks = 0
         self._last_full = -math.inf
         self._plan = self._full_plan("scene cut")
@@ -157,7 +172,7 @@ class ScenePlanner:
     # ------------------------------------------------------------------ internals
     def _full_plan(self, reason: str) -> LookPlan:
         cfg = self.config
-        fps = min(cfg.max_sample_fps, max(cfg.min_sample_fps, cfg.inferences_per_s))
+        fps = min(cfg.max_sample_fps, max(cfg.min_sample_fps, cfg.measure_fps))
         return LookPlan(None, 1.0, 1, fps, reason)
 
     def _decide(self) -> LookPlan:
@@ -186,7 +201,11 @@ class ScenePlanner:
                 break
         unsure = float(np.mean((heights < cfg.hard_px) & (confs < cfg.unsure_conf)))
         budget = cfg.inferences_per_s * (cfg.hard_boost if unsure >= cfg.hard_share else 1.0)
-        fps = min(cfg.max_sample_fps, max(cfg.min_sample_fps, per_input * budget))
+        fps = per_input * budget
+        if len(self._speeds) >= 5:
+            fast = float(np.percentile([v for _, v in self._speeds], 75))
+            fps = max(fps, fast / cfg.max_step_boxes)
+        fps = min(cfg.max_sample_fps, max(cfg.min_sample_fps, round(fps * 2) / 2))
         self.smallest_px = small
         self.small_unsure_share = unsure
         pace = f", {fps:g}/s"

@@ -5,6 +5,11 @@ tracks alive), but with a constant-velocity prediction and a centre-distance fal
 objects that move far between samples are still associated.  Classes are matched within
 families (people; two-wheelers; four-wheelers), so a car seen as a truck for a moment stays one
 object.
+
+Where the caller gives each detection an appearance (:func:`appearance`: a small colour
+histogram of the box), it weighs every match: at one sample a second a white sedan and the black
+one behind it in the same lane are where the other was a second ago, and only colour tells
+them apart. Redaction, which needs no identities, gives none.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ class Track:
     sightings: list[Sighting] = field(default_factory=list)
     velocity: tuple[float, float] = (0.0, 0.0)  # box centre px/s
     best: Sighting | None = None
+    #: running appearance (see :func:`appearance`), when the caller gives one
+    look: np.ndarray | None = None
 
     @property
     def last(self) -> Sighting:
@@ -109,6 +116,7 @@ class SparseTracker:
         self.finished: list[Track] = []
         self._next_id = 1
         self._last_t = -1e18  # time of the last sample (detected or held)
+        self._looks: dict[int, np.ndarray | None] = {}
 
     # ------------------------------------------------------------------ updates
     def hold(self, t: float) -> None:
@@ -127,15 +135,21 @@ class SparseTracker:
         self.active = []
 
     def update(
-        self, t: float, detections: Sequence[Detection], scale: float = 1.0
+        self,
+        t: float,
+        detections: Sequence[Detection],
+        scale: float = 1.0,
+        looks: Sequence[np.ndarray | None] | None = None,
     ) -> list[tuple[Track, Detection]]:
         """Feed one sample's detections; returns (track, detection) for every matched/new track.
 
-        ``scale``: of the look that found them, relative to full-frame detection.
+        ``scale``: of the look that found them, relative to full-frame detection. ``looks``: an
+        appearance per detection (:func:`appearance`), or None.
         """
         self._expire(t)
         self._last_t = t
         dets = list(detections)
+        self._looks = {id(d): f for d, f in zip(dets, looks or [], strict=False)}
         matched: list[tuple[Track, Detection]] = []
         free_tracks = list(self.active)
         unmatched_high: list[Detection] = []
@@ -153,6 +167,7 @@ class SparseTracker:
                 unmatched_high = [d for d in pool if id(d) not in used_d]
         for det in unmatched_high:
             tr = Track(self._next_id, _FAMILY.get(det.label, 9))
+            tr.look = self._looks.get(id(det))
             self._next_id += 1
             tr.sightings.append(Sighting(t, det.label, det.confidence, det.box, False, scale))
             self.active.append(tr)
@@ -182,6 +197,9 @@ class SparseTracker:
         self.active = keep
 
     def _extend(self, tr: Track, t: float, det: Detection, scale: float = 1.0) -> None:
+        look = self._looks.get(id(det))
+        if look is not None:
+            tr.look = look if tr.look is None else 0.7 * tr.look + 0.3 * look
         last = tr.last
         dt = t - last.t
         if dt > 0 and not last.held:
@@ -215,6 +233,9 @@ class SparseTracker:
                 size_ratio = min(dw * dh, pw * ph) / max(dw * dh, pw * ph, 1e-6)
                 near = 0.0 if strict else max(0.0, 0.5 * (1.0 - dist)) * min(1.0, 2 * size_ratio)
                 sim[i, j] = max(ov, near)
+                look = self._looks.get(id(det))
+                if look is not None and tr.look is not None and sim[i, j] > 0:
+                    sim[i, j] *= 0.25 + 0.75 * float(np.minimum(look, tr.look).sum())
         pairs: list[tuple[Track, Detection]] = []
         order = np.dstack(np.unravel_index(np.argsort(-sim, axis=None), sim.shape))[0]
         used_i: set[int] = set()
@@ -228,3 +249,21 @@ class SparseTracker:
             used_j.add(int(j))
             pairs.append((tracks[int(i)], dets[int(j)]))
         return pairs
+
+
+def appearance(img: np.ndarray, box: Box) -> np.ndarray | None:
+    """A small normalised hue/saturation/value histogram (8x3x4) of the middle of a box."""
+    import cv2
+
+    h, w = img.shape[:2]
+    x1, y1, x2, y2 = box
+    bw, bh = x2 - x1, y2 - y1
+    a, b = max(0, int(x1 + 0.2 * bw)), max(0, int(y1 + 0.2 * bh))
+    c, d = min(w, int(x2 - 0.2 * bw)), min(h, int(y2 - 0.2 * bh))
+    if c - a < 2 or d - b < 2:
+        return None
+    crop = cv2.resize(img[b:d, a:c], (16, 16), interpolation=cv2.INTER_AREA)
+    hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
+    hist = cv2.calcHist([hsv], [0, 1, 2], None, [8, 3, 4], [0, 180, 0, 256, 0, 256]).ravel()
+    total = float(hist.sum())
+    return hist / total if total > 0 else None
