@@ -235,7 +235,7 @@ class SparseTracker:
                 sim[i, j] = max(ov, near)
                 look = self._looks.get(id(det))
                 if look is not None and tr.look is not None and sim[i, j] > 0:
-                    sim[i, j] *= 0.25 + 0.75 * float(np.minimum(look, tr.look).sum())
+                    sim[i, j] *= 0.1 + 0.9 * float(np.minimum(look, tr.look).sum())
         pairs: list[tuple[Track, Detection]] = []
         order = np.dstack(np.unravel_index(np.argsort(-sim, axis=None), sim.shape))[0]
         used_i: set[int] = set()
