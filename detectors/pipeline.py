@@ -33,6 +33,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 
@@ -67,6 +68,7 @@ class PipelineConfig:
     max_sample_fps: float = 4.0
     confirm_interval_s: float = 5.0
     hard_boost: float = 2.0
+    max_step_boxes: float = 0.5
     #: frames per batch on GPU (full frames there), at this rate when ``sample_fps`` is 0
     batch_size: int = 16
     gpu_sample_fps: float = 2.0
@@ -103,6 +105,8 @@ class PipelineConfig:
     #: (main-stream footage: the blocks it leaves are averaged away by the downscale; at
     #: sub-stream sizes small objects lost 0.03-0.04 confidence to it)
     skip_loop_filter_below: float = 0.5
+    #: convert and shrink in one pass (swscale) frames shrunk at least this much for the model
+    fast_resize_below: float = 0.5
     #: do not decode the part of a GOP after its last sample
     gop_skip: bool = True
     #: decoder threads; 0 = FFmpeg's choice (frame + slice threads on every core)
@@ -120,6 +124,7 @@ class PipelineConfig:
             max_sample_fps=self.max_sample_fps,
             confirm_interval_s=self.confirm_interval_s,
             hard_boost=self.hard_boost,
+            max_step_boxes=self.max_step_boxes,
         )
 
     def spans(self, sample_interval: float) -> SpanRules:
@@ -215,9 +220,17 @@ class _Best:
 class _Sample:
     t: float
     index: int
-    frame: np.ndarray | None  # full-resolution BGR; None: still sample, carried over
+    frame: av.VideoFrame | None  # None: still sample, carried over
     look: Look | None = None
     cut: bool = False
+    full: np.ndarray | None = None  # full-resolution BGR, once converted
+
+    def bgr(self) -> np.ndarray:
+        """The full-resolution picture (converted when first needed: thumbnails)."""
+        if self.full is None:
+            assert self.frame is not None
+            self.full = self.frame.to_ndarray(format="bgr24")
+        return self.full
 
 
 def _motion_image(img: np.ndarray) -> np.ndarray:
@@ -336,15 +349,12 @@ class _Runner:
         return max(self.config.max_gap_s, 2.5 / slowest) if slowest > 0 else 1.0
 
     # ------------------------------------------------------------------ samples
-    def add(self, t: float, index: int, frame: np.ndarray) -> None:
+    def add(self, t: float, index: int, frame: av.VideoFrame) -> None:
         cfg = self.config
         self.decide_upto(self.sampler.epoch(t) + 1)
         self.samples += 1
         self.sample_times.append(t)
-        native = frame
-        if self.native_size != (frame.shape[1], frame.shape[0]):
-            # the size and filter exhaustive detection (ultralytics' letterbox) would use
-            native = cv2.resize(frame, self.native_size, interpolation=cv2.INTER_LINEAR)
+        full, native = self._native(frame)
         cut = False
         moved_outside = False
         plan = self._plan()
@@ -372,11 +382,30 @@ class _Runner:
         if self.looks and not self.detector.fits_one_input([*self.looks, look]) \
                 and not self.gpu:
             self.flush()
-        self.pending.append(_Sample(t, index, frame, look, cut))
+        self.pending.append(_Sample(t, index, frame, look, cut, full))
         self.looks.append(look)
         limit = cfg.batch_size if self.gpu else max(1, plan.per_input)
         if len(self.looks) >= limit:
             self.flush()
+
+    def _native(self, frame: av.VideoFrame) -> tuple[np.ndarray | None, np.ndarray]:
+        """(full-resolution BGR or None, the picture at native scale) of a decoded frame.
+
+        Native scale is the size exhaustive detection (ultralytics' letterbox) shrinks a frame
+        to, with its filter (bilinear on the full-resolution BGR picture). Main-stream frames
+        shrunk ``fast_resize_below`` or more are converted and shrunk in one pass by FFmpeg
+        (swscale) instead: converting a 1080p picture to BGR costs more than the model looks;
+        the full-resolution picture is then converted only when a thumbnail needs it.
+        """
+        w, h = self.native_size
+        if (frame.width, frame.height) == (w, h):
+            full = frame.to_ndarray(format="bgr24")
+            return full, full
+        if self.native <= self.config.fast_resize_below + 1e-9:
+            small = frame.reformat(width=w, height=h, format="bgr24", interpolation="BILINEAR")
+            return None, small.to_ndarray()
+        full = frame.to_ndarray(format="bgr24")
+        return full, cv2.resize(full, (w, h), interpolation=cv2.INTER_LINEAR)
 
     def _moved_outside(
         self, changed: np.ndarray, region: tuple[int, int, int, int], shape: tuple[int, ...]
@@ -429,11 +458,12 @@ class _Runner:
                 for d in found
                 if d.confidence >= self.config.det_conf
             ]
-            looks = [appearance(s.frame, d.box) for d in dets]
+            looks = [appearance(s.look.image, d.box) for d in found
+                     if d.confidence >= self.config.det_conf]
             matched = self.tracker.update(s.t, dets, scale=s.look.scale, looks=looks)
             if s.look.scale >= 0.95:
                 self.native_times.append(s.t)
-            self._update_best(s.frame, s.t, matched)
+            self._update_best(s, matched)
             self.planner.moved(s.t, _speeds(matched, inv))
             full = s.look.region is None and s.look.scale >= 0.999
             self.planner.observe(
@@ -445,9 +475,7 @@ class _Runner:
             if not self.plans or self.plans[-1][1] != plan.reason:
                 self.plans.append((s.t, plan.reason))
 
-    def _update_best(
-        self, img: np.ndarray, t: float, matched: list[tuple[Track, Detection]]
-    ) -> None:
+    def _update_best(self, sample: _Sample, matched: list[tuple[Track, Detection]]) -> None:
         """Keep the best view per label of every confident stretch of every track.
 
         Stretches are cut where :mod:`detectors.spans` cuts events, so that each event gets a
@@ -456,6 +484,9 @@ class _Runner:
         grey: bool | None = None
         gains: tuple[float, float, float] | None = None
         scene: float | None = None
+        t = sample.t
+        assert sample.look is not None
+        native = sample.look.image
         for tr, det in matched:
             sighting = tr.last
             if tr.best is None or det.confidence > tr.best.confidence:
@@ -470,11 +501,11 @@ class _Runner:
             kept = runs[-1].get(det.label)
             if kept is None or det.confidence > kept.confidence:
                 if grey is None:
-                    grey = colour_unreliable(img)
-                    gains = frame_gains(img)
-                    scene = frame_lightness(img, gains)
-                runs[-1][det.label] = _Best(_crop(img, det.box, 0.1), grey, t, det.confidence,
-                                            det.box, gains, scene)
+                    grey = colour_unreliable(native)
+                    gains = frame_gains(native)
+                    scene = frame_lightness(native, gains)
+                runs[-1][det.label] = _Best(_crop(sample.bgr(), det.box, 0.1), grey, t,
+                                            det.confidence, det.box, gains, scene)
 
     # ------------------------------------------------------------------ events
     def events(
@@ -565,7 +596,7 @@ class _EpochWait:
 class _Frame:
     t: float
     index: int
-    image: np.ndarray
+    frame: av.VideoFrame
 
 
 _END = object()
@@ -605,7 +636,7 @@ def _sampled(
                     last_report = decoder.frames_reached
                     if not put(_Progress(last_report)):
                         return
-                if not put(_Frame(t, idx, frame.to_ndarray(format="bgr24"))):
+                if not put(_Frame(t, idx, frame)):
                     return
         except BaseException as exc:  # handed to the caller
             put(exc)
@@ -673,7 +704,7 @@ def run_pipeline(
             if isinstance(item, _EpochWait):
                 runner.decide_upto(item.epoch)
                 continue
-            runner.add(item.t, item.index, item.image)
+            runner.add(item.t, item.index, item.frame)
     except DecodeFailure as exc:
         error, code = str(exc), exc.code
     finally:
