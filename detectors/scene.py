@@ -49,7 +49,7 @@ class PlannerConfig:
     #: at most this many frames in one model input
     max_per_input: int = 4
     #: model inputs per second of video; the sample rate is this times frames per input …
-    inferences_per_s: float = 1.0
+    inferences_per_s: float = 0.5
     #: … kept within these bounds
     min_sample_fps: float = 1.0
     max_sample_fps: float = 4.0
@@ -74,7 +74,7 @@ class PlannerConfig:
     hard_boost: float = 2.0
     #: objects should move at most this many box widths between samples (the tracker keeps
     #: identities by where things were a sample ago): fast scenes get a higher sample rate
-    max_step_boxes: float = 0.5
+    max_step_boxes: float = 1.0
 
 
 @dataclass(frozen=True)

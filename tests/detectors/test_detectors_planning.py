@@ -12,8 +12,9 @@ from detectors.tracker import Sighting, SparseTracker, Track
 
 
 def _planner(boxes: list[tuple[float, float, float, float]], conf: float = 0.8,
-             width: int = 640, height: int = 360) -> ScenePlanner:
-    p = ScenePlanner(width, height, 640, PlannerConfig())
+             width: int = 640, height: int = 360,
+             config: PlannerConfig | None = None) -> ScenePlanner:
+    p = ScenePlanner(width, height, 640, config or PlannerConfig())
     for k in range(4):  # four full looks, a second apart
         p.observe(float(k), [(b, conf) for b in boxes], full=True)
     return p
@@ -22,7 +23,7 @@ def _planner(boxes: list[tuple[float, float, float, float]], conf: float = 0.8,
 def test_big_objects_are_shrunk_into_tiles() -> None:
     plan = _planner([(0, 60, 200, 300), (300, 50, 520, 330)]).plan
     assert plan.region is None and plan.per_input == 4 and plan.scale == 0.5
-    assert plan.sample_fps == 4.0
+    assert plan.sample_fps == 4 * PlannerConfig().inferences_per_s
 
 
 def test_small_objects_in_a_band_are_packed_at_native_scale() -> None:
@@ -36,8 +37,9 @@ def test_small_objects_in_a_band_are_packed_at_native_scale() -> None:
 
 def test_small_unsure_objects_everywhere_get_full_frames_and_more_looks() -> None:
     bikes = [(x, y, x + 12, y + 20) for x in range(20, 620, 80) for y in range(10, 340, 80)]
-    sure = _planner(bikes, conf=0.8).plan
-    unsure = _planner(bikes, conf=0.42).plan
+    one_a_second = PlannerConfig(inferences_per_s=1.0)
+    sure = _planner(bikes, conf=0.8, config=one_a_second).plan
+    unsure = _planner(bikes, conf=0.42, config=one_a_second).plan
     assert sure.full and unsure.full
     assert unsure.sample_fps == 2 * sure.sample_fps
 
