@@ -1,26 +1,47 @@
-"""Indexing benchmark: wardcam's pipeline against ultralytics ``track()`` on every frame.
+"""Indexing benchmark: wardcam's pipeline beside exhaustive detection and plain decoding.
 
-For each file in the footage directory it runs, in the same process and one after the other:
+For each file it measures, in the same process and one after the other:
 
-(a) the baseline: ``YOLO(model).track(file, imgsz=640)`` on every frame (same model);
-(b) ``detectors.run_pipeline`` with the given configuration.
+(a) **decode**: PyAV decoding every frame of the file (all cores, no shortcuts): the speed limit
+    of anything that looks at every frame, and what main-stream indexing must at least reach;
+(b) **track** (``--track``; on by default for the shared clips): ``YOLO(model).track(file)`` on
+    every frame, imgsz 640 (the same model): what exhaustive indexing costs;
+(c) **wardcam**: ``detectors.run_pipeline`` with the given configuration;
 
-and prints per file: duration, x realtime of both, the speed-up, and per-second class-presence
-recall and precision of (b) against (a).  A class is *present* in a whole second of video when
-(a) has a box of that class with confidence ≥ 0.5 in one of that second's frames; (b) *covers*
-the second when one of its events of that class overlaps it.  Recall and precision are pooled
-over all (second, class) pairs of the file.  The last line gives the geometric-mean x realtime of
-wardcam and the mean recall and precision over the files.
+and scores (c) against **exhaustive detection**: ultralytics ``predict`` on every frame, imgsz
+640, same model. A class is *present* in a whole second of video when a box of that class with
+confidence ≥ 0.5 is in one of that second's frames; wardcam *covers* the second when one of its
+events of that class overlaps it. Recall and precision are pooled over the (second, class)
+pairs of a file. The reference is cached per file content and model (``$WARDCAM_BENCH_CACHE``),
+so that the development set is scored without recomputing it; speeds are always measured.
 
-Model loading is outside the timings for both; nothing is cached between (a) and (b).
+Speeds are wall-clock x realtime; ``cpu xrt`` is seconds of video per CPU-second of wardcam
+(all threads; a node with N free cores indexes up to N times that), and ``cpu/dec`` decoding's
+CPU time over wardcam's: both are disturbed much less than wall time by other work on a shared
+machine.
 
-    .venv/bin/python benchmarks/indexing.py
-    .venv/bin/python benchmarks/indexing.py --files street_crossing_day.mp4 --sample-fps 3
+``R≥3f`` is the recall on the present pairs backed by at least 3 frames at ≥ 0.5 (a class seen
+in one or two frames of a second cannot be found reliably by anything that samples).
+(``--truth track`` scores against ``YOLO.track`` output instead, which drops many small objects
+its tracker never confirms; not recommended.)
+
+Sets: ``shared`` (the clips in ../shared/assets/footage), ``dev`` (those plus their renditions,
+see ``benchmarks/renditions.py``), ``main`` (1080p/1440p H.264/H.265 renditions).
+
+    .venv/bin/python benchmarks/indexing.py                       # shared clips
+    .venv/bin/python benchmarks/indexing.py --set dev             # development set
+    .venv/bin/python benchmarks/indexing.py --set main            # main-stream renditions
+    .venv/bin/python benchmarks/indexing.py --files street_crossing_day --sweep span_conf=0.4,0.5
+
+The last line is the headline: geometric-mean x realtime of wardcam on sub-stream files
+(≤ 640x480), the same as a ratio to plain decoding, and the lowest recall and precision.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import math
 import os
 import sys
@@ -36,37 +57,63 @@ os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="wardcam-yolo-"
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import av  # noqa: E402
+
+from benchmarks import renditions  # noqa: E402
 from detectors import Detector, PipelineConfig, run_pipeline  # noqa: E402
-from detectors.detector import KEEP_CLASSES  # noqa: E402
 from detectors.pipeline import Event  # noqa: E402
+from detectors.vocab import KEEP_CLASSES  # noqa: E402
 
 ASSETS = (ROOT / ".." / "shared" / "assets").resolve()
 DEFAULT_MODEL = ASSETS / "models" / "yolo11n_int8_openvino_model"
-DEFAULT_FOOTAGE = ASSETS / "footage"
 PRESENCE_CONF = 0.5
+SUB_STREAM = 640 * 480
 
 Presence = set[tuple[int, str]]
 
 
 @dataclass
-class FileResult:
-    name: str
-    duration: float
-    base_time: float | None
-    wardcam_time: float
-    recall: float | None
-    precision: float | None
-    detail: str
+class Truth:
+    """Per second and class: the best confidence and the frames at ≥ 0.5."""
+
+    seconds: set[int]
+    best: dict[tuple[int, str], float]
+    frames: dict[tuple[int, str], int]
+    wall_s: float | None  # measured now (None: from the cache)
+
+    def present(self, min_frames: int = 1) -> Presence:
+        return {k for k, n in self.frames.items() if n >= min_frames}
 
 
-def baseline_presence(
-    model: str, path: Path, device: str, mode: str = "track"
-) -> tuple[Presence, set[int], float]:
-    """Run ultralytics on every frame at imgsz 640; return presence, seconds seen, wall time.
+def load_avg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
-    ``mode="track"`` is the baseline of the issue (``YOLO.track``); ``mode="predict"`` is plain
-    per-frame detection without a tracker, to show what the tracker itself drops.
-    """
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def exhaustive(model: str, path: Path, device: str, mode: str = "predict",
+               use_cache: bool = True) -> Truth:
+    """Run ultralytics on every frame at imgsz 640 (cached by file content and model)."""
+    import ultralytics
+
+    key = hashlib.sha256(
+        f"{_sha256(path)}|{Path(model).name}|{mode}|640|{ultralytics.__version__}".encode()
+    ).hexdigest()[:24]
+    cache = renditions.cache_dir() / "truth" / f"{key}.json"
+    if use_cache and cache.is_file():
+        raw = json.loads(cache.read_text())
+        return Truth(set(raw["seconds"]),
+                     {(int(s), lb): v for s, lb, v, _ in raw["pairs"]},
+                     {(int(s), lb): n for s, lb, _, n in raw["pairs"]}, None)
     import logging
 
     import numpy as np
@@ -74,22 +121,71 @@ def baseline_presence(
     from ultralytics.utils import LOGGER
 
     LOGGER.setLevel(logging.WARNING)
-
     yolo = YOLO(model, task="detect")
     yolo.predict(np.zeros((360, 640, 3), np.uint8), imgsz=640, device=device, verbose=False)
     fps = _fps(path)
-    present: Presence = set()
     seconds: set[int] = set()
+    best: dict[tuple[int, str], float] = {}
+    frames: dict[tuple[int, str], int] = {}
     run = yolo.track if mode == "track" else yolo.predict
     t0 = time.perf_counter()
     for i, res in enumerate(run(str(path), stream=True, imgsz=640, device=device, verbose=False)):
         sec = math.floor(i / fps + 1e-9)
         seconds.add(sec)
         boxes = res.boxes
+        seen: dict[str, float] = {}
         for c, p in zip(boxes.cls.tolist(), boxes.conf.tolist(), strict=True):
-            if int(c) in KEEP_CLASSES and p >= PRESENCE_CONF:
-                present.add((sec, KEEP_CLASSES[int(c)]))
-    return present, seconds, time.perf_counter() - t0
+            if int(c) in KEEP_CLASSES:
+                label = KEEP_CLASSES[int(c)]
+                seen[label] = max(seen.get(label, 0.0), float(p))
+        for label, p in seen.items():
+            best[(sec, label)] = max(best.get((sec, label), 0.0), p)
+            if p >= PRESENCE_CONF:
+                frames[(sec, label)] = frames.get((sec, label), 0) + 1
+    wall = time.perf_counter() - t0
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({
+        "file": path.name, "model": str(model), "mode": mode, "seconds": sorted(seconds),
+        "pairs": [[s, lb, round(v, 4), frames.get((s, lb), 0)] for (s, lb), v in best.items()],
+    }))
+    return Truth(seconds, best, frames, wall)
+
+
+def track_seconds(model: str, path: Path, device: str) -> float:
+    """Wall time of ``YOLO.track`` on every frame (the exhaustive indexing baseline)."""
+    import logging
+
+    import numpy as np
+    from ultralytics import YOLO
+    from ultralytics.utils import LOGGER
+
+    LOGGER.setLevel(logging.WARNING)
+    yolo = YOLO(model, task="detect")
+    yolo.predict(np.zeros((360, 640, 3), np.uint8), imgsz=640, device=device, verbose=False)
+    t0 = time.perf_counter()
+    for _ in yolo.track(str(path), stream=True, imgsz=640, device=device, verbose=False):
+        pass
+    return time.perf_counter() - t0
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (all threads)."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def decode_seconds(path: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of decoding every frame with PyAV (frame + slice threads, no
+    shortcuts)."""
+    t0, c0 = time.perf_counter(), cpu_seconds()
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        s.thread_type = "AUTO"
+        for _ in c.decode(s):
+            pass
+    return time.perf_counter() - t0, cpu_seconds() - c0
 
 
 def event_presence(events: Iterable[Event], seconds: set[int]) -> Presence:
@@ -120,15 +216,21 @@ def per_class(truth: Presence, claimed: Presence) -> str:
 
 
 def _fps(path: Path) -> float:
-    import av
-
     with av.open(str(path)) as c:
         s = c.streams.video[0]
         return float(s.average_rate or s.guessed_rate or 25)
 
 
+def _probe(path: Path) -> tuple[int, int, str, float]:
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        return (s.codec_context.width, s.codec_context.height, s.codec_context.name,
+                float(s.average_rate or 0))
+
+
 def geomean(values: Sequence[float]) -> float:
-    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else 0.0
+    vals = [v for v in values if v > 0]
+    return math.exp(sum(math.log(v) for v in vals) / len(vals)) if vals else 0.0
 
 
 def _convert(name: str, text: str) -> object:
@@ -140,17 +242,21 @@ def _convert(name: str, text: str) -> object:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--footage", type=Path, default=DEFAULT_FOOTAGE)
-    p.add_argument("--files", nargs="*", help="file names in --footage, or paths (default: all)")
+    p.add_argument("--set", choices=["shared", "dev", "main"], default="shared")
+    p.add_argument("--footage", type=Path, default=renditions.FOOTAGE)
+    p.add_argument("--files", nargs="*", help="shared clip names (stem or file name), or paths")
     p.add_argument("--model", default=str(DEFAULT_MODEL))
     p.add_argument("--device", default="cpu")
-    p.add_argument("--baseline", choices=["track", "predict", "none"], default="track",
-                   help="track: YOLO.track on every frame (default); predict: no tracker")
+    p.add_argument("--truth", choices=["predict", "track", "none"], default="predict")
+    p.add_argument("--track", type=lambda s: s.lower() in {"1", "true", "yes", "on"},
+                   default=None, metavar="BOOL",
+                   help="time YOLO.track on every file (default: on for --set shared)")
+    p.add_argument("--no-cache", action="store_true", help="recompute the reference")
     p.add_argument("--repeat", type=int, default=1, help="time wardcam N times, keep the best")
     p.add_argument("--sweep", nargs="*", default=[], metavar="KEY=V1,V2",
                    help="trade-off curve: every combination of these PipelineConfig values,\n"
-                        "each against the same baseline run, e.g. --sweep sample_fps=1,1.5,2")
-    p.add_argument("--verbose", "-v", action="store_true", help="per-class counts")
+                        "each against the same reference, e.g. --sweep span_conf=0.4,0.5")
+    p.add_argument("--verbose", "-v", action="store_true", help="per-class counts and plans")
     defaults = PipelineConfig()
     for f in fields(PipelineConfig):
         value = getattr(defaults, f.name)
@@ -164,10 +270,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 @dataclass
+class Row:
+    name: str
+    pixels: int
+    duration: float
+    decode_s: float
+    decode_cpu: float
+    track_s: float | None
+    wardcam_s: float
+    wardcam_cpu: float
+    recall: float | None
+    precision: float | None
+    recall3: float | None
+    events: int
+
+
+@dataclass
 class Variant:
     name: str
     config: PipelineConfig
-    rows: list[FileResult]
+    rows: list[Row]
 
 
 def _variants(args: argparse.Namespace) -> list[Variant]:
@@ -195,83 +317,125 @@ def _variants(args: argparse.Namespace) -> list[Variant]:
     return out
 
 
-def _summary(rows: Sequence[FileResult]) -> tuple[float, str, str, str, str]:
-    gm = geomean([r.duration / r.wardcam_time for r in rows])
+def _files(args: argparse.Namespace) -> list[Path]:
+    paths = [Path(f) for f in args.files or [] if Path(f).is_file()]
+    names = [f for f in args.files or [] if not Path(f).is_file()] or None
+    if paths and not names:
+        return paths
+    if args.set == "shared":
+        return [*paths, *renditions.sources(args.footage, names)]
+    return [*paths, *renditions.build(args.set, names, args.footage)]
+
+
+def _summary(rows: Sequence[Row]) -> tuple[float, float, float, float, float, float]:
+    """Geo-means of x realtime, ratio to decode (wall, CPU) and x realtime per CPU-second;
+    min recall and min precision."""
+    xrt = geomean([r.duration / r.wardcam_s for r in rows])
+    ratio = geomean([r.decode_s / r.wardcam_s for r in rows])
+    ratio_cpu = geomean([r.decode_cpu / r.wardcam_cpu for r in rows])
+    xrt_cpu = geomean([r.duration / r.wardcam_cpu for r in rows])
     recalls = [r.recall for r in rows if r.recall is not None]
     precisions = [r.precision for r in rows if r.precision is not None]
-    mean_r = f"{sum(recalls) / len(recalls):.3f}" if recalls else "-"
-    mean_p = f"{sum(precisions) / len(precisions):.3f}" if precisions else "-"
-    min_r = f"{min(recalls):.3f}" if recalls else "-"
-    min_p = f"{min(precisions):.3f}" if precisions else "-"
-    return gm, mean_r, mean_p, min_r, min_p
+    return (xrt, ratio, ratio_cpu, xrt_cpu, min(recalls, default=math.nan),
+            min(precisions, default=math.nan))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     variants = _variants(args)
-    if args.files:
-        files = [Path(f) if Path(f).exists() else args.footage / f for f in args.files]
-    else:
-        files = sorted(args.footage.glob("*.mp4"))
+    files = _files(args)
+    time_track = args.track if args.track is not None else args.set == "shared"
     detector = Detector(args.model, device=args.device)
-    load = os.getloadavg()
-    print(f"model {args.model} ({detector.backend_name}, {detector.device}); "
-          f"baseline {args.baseline}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
-          f"cores {os.cpu_count()}")
+    print(f"model {args.model} ({detector.backend_name}, {detector.device}); reference: "
+          f"exhaustive {args.truth} on every frame; set {args.set}, {len(files)} files; "
+          f"cores {os.cpu_count()}; loadavg {load_avg()}")
     if len(variants) == 1:
         print(f"config {variants[0].name}")
-    print(f"{'file':<28}{'dur s':>7}{'base xrt':>10}{'wardcam xrt':>13}{'speed-up':>10}"
-          f"{'recall':>8}{'precision':>11}{'events':>8}")
+    print(f"{'file':<44}{'size':>10}{'dur s':>6}{'decode':>8}{'track':>7}{'wardcam':>9}"
+          f"{'/decode':>8}{'cpu xrt':>8}{'cpu/dec':>8}{'recall':>7}{'R≥3f':>6}{'prec':>6}"
+          f"{'events':>7}")
     for path in files:
-        truth: Presence | None = None
-        seconds: set[int] = set()
-        base_time: float | None = None
-        if args.baseline != "none":
-            truth, seconds, base_time = baseline_presence(
-                args.model, path, args.device, args.baseline
-            )
+        width, height, codec, _ = _probe(path)
+        truth = None
+        if args.truth != "none":
+            truth = exhaustive(args.model, path, args.device, args.truth, not args.no_cache)
+        dec_s, dec_cpu = decode_seconds(path)
+        trk_s = track_seconds(args.model, path, args.device) if time_track else None
         for variant in variants:
-            best_time = math.inf
+            best_time = best_cpu = math.inf
             result = None
             for _ in range(max(1, args.repeat)):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), cpu_seconds()
                 result = run_pipeline(path, detector, variant.config)
                 best_time = min(best_time, time.perf_counter() - t0)
+                best_cpu = min(best_cpu, cpu_seconds() - c0)
             assert result is not None
             if result.error:
                 print(f"{path.name}: wardcam failed: {result.error}")
             dur = result.duration_s
-            recall = precision = None
+            recall = precision = recall3 = None
             detail = ""
             if truth is not None:
-                claimed = event_presence(result.events, seconds)
-                recall, precision = recall_precision(truth, claimed)
-                detail = per_class(truth, claimed)
-            variant.rows.append(
-                FileResult(path.name, dur, base_time, best_time, recall, precision, detail)
-            )
-            base_rt = f"{dur / base_time:.2f}" if base_time else "-"
-            speedup = f"{base_time / best_time:.1f}x" if base_time else "-"
-            rec = f"{recall:.3f}" if recall is not None else "-"
-            prec = f"{precision:.3f}" if precision is not None else "-"
+                claimed = event_presence(result.events, truth.seconds)
+                recall, precision = recall_precision(truth.present(), claimed)
+                recall3, _ = recall_precision(truth.present(3), claimed)
+                detail = per_class(truth.present(), claimed)
+            row = Row(path.name, width * height, dur, dec_s, dec_cpu, trk_s, best_time, best_cpu,
+                      recall, precision, recall3, len(result.events))
+            variant.rows.append(row)
             prefix = "" if len(variants) == 1 else f"[{variant.name}] "
-            print(f"{prefix}{path.name:<28}{dur:>7.1f}{base_rt:>10}{dur / best_time:>13.1f}"
-                  f"{speedup:>10}{rec:>8}{prec:>11}{len(result.events):>8}", flush=True)
+
+            def f3(v: float | None) -> str:
+                return f"{v:.3f}" if v is not None else "-"
+
+            def f2(v: float | None) -> str:
+                return f"{v:.2f}" if v is not None else "-"
+
+            trk = f"{dur / trk_s:.1f}" if trk_s else "-"
+            print(f"{prefix}{path.name[:43]:<44}{f'{width}x{height}':>10}{dur:>6.1f}"
+                  f"{dur / dec_s:>8.1f}{trk:>7}{dur / best_time:>9.1f}"
+                  f"{dec_s / best_time:>8.2f}{dur / best_cpu:>8.1f}{dec_cpu / best_cpu:>8.2f}"
+                  f"{f3(recall):>7}{f2(recall3):>6}{f2(precision):>6}"
+                  f"{len(result.events):>7}", flush=True)
             if args.verbose:
-                print(f"    samples {result.samples}, detected {result.samples_detected}, "
-                      f"inferences {result.inferences}; {detail}")
+                plans = "; ".join(f"{t:.0f}s {p}" for t, p in result.plans)
+                print(f"    {codec}; samples {result.samples}, looked at "
+                      f"{result.samples_detected}, model inputs {result.inferences}; packets "
+                      f"decoded {1 - result.decode.skipped_fraction:.0%}; {detail}; {plans}")
     if len(variants) > 1:
-        print("trade-off (geometric-mean x realtime, mean / min recall, mean / min precision):")
+        print("trade-off (geo-mean x realtime on sub-stream files: wall, per CPU-second; "
+              "recall min / mean, precision min / mean over all files):")
         for variant in variants:
-            gm, mean_r, mean_p, min_r, min_p = _summary(variant.rows)
-            print(f"  {variant.name:<50} {gm:6.1f}x  recall {mean_r} / {min_r}  "
-                  f"precision {mean_p} / {min_p}")
-    gm, mean_r, mean_p, _, _ = _summary(variants[0].rows)
-    speedups = [r.base_time / r.wardcam_time for r in variants[0].rows if r.base_time]
-    gm_speedup = f"; geometric-mean speed-up {geomean(speedups):.1f}x" if speedups else ""
-    load = os.getloadavg()
-    print(f"wardcam geometric-mean {gm:.1f}x realtime; mean recall {mean_r}; "
-          f"mean precision {mean_p}{gm_speedup} (load average at end {load[0]:.2f})")
+            sub = [r for r in variant.rows if r.pixels <= SUB_STREAM]
+            xrt_sub, _, _, cpu_sub, _, _ = _summary(sub) if sub else (math.nan,) * 6
+            _, _, _, _, min_r, min_p = _summary(variant.rows)
+            rec = [r.recall for r in variant.rows if r.recall is not None]
+            pre = [r.precision for r in variant.rows if r.precision is not None]
+            mean_r = sum(rec) / len(rec) if rec else math.nan
+            mean_p = sum(pre) / len(pre) if pre else math.nan
+            print(f"  {variant.name:<46} {xrt_sub:6.1f}x {cpu_sub:6.1f}x  recall {min_r:.3f} / "
+                  f"{mean_r:.3f}  precision {min_p:.3f} / {mean_p:.3f}")
+    rows = variants[0].rows
+    sub = [r for r in rows if r.pixels <= SUB_STREAM]
+    big = [r for r in rows if r.pixels > SUB_STREAM]
+    _, _, _, _, min_r, min_p = _summary(rows)
+    parts = []
+    if sub:
+        xrt, ratio, ratio_cpu, xrt_cpu, _, _ = _summary(sub)
+        parts.append(f"sub-stream ({len(sub)} files) geo-mean {xrt:.1f}x realtime "
+                     f"({xrt_cpu:.1f}x per CPU-second), {ratio:.2f}x plain decoding "
+                     f"({ratio_cpu:.2f}x in CPU time)")
+    if big:
+        xrt, ratio, ratio_cpu, xrt_cpu, _, _ = _summary(big)
+        parts.append(f"larger ({len(big)} files) geo-mean {xrt:.1f}x realtime "
+                     f"({xrt_cpu:.1f}x per CPU-second), {ratio:.2f}x plain decoding "
+                     f"({ratio_cpu:.2f}x in CPU time)")
+    tracked = [r for r in rows if r.track_s]
+    if tracked:
+        parts.append(f"{geomean([r.track_s / r.wardcam_s for r in tracked if r.track_s]):.1f}x "
+                     "faster than YOLO.track")
+    print(f"wardcam: {'; '.join(parts)}; min recall {min_r:.3f}; min precision {min_p:.3f} "
+          f"(loadavg {load_avg()})")
     return 0
 
 

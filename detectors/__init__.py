@@ -1,36 +1,52 @@
-"""Frames in, sightings out: YOLO detector, motion-gated sampling pipeline, tracker, colour.
+"""Frames in, sightings out: YOLO detector, per-scene sampling pipeline, tracker, colour.
 
 No imports from ``app``; no I/O beyond reading video files.
 """
 
-from .color import PALETTE, colour_unreliable, dominant_color, frame_gains, is_greyscale
+from .color import (
+    PALETTE,
+    colour_unreliable,
+    dominant_color,
+    frame_gains,
+    frame_lightness,
+    is_greyscale,
+)
 from .detector import (
     ENV_DEVICE,
     ENV_MODEL,
-    KEEP_CLASSES,
-    LABELS,
     Detection,
     Detector,
     DetectorLoadError,
+    Look,
+    UnsupportedModelOutput,
     resolve_device,
 )
 from .pipeline import Event, PipelineConfig, PipelineResult, run_pipeline
+from .tracker import SparseTracker
+from .vocab import COLOURS, FAMILY, KEEP_CLASSES, LABELS, VEHICLE_LABELS
 
 __all__ = [
+    "COLOURS",
     "ENV_DEVICE",
     "ENV_MODEL",
+    "FAMILY",
     "KEEP_CLASSES",
     "LABELS",
     "PALETTE",
+    "VEHICLE_LABELS",
     "Detection",
     "Detector",
     "DetectorLoadError",
     "Event",
+    "Look",
     "PipelineConfig",
     "PipelineResult",
+    "SparseTracker",
+    "UnsupportedModelOutput",
     "colour_unreliable",
     "dominant_color",
     "frame_gains",
+    "frame_lightness",
     "is_greyscale",
     "resolve_device",
     "run_pipeline",

@@ -24,20 +24,26 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from .vocab import KEEP_CLASSES, LABELS, VEHICLE_LABELS
+
 ENV_MODEL = "WARDCAM_DETECTOR_MODEL"
 ENV_DEVICE = "WARDCAM_DETECTOR_DEVICE"
 
-#: COCO class ids wardcam keeps, and their names.
-KEEP_CLASSES: dict[int, str] = {
-    0: "person",
-    1: "bicycle",
-    2: "car",
-    3: "motorcycle",
-    5: "bus",
-    7: "truck",
-}
-LABELS: tuple[str, ...] = tuple(KEEP_CLASSES.values())
-VEHICLE_LABELS: frozenset[str] = frozenset({"bicycle", "car", "motorcycle", "bus", "truck"})
+__all__ = [
+    "ENV_DEVICE",
+    "ENV_MODEL",
+    "KEEP_CLASSES",
+    "LABELS",
+    "VEHICLE_LABELS",
+    "Detection",
+    "Detector",
+    "DetectorLoadError",
+    "Look",
+    "UnsupportedModelOutput",
+    "decode_yolo_output",
+    "resolve_device",
+    "tile_layout",
+]
 
 _PAD_VALUE = 114  # ultralytics' letterbox grey
 _RESIZE_DOWN = cv2.INTER_AREA  # LINEAR is faster but measurably worse (bus recall)
@@ -49,6 +55,17 @@ class DetectorLoadError(RuntimeError):
     The message always starts with the name of the variable to fix
     (``WARDCAM_DETECTOR_MODEL: ...`` or ``WARDCAM_DETECTOR_DEVICE: ...``).
     """
+
+
+class UnsupportedModelOutput(DetectorLoadError):
+    """The model loads but gives an output wardcam cannot decode (found at load, not on footage).
+
+    ``shape`` is the output shape the model gave for one input.
+    """
+
+    def __init__(self, message: str, shape: tuple[int, ...]) -> None:
+        super().__init__(message)
+        self.shape = shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +85,57 @@ class _Backend(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class _Placement:
-    """Where one source frame went in a canvas: canvas = src * scale + (dx, dy)."""
+    """Where one source region went in a canvas: canvas = (src - (ox, oy)) * scale + (dx, dy)."""
 
     scale: float
     dx: float
     dy: float
-    width: int  # source frame size
+    width: int  # source region size
     height: int
+    ox: int = 0  # source region origin
+    oy: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """One region of one image for the model: ``image[y0:y1, x0:x1]`` resized by ``scale``.
+
+    ``region`` None is the whole image. Detections come back in ``image`` pixels, clipped to
+    the region. A look alone in a model input is centred in it, as ultralytics' letterbox does.
+    """
+
+    image: np.ndarray
+    scale: float = 1.0
+    region: tuple[int, int, int, int] | None = None
+
+    def rect(self) -> tuple[int, int, int, int]:
+        if self.region is not None:
+            return self.region
+        return (0, 0, int(self.image.shape[1]), int(self.image.shape[0]))
+
+    def size(self) -> tuple[int, int]:
+        x0, y0, x1, y1 = self.rect()
+        return max(1, round((x1 - x0) * self.scale)), max(1, round((y1 - y0) * self.scale))
+
+
+def pack_looks(looks: Sequence[Look], size: int) -> list[list[tuple[int, int, int]]]:
+    """Shelf-pack looks into ``size`` squares: per canvas, ``(look index, x, y)`` of each."""
+    canvases: list[list[tuple[int, int, int]]] = []
+    cur: list[tuple[int, int, int]] = []
+    x = y = shelf = 0
+    for k, look in enumerate(looks):
+        w, h = (min(size, v) for v in look.size())
+        if x + w > size:
+            x, y, shelf = 0, y + shelf, 0
+        if y + h > size:
+            canvases.append(cur)
+            cur, x, y, shelf = [], 0, 0, 0
+        cur.append((k, x, y))
+        x += w
+        shelf = max(shelf, h)
+    if cur:
+        canvases.append(cur)
+    return canvases
 
 
 def _truthy(value: str | None) -> bool:
@@ -242,6 +303,43 @@ class _OnnxBackend:
         return np.asarray(self.session.run(None, {self.input_name: blob})[0])
 
 
+def anchor_count(size: int) -> int:
+    """Anchors of a YOLOv8/YOLO11 head (strides 8, 16, 32) on a ``size`` square input."""
+    return sum((size // stride) ** 2 for stride in (8, 16, 32))
+
+
+def check_output_shape(
+    shape: tuple[int, ...], classes: int, size: int, model_name: str
+) -> None:
+    """Refuse, at load, a model whose output :func:`decode_yolo_output` cannot read.
+
+    wardcam decodes the raw detection head: ``(batch, 4 + classes, anchors)`` (or transposed).
+    End-to-end exports (YOLO26-style, NMS inside the graph, ``(1, 300, 6)``), segmentation or
+    pose heads and classifiers give other shapes and would otherwise fail on the first segment.
+    """
+    want = 4 + classes
+    anchors = anchor_count(size)
+    dims = shape[1:] if len(shape) == 3 else ()
+    if len(shape) == 3 and want in dims and anchors in dims:
+        return
+    hint = ""
+    if len(shape) == 3 and shape[-1] in (6, 7) and shape[1] < anchors:
+        hint = (
+            "; this looks like an end-to-end export (NMS inside the model, one row per box: "
+            "x1 y1 x2 y2 score class), e.g. YOLO26; use an export with the raw detection head "
+            "such as YOLOv8 or YOLO11"
+        )
+    elif len(shape) == 3 and anchors in dims:
+        hint = f"; {max(dims) if min(dims) == anchors else min(dims)} values per anchor is not " \
+            f"a detection head with {classes} classes (segmentation or pose?)"
+    raise UnsupportedModelOutput(
+        f"{ENV_MODEL}: {model_name!r} gives output of shape {tuple(shape)}, "
+        f"wardcam needs a YOLO detection head of shape (1, {want}, {anchors}) for "
+        f"{classes} classes at {size}x{size}{hint}",
+        tuple(shape),
+    )
+
+
 def _static_square(shape: list[Any], model_name: str) -> int:
     try:
         h, w = int(str(shape[2])), int(str(shape[3]))
@@ -311,9 +409,19 @@ class Detector:
         else:
             self._load_ultralytics()
         if self._backend is not None:
-            # the first inference of a compiled model is slow: pay it here, not on footage
-            self._backend.infer([np.full((self.input_size, self.input_size, 3), _PAD_VALUE,
-                                         np.uint8)])
+            # the first inference of a compiled model is slow: pay it here, not on footage; and
+            # what it gives back says whether wardcam can decode it at all
+            try:
+                out = self._backend.infer(
+                    [np.full((self.input_size, self.input_size, 3), _PAD_VALUE, np.uint8)]
+                )
+            except Exception as exc:
+                raise DetectorLoadError(
+                    f"{ENV_MODEL}: {self.model_name!r} does not run on a "
+                    f"{self.input_size}x{self.input_size} image: {exc}"
+                ) from exc
+            check_output_shape(tuple(out.shape), len(self.names), self.input_size,
+                               self.model_name)
         if half is None:
             half = self.device.startswith("cuda") and self.backend_name in {
                 "ultralytics:pt",
@@ -423,6 +531,74 @@ class Detector:
             return out
 
         return result
+
+    # ------------------------------------------------------------------ looks
+    def fits_one_input(self, looks: Sequence[Look]) -> bool:
+        return len(pack_looks(looks, self.input_size)) <= 1
+
+    def submit_looks(self, looks: Sequence[Look]) -> Callable[[], list[list[Detection]]]:
+        """Pack looks into as few model inputs as they fit and start detection on them.
+
+        Returns a function that waits for the result: per look, its detections in the
+        look's image pixels. With the OpenVINO back end inference runs meanwhile.
+        """
+        if not looks:
+            return lambda: []
+        groups = pack_looks(looks, self.input_size)
+        canvases = [self._look_canvas(looks, group) for group in groups]
+        backend = self._backend
+        conf, iou = self.conf, self.iou
+        if isinstance(backend, _OpenVINOBackend):
+            jobs = [backend.start(canvas) for canvas, _ in canvases]
+
+            def outputs() -> list[list[Detection]]:
+                return [decode_yolo_output(j.result()[0], conf, iou) for j in jobs]
+        elif self._yolo is not None:
+            done = self._detect_ultralytics([c for c, _ in canvases])
+            outputs = lambda: done  # noqa: E731
+        else:
+            assert backend is not None
+            raw = backend.infer([c for c, _ in canvases])
+            done = [decode_yolo_output(r, conf, iou) for r in raw]
+            outputs = lambda: done  # noqa: E731
+
+        def result() -> list[list[Detection]]:
+            per_look: list[list[Detection]] = [[] for _ in looks]
+            for dets, (_, placed) in zip(outputs(), canvases, strict=True):
+                split = _split_detections(dets, [p for _, p in placed])
+                for (k, _), found in zip(placed, split, strict=True):
+                    per_look[k] = found
+            return per_look
+
+        return result
+
+    def detect_looks(self, looks: Sequence[Look]) -> list[list[Detection]]:
+        return self.submit_looks(looks)()
+
+    def _look_canvas(
+        self, looks: Sequence[Look], group: list[tuple[int, int, int]]
+    ) -> tuple[np.ndarray, list[tuple[int, _Placement]]]:
+        size = self.input_size
+        canvas = np.full((size, size, 3), _PAD_VALUE, np.uint8)
+        placed: list[tuple[int, _Placement]] = []
+        for k, x, y in group:
+            look = looks[k]
+            x0, y0, x1, y1 = look.rect()
+            w, h = look.size()
+            s = look.scale
+            if w > size or h > size:  # too big for the input: shrink to fit
+                s = min(size / (x1 - x0), size / (y1 - y0))
+                w, h = max(1, round((x1 - x0) * s)), max(1, round((y1 - y0) * s))
+            if len(group) == 1:
+                x, y = (size - w) // 2, (size - h) // 2
+            crop = look.image[y0:y1, x0:x1]
+            if (w, h) != (x1 - x0, y1 - y0):
+                crop = cv2.resize(crop, (w, h), interpolation=_RESIZE_DOWN if s < 1
+                                  else cv2.INTER_LINEAR)
+            canvas[y : y + h, x : x + w] = crop
+            placed.append((k, _Placement(w / (x1 - x0), float(x), float(y), x1 - x0, y1 - y0,
+                                         x0, y0)))
+        return canvas, placed
 
     # ------------------------------------------------------------------ canvases
     def make_canvas(
@@ -554,10 +730,10 @@ def _split_detections(
             tx1, ty1 = p.dx, p.dy
             tx2, ty2 = p.dx + p.width * p.scale, p.dy + p.height * p.scale
             if tx1 <= cx < tx2 and ty1 <= cy < ty2:
-                bx1 = (max(x1, tx1) - p.dx) / p.scale
-                by1 = (max(y1, ty1) - p.dy) / p.scale
-                bx2 = (min(x2, tx2) - p.dx) / p.scale
-                by2 = (min(y2, ty2) - p.dy) / p.scale
+                bx1 = (max(x1, tx1) - p.dx) / p.scale + p.ox
+                by1 = (max(y1, ty1) - p.dy) / p.scale + p.oy
+                bx2 = (min(x2, tx2) - p.dx) / p.scale + p.ox
+                by2 = (min(y2, ty2) - p.dy) / p.scale + p.oy
                 out[k].append(Detection(det.label, det.confidence, (bx1, by1, bx2, by2)))
                 break
     return out

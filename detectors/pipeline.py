@@ -1,19 +1,26 @@
-"""Indexing pipeline: decode → sample → motion gate → detect → track → events.
+"""Indexing pipeline: decode → sample → motion gate → look → detect → track → events.
 
 ``run_pipeline(path, detector, config, progress)`` reads one video file and returns
-:class:`PipelineResult` with one :class:`Event` per tracked object (times in seconds from the
-start of the file; the caller adds the segment's corrected start time).
+:class:`PipelineResult` with the events found in it (times in seconds from the start of the
+file, plus ``time_offset_s``; the caller adds the segment's corrected start time).
 
-Speed comes from doing little work per second of video:
+What each step does, and why (figures in the README and ``benchmarks/indexing.py``):
 
-* decoding with PyAV on all cores, skipping non-reference frames and the H.264 loop filter
-  (``fast_decode``) and converting only the sampled frames to BGR;
-* sampling ``sample_fps`` frames per second;
-* a motion gate on a small greyscale copy: a sample that did not change since the last
-  detected one is not run through the model; its tracks are carried over, and a detection is
-  forced every ``force_interval_s`` so that parked vehicles and still people are kept up to date;
-* on CPU, packing ``tiles`` downscaled samples into each 640x640 model input (the models have a
-  fixed input size, so a 640x360 frame otherwise wastes 44 % of it); on GPU, batching.
+* **decode** (:mod:`detectors.decode`): only what sampling needs (GOP tails and
+  non-reference frames are skipped), so main-stream footage costs less than decoding it all;
+* **sample** at a per-scene rate, and run a **motion gate** on a small grey copy: a sample
+  that did not change since the last looked-at one is not looked at (its tracks are carried
+  over); a look is forced every ``force_interval_s`` all the same;
+* **look** (:mod:`detectors.scene`): per scene, full frames, shrunk tiles or the active region
+  of several frames packed at native scale, whichever puts most frames into one model input
+  without shrinking the smallest objects the camera sees; a full frame at native scale every
+  few seconds regardless;
+* **track** (:mod:`detectors.tracker`) and turn tracks into **events** (:mod:`detectors.spans`):
+  each event spans only the seconds its object was confidently seen, with its voted class.
+
+Dual-stream cameras: run the pipeline on the *detect* stream with ``record_size`` set to the
+record stream's frame size and ``time_offset_s`` to the detect file's start on the record
+clock; events then carry boxes in record-frame pixels and times on the record clock.
 """
 
 from __future__ import annotations
@@ -22,18 +29,21 @@ import math
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
 
-from .color import colour_unreliable, dominant_color, frame_gains
-from .detector import VEHICLE_LABELS, Detection, Detector, tile_layout
-from .tracker import Box, Sighting, SparseTracker, Track
+from .color import colour_unreliable, dominant_color, frame_gains, frame_lightness
+from .decode import DecodeFailure, Decoder, DecodeStats, Sampler, VideoInfo
+from .detector import Detection, Detector, Look
+from .scene import LookPlan, PlannerConfig, ScenePlanner
+from .spans import SpanRules, track_spans
+from .tracker import Box, SparseTracker, Track, appearance
+from .vocab import VEHICLE_LABELS
 
 ProgressFn = Callable[[int, int], None]
 
@@ -42,51 +52,96 @@ ProgressFn = Callable[[int, int], None]
 class PipelineConfig:
     """Knobs of the pipeline; the defaults are what ``benchmarks/indexing.py`` measured best.
 
-    Trade-off on the shared footage (per-second class presence against ultralytics ``track()``
-    on every frame): 1 sample/s with frames tiled at >= 0.66 scale keeps recall >= 0.95 on
-    every clip; 1.5-2 samples/s buys a little recall for 1.5-2x the model time; tiling at
-    0.5 scale (4 frames per input) loses small objects (recall 0.46 on the street clip).
-    Raise ``sample_fps`` for fast traffic seen in a narrow field of view.
+    ``sample_fps`` 0 lets each scene choose (see :mod:`detectors.scene`); a positive value fixes
+    the rate. ``adaptive`` False looks at every sample as a full frame at native scale (the
+    way exhaustive detection does, at the sample rate).
+
+    The speed/quality trade-off is ``inferences_per_s`` (model inputs per second of video, the
+    bulk of the CPU cost; scenes of small unsure objects get ``hard_boost`` times more): on the
+    shared clips 0.5 gave 29x realtime on sub-stream footage with mean recall 0.95, 1.0 gave
+    23-25x with mean recall 0.96 (same minimum, 0.89; both on a loaded 2-core machine).
     """
 
-    sample_fps: float = 1.0
-    #: smallest scale a frame may be shrunk to when tiling several into one model input (CPU).
-    min_tile_scale: float = 0.66
-    #: hard cap on frames per model input (CPU); 1 disables tiling.
-    max_tiles: int = 4
-    #: frames per batch on GPU
+    sample_fps: float = 0.0
+    adaptive: bool = True
+    #: per-scene layout (see :class:`detectors.scene.PlannerConfig`)
+    min_object_px: float = 40.0
+    min_scale: float = 0.5
+    max_per_input: int = 4
+    inferences_per_s: float = 0.5
+    min_sample_fps: float = 1.0
+    max_sample_fps: float = 4.0
+    confirm_interval_s: float = 5.0
+    hard_boost: float = 2.0
+    max_step_boxes: float = 1.0
+    #: frames per batch on GPU (full frames there), at this rate when ``sample_fps`` is 0
     batch_size: int = 16
+    gpu_sample_fps: float = 2.0
     motion_gate: bool = True
     #: fraction of (downscaled) pixels that must change for a sample to count as moving
     motion_threshold: float = 0.002
     #: grey-level change of one pixel that counts as a change
     motion_pixel_delta: int = 20
-    #: a sample is detected at least this often even when nothing moves
+    #: the sample rate may change every this many seconds of video
+    epoch_s: float = 2.0
+    #: a sample is looked at at least this often even when nothing moves
     force_interval_s: float = 2.0
     #: a change over this fraction of the picture is a scene cut (PTZ move): tracks end
     scene_cut_fraction: float = 0.55
     #: detections below this are not used at all
     det_conf: float = 0.2
     #: detections at or above this may start a track
-    track_conf: float = 0.4
-    #: an event needs a sighting at least this confident …
-    event_min_conf: float = 0.55
-    #: … and at least this many sightings at or above ``span_conf``
-    event_min_hits: int = 1
-    #: the event spans the sightings at or above this confidence
-    span_conf: float = 0.35
+    track_conf: float = 0.3
+    #: an event spans its track's sightings at or above this confidence …
+    span_conf: float = 0.4
+    #: … is split where they are further apart than this …
+    span_gap_s: float = 3.0
+    #: … and needs one sighting at least this confident
+    event_min_conf: float = 0.5
     #: a track unseen for this long is finished (at least 2.5 sample intervals)
     max_gap_s: float = 1.0
     #: run inference asynchronously while decoding goes on (OpenVINO back end) …
     overlap: bool = True
     #: … with up to this many model inputs in flight
     inflight: int = 1
-    #: decode shortcuts (skip non-reference frames and the loop filter)
+    #: skip decoding non-reference frames (nothing else depends on them)
     fast_decode: bool = True
+    #: skip the deblocking filter when frames are shrunk at least this much for the model
+    #: (main-stream footage: the blocks it leaves are averaged away by the downscale; at
+    #: sub-stream sizes small objects lost 0.03-0.04 confidence to it)
+    skip_loop_filter_below: float = 0.5
+    #: convert and shrink in one pass (swscale) frames shrunk at least this much for the model
+    fast_resize_below: float = 0.5
+    #: do not decode the part of a GOP after its last sample
+    gop_skip: bool = True
     #: decoder threads; 0 = FFmpeg's choice (frame + slice threads on every core)
     decode_threads: int = 0
     thumbnail_max_side: int = 320
     thumbnail_quality: int = 85
+
+    def planner(self) -> PlannerConfig:
+        return PlannerConfig(
+            min_object_px=self.min_object_px,
+            min_scale=self.min_scale,
+            max_per_input=self.max_per_input,
+            inferences_per_s=self.inferences_per_s,
+            min_sample_fps=self.min_sample_fps,
+            max_sample_fps=self.max_sample_fps,
+            confirm_interval_s=self.confirm_interval_s,
+            hard_boost=self.hard_boost,
+            max_step_boxes=self.max_step_boxes,
+        )
+
+    def spans(self, sample_interval: float) -> SpanRules:
+        # where the planner shrinks frames, a vehicle too small for the shrunk looks is seen
+        # confidently only by the full-frame look every ``confirm_interval_s``: that is not
+        # a gap in its stay
+        confirm = self.confirm_interval_s + 1.0 if self.adaptive else 0.0
+        return SpanRules(
+            span_conf=self.span_conf,
+            event_min_conf=self.event_min_conf,
+            max_gap_s=max(self.span_gap_s, 2.5 * sample_interval, confirm),
+        )
 
 
 @dataclass
@@ -128,6 +183,8 @@ class Event:
 class PipelineResult:
     events: list[Event]
     frames_total: int
+    #: frames read up to (decoded, or skipped because sampling did not need them): how far the
+    #: file could be read
     frames_decoded: int
     duration_s: float
     error: str | None = None
@@ -140,6 +197,9 @@ class PipelineResult:
     samples: int = 0
     samples_detected: int = 0
     inferences: int = 0
+    #: the layouts the scene planner chose, in order, with the time each was first used
+    plans: list[tuple[float, str]] = field(default_factory=list)
+    decode: DecodeStats = field(default_factory=DecodeStats)
 
     @property
     def ok(self) -> bool:
@@ -154,101 +214,32 @@ class PipelineResult:
 class _Best:
     crop: np.ndarray
     greyscale: bool
-    sighting: Sighting
+    t: float
+    confidence: float
+    box: Box
     gains: tuple[float, float, float] | None = None
+    scene_lightness: float | None = None
 
 
 @dataclass
 class _Sample:
     t: float
     index: int
-    image: np.ndarray | None  # None: still sample, carried over
+    frame: av.VideoFrame | None  # None: still sample, carried over
+    look: Look | None = None
     cut: bool = False
+    full: np.ndarray | None = None  # full-resolution BGR, once converted
 
-
-@dataclass
-class _VideoInfo:
-    fps: float
-    frames_total: int
-    duration_s: float
-    width: int
-    height: int
-
-
-class _DecodeFailure(Exception):
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class _Decoder:
-    """Yields ``(t_seconds, frame_index, av.VideoFrame)``, skipping what ``fast`` allows."""
-
-    def __init__(self, path: Path, fast: bool, threads: int = 0) -> None:
-        try:
-            self.container = av.open(str(path))
-        except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
-            raise _DecodeFailure(f"cannot open as video: {exc}", "unreadable") from exc
-        if not self.container.streams.video:
-            self.container.close()
-            raise _DecodeFailure("no video stream", "unreadable")
-        self.stream = self.container.streams.video[0]
-        self.stream.thread_type = "AUTO"
-        self.stream.thread_count = max(0, threads)
-        if fast:
-            self.stream.codec_context.skip_frame = "NONREF"
-            self.stream.codec_context.options = {"skip_loop_filter": "all"}
-        rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(25)
-        fps = float(rate)
-        tb = self.stream.time_base or Fraction(1, 90000)
-        if self.stream.duration is not None:
-            duration = float(self.stream.duration * tb)
-        elif self.container.duration is not None:
-            duration = self.container.duration / 1_000_000
-        else:
-            duration = 0.0
-        frames = int(self.stream.frames or 0) or round(duration * fps)
-        cc = self.stream.codec_context
-        self.info = _VideoInfo(fps, frames, duration, int(cc.width or 0), int(cc.height or 0))
-        self.start = float((self.stream.start_time or 0) * tb)
-        self.time_base = tb
-        self.frames_reached = 0
-
-    def __iter__(self) -> Iterator[tuple[float, int, av.VideoFrame]]:
-        fps = self.info.fps
-        tb = float(self.time_base)
-        n = 0
-        try:
-            for frame in self.container.decode(self.stream):
-                if frame.pts is not None:
-                    t = frame.pts * tb - self.start
-                    idx = max(n, round(t * fps))
-                else:
-                    idx = n
-                    t = n / fps
-                n = idx + 1
-                self.frames_reached = max(self.frames_reached, n)
-                yield t, idx, frame
-        except av.FFmpegError as exc:
-            raise _DecodeFailure(f"decoding failed after frame {n}: {exc}", "decode_error") from exc
-
-    def close(self) -> None:
-        self.container.close()
-
-
-def _tiles_for(config: PipelineConfig, detector: Detector, width: int, height: int) -> int:
-    if detector.prefers_batches:
-        return 1
-    best = 1
-    for k in range(1, max(1, config.max_tiles) + 1):
-        _, _, scale = tile_layout(width, height, detector.input_size, k)
-        if scale >= config.min_tile_scale:
-            best = k
-    return best
+    def bgr(self) -> np.ndarray:
+        """The full-resolution picture (converted when first needed: thumbnails)."""
+        if self.full is None:
+            assert self.frame is not None
+            self.full = self.frame.to_ndarray(format="bgr24")
+        return self.full
 
 
 def _motion_image(img: np.ndarray) -> np.ndarray:
-    """A small blurred luma proxy (the green channel, every 4th pixel): cheap and enough."""
+    """A small blurred luma proxy (the green channel, about 160 px wide): cheap and enough."""
     step = max(1, img.shape[1] // 160)
     small = np.ascontiguousarray(img[::step, ::step, 1])
     return cv2.GaussianBlur(small, (5, 5), 0)
@@ -275,172 +266,22 @@ def _encode_jpeg(crop: np.ndarray, max_side: int, quality: int) -> bytes:
     return bytes(buf) if ok else b""
 
 
-class _Runner:
-    """The sample → detect → track loop, shared by :func:`run_pipeline` and person tracks."""
-
-    def __init__(
-        self,
-        detector: Detector,
-        config: PipelineConfig,
-        width: int,
-        height: int,
-        on_sample: Callable[[float, int, list[tuple[Track, Detection]]], None] | None = None,
-    ) -> None:
-        self.detector = detector
-        self.config = config
-        self.tiles = _tiles_for(config, detector, width, height)
-        self.batch = config.batch_size if detector.prefers_batches else self.tiles
-        gap = max(config.max_gap_s, 2.5 / config.sample_fps) if config.sample_fps > 0 else 1.0
-        self.tracker = SparseTracker(config.track_conf, gap)
-        self.pending: list[_Sample] = []
-        self.pending_images = 0
-        self.inflight: deque[tuple[list[_Sample], Callable[[], list[list[Detection]]]]] = deque()
-        self.ref: np.ndarray | None = None
-        self.last_detect_t = -math.inf
-        self.best: dict[tuple[int, str], _Best] = {}
-        self.samples = 0
-        self.samples_detected = 0
-        self.inferences = 0
-        self.on_sample = on_sample
-
-    def add(self, t: float, index: int, img: np.ndarray) -> None:
-        cfg = self.config
-        self.samples += 1
-        cut = False
-        if cfg.motion_gate:
-            small = _motion_image(img)
-            if self.ref is not None and self.ref.shape == small.shape:
-                diff = cv2.absdiff(small, self.ref)
-                frac = float(np.count_nonzero(diff > cfg.motion_pixel_delta)) / diff.size
-                still = frac < cfg.motion_threshold
-                cut = frac >= cfg.scene_cut_fraction
-                if still and t - self.last_detect_t < cfg.force_interval_s:
-                    self.pending.append(_Sample(t, index, None))
-                    return
-            self.ref = small
-        self.last_detect_t = t
-        self.pending.append(_Sample(t, index, img, cut))
-        self.pending_images += 1
-        if self.pending_images >= self.batch:
-            self.flush()
-
-    def flush(self, final: bool = False) -> None:
-        """Start detection on the pending samples; track the previous batch meanwhile."""
-        images = [s.image for s in self.pending if s.image is not None]
-        batch = self.pending
-        self.pending = []
-        self.pending_images = 0
-        future: Callable[[], list[list[Detection]]] = list
-        if images:
-            if self.detector.prefers_batches:
-                done = self.detector.detect(images)
-                future = lambda: done  # noqa: E731
-                self.inferences += math.ceil(len(images) / max(1, self.config.batch_size))
-            elif self.config.overlap:
-                future = self.detector.submit_tiled(images, self.tiles)
-                self.inferences += math.ceil(len(images) / self.tiles)
-            else:
-                done = self.detector.detect_tiled(images, self.tiles)
-                future = lambda: done  # noqa: E731
-                self.inferences += math.ceil(len(images) / self.tiles)
-            self.samples_detected += len(images)
-        self.inflight.append((batch, future))
-        keep = 0 if final else max(1, self.config.inflight)
-        while len(self.inflight) > keep:
-            self._track(*self.inflight.popleft())
-
-    def _track(
-        self, batch: list[_Sample], future: Callable[[], list[list[Detection]]]
-    ) -> None:
-        results = future() if any(s.image is not None for s in batch) else []
-        it = iter(results)
-        for s in batch:
-            if s.image is None:
-                self.tracker.hold(s.t)
-                if self.on_sample is not None:
-                    self.on_sample(s.t, s.index, [])
-                continue
-            dets = [d for d in next(it) if d.confidence >= self.config.det_conf]
-            if s.cut:
-                self.tracker.cut()
-            matched = self.tracker.update(s.t, dets)
-            self._update_best(s.image, matched)
-            if self.on_sample is not None:
-                self.on_sample(s.t, s.index, matched)
-
-    def _update_best(self, img: np.ndarray, matched: list[tuple[Track, Detection]]) -> None:
-        grey: bool | None = None
-        gains: tuple[float, float, float] | None = None
-        for tr, det in matched:
-            sighting = tr.last
-            if tr.best is None or det.confidence > tr.best.confidence:
-                tr.best = sighting
-            # the best view per label, so that an event's box and thumbnail show its label
-            key = (tr.track_id, det.label)
-            kept = self.best.get(key)
-            if kept is None or det.confidence > kept.sighting.confidence:
-                if grey is None:
-                    grey = colour_unreliable(img)
-                    gains = frame_gains(img)
-                self.best[key] = _Best(_crop(img, det.box, 0.1), grey, sighting, gains)
-
-    def events(self, duration: float, width: int, height: int) -> list[Event]:
-        self.flush(final=True)
-        cfg = self.config
-        half = 0.5 / cfg.sample_fps
-        events: list[Event] = []
-        for tr in self.tracker.finish():
-            best_by_label: dict[str, float] = {}
-            for s in tr.sightings:
-                if not s.held:
-                    best_by_label[s.label] = max(best_by_label.get(s.label, 0.0), s.confidence)
-            label = tr.label()
-            conf = best_by_label.get(label, 0.0)
-            if conf < cfg.event_min_conf:
-                # the object may be mostly one class but clearly another at its best view
-                label, conf = max(best_by_label.items(), key=lambda kv: kv[1], default=(label, 0))
-            strong = [s for s in tr.sightings if s.confidence >= cfg.span_conf]
-            if (
-                not strong
-                or conf < cfg.event_min_conf
-                or tr.hits(cfg.span_conf) < cfg.event_min_hits
-            ):
-                continue
-            # the span: first to last sighting (held ones included: the object was still there)
-            start = max(0.0, strong[0].t - half)
-            end = strong[-1].t + half
-            if duration > 0:
-                end = min(end, duration)
-            keep = self.best.get((tr.track_id, label))
-            best = keep.sighting if keep is not None else (tr.best or strong[0])
-            crop = keep.crop if keep is not None else np.zeros((1, 1, 3), np.uint8)
-            color: str | None = None
-            if label in VEHICLE_LABELS:
-                color = dominant_color(
-                    _crop_inner(crop),
-                    keep.greyscale if keep else True,
-                    keep.gains if keep else None,
-                )
-            events.append(
-                Event(
-                    label=label,
-                    start_s=start,
-                    end_s=end,
-                    confidence=float(conf),
-                    box=best.box,
-                    best_s=best.t,
-                    color=color,
-                    thumbnail_jpeg=_encode_jpeg(crop, cfg.thumbnail_max_side,
-                                                cfg.thumbnail_quality),
-                    track_id=tr.track_id,
-                    frame_width=width,
-                    frame_height=height,
-                    hits=tr.hits(),
-                    labels=best_by_label,
-                )
-            )
-        events.sort(key=lambda e: (e.start_s, e.track_id))
-        return events
+def _speeds(matched: list[tuple[Track, Detection]], native: float) -> list[float]:
+    """Box widths per second each matched track moved since its previous real sighting."""
+    out = []
+    for tr, det in matched:
+        real = [s for s in tr.sightings[:-1] if not s.held]
+        if not real:
+            continue
+        prev = real[-1]
+        dt = tr.last.t - prev.t
+        width = max(8.0 * native, det.box[2] - det.box[0], 1.0)
+        if dt <= 0:
+            continue
+        dx = (det.box[0] + det.box[2] - prev.box[0] - prev.box[2]) / 2
+        dy = (det.box[1] + det.box[3] - prev.box[1] - prev.box[3]) / 2
+        out.append(float(np.hypot(dx, dy)) / width / dt)
+    return out
 
 
 def _crop_inner(crop: np.ndarray) -> np.ndarray:
@@ -451,32 +292,346 @@ def _crop_inner(crop: np.ndarray) -> np.ndarray:
     return inner if inner.size else crop
 
 
+class _Runner:
+    """The sample → look → detect → track loop."""
+
+    def __init__(self, detector: Detector, config: PipelineConfig, info: VideoInfo) -> None:
+        self.detector = detector
+        self.config = config
+        self.width, self.height = info.width, info.height
+        self.planner = ScenePlanner(info.width or 1, info.height or 1, detector.input_size,
+                                    config.planner())
+        self.native = self.planner.native_scale
+        self.native_size = (self.planner.native_w, self.planner.native_h)
+        self.gpu = detector.prefers_batches
+        self.fixed_fps = config.sample_fps > 0
+        self.sampler = Sampler(self.first_rate(), config.epoch_s)
+        self.decided_epoch = 1  # the sampler starts with epochs 0 and 1 at the first rate
+        self.tracker = SparseTracker(config.track_conf, self._track_gap())
+        self.pending: list[_Sample] = []
+        self.looks: list[Look] = []
+        self.inflight: deque[tuple[list[_Sample], Callable[[], list[list[Detection]]]]] = deque()
+        self.ref: np.ndarray | None = None
+        self.last_detect_t = -math.inf
+        self.rules = config.spans(1.0 / max(config.min_sample_fps, config.sample_fps, 1e-6))
+        #: per track, per confident stretch, the best view of each label
+        self.best: dict[int, list[dict[str, _Best]]] = {}
+        self.last_sure: dict[int, float] = {}
+        self.sample_times: list[float] = []
+        self.native_times: list[float] = []
+        self.samples = 0
+        self.samples_detected = 0
+        self.inferences = 0
+        self.plans: list[tuple[float, str]] = []
+
+    # ------------------------------------------------------------------ plan
+    def _plan(self) -> LookPlan:
+        if self.gpu or not self.config.adaptive:
+            fps = self.config.gpu_sample_fps if self.gpu else self.config.min_sample_fps
+            return LookPlan(None, 1.0, 1, fps, "full frames")
+        return self.planner.plan
+
+    def first_rate(self) -> float:
+        return self.config.sample_fps if self.fixed_fps else self._plan().sample_fps
+
+    def decide_upto(self, epoch: int) -> None:
+        """Fix the sample rate of every epoch up to ``epoch`` from what was seen so far.
+
+        Called before the first sample of epoch ``k`` is added (for epoch ``k + 1``), or when the
+        decoder reached an undecided epoch without a sample in between. It uses what has been
+        tracked at that point of the (single-threaded, ordered) sample loop, so the decision does
+        not depend on thread timing.
+        """
+        while self.decided_epoch < epoch:
+            nxt = self.decided_epoch + 1
+            if not self.sampler.decided(nxt):
+                fps = self.config.sample_fps if self.fixed_fps else self._plan().sample_fps
+                self.sampler.decide(nxt, fps)
+            self.decided_epoch = nxt
+
+    def _track_gap(self) -> float:
+        slowest = self.config.sample_fps if self.fixed_fps else self.config.min_sample_fps
+        return max(self.config.max_gap_s, 2.5 / slowest) if slowest > 0 else 1.0
+
+    # ------------------------------------------------------------------ samples
+    def add(
+        self,
+        t: float,
+        index: int,
+        frame: av.VideoFrame,
+        full: np.ndarray | None,
+        native: np.ndarray,
+    ) -> None:
+        """A sample: the decoded frame, its full-resolution BGR picture if already converted,
+        and its picture at native scale (see :meth:`prepare`)."""
+        cfg = self.config
+        self.decide_upto(self.sampler.epoch(t) + 1)
+        self.samples += 1
+        self.sample_times.append(t)
+        cut = False
+        moved_outside = False
+        plan = self._plan()
+        if cfg.motion_gate:
+            small = _motion_image(native)
+            if self.ref is not None and self.ref.shape == small.shape:
+                changed = cv2.absdiff(small, self.ref) > cfg.motion_pixel_delta
+                frac = float(np.count_nonzero(changed)) / changed.size
+                still = frac < cfg.motion_threshold
+                cut = frac >= cfg.scene_cut_fraction
+                if still and t - self.last_detect_t < cfg.force_interval_s:
+                    self.pending.append(_Sample(t, index, None))
+                    return
+                if plan.region is not None and not cut:
+                    moved_outside = self._moved_outside(changed, plan.region, small.shape)
+            self.ref = small
+        if cut:
+            self.planner.cut()
+            plan = self._plan()
+        self.last_detect_t = t
+        if plan.full or self.gpu or moved_outside or self.planner.wants_full(t):
+            look = Look(native, 1.0, None)
+        else:
+            look = Look(native, plan.scale, plan.region)
+        if self.looks and not self.detector.fits_one_input([*self.looks, look]) \
+                and not self.gpu:
+            self.flush()
+        self.pending.append(_Sample(t, index, frame, look, cut, full))
+        self.looks.append(look)
+        limit = cfg.batch_size if self.gpu else max(1, plan.per_input)
+        if len(self.looks) >= limit:
+            self.flush()
+
+    def prepare(self, frame: av.VideoFrame) -> tuple[np.ndarray | None, np.ndarray]:
+        """(full-resolution BGR or None, the picture at native scale) of a decoded frame.
+
+        Runs on the decoding thread, ahead of the model.
+
+        Native scale is the size exhaustive detection (ultralytics' letterbox) shrinks a frame
+        to, with its filter (bilinear on the full-resolution BGR picture). Main-stream frames
+        shrunk ``fast_resize_below`` or more are converted and shrunk in one pass by FFmpeg
+        (swscale) instead: converting a 1080p picture to BGR costs more than the model looks;
+        the full-resolution picture is then converted only when a thumbnail needs it.
+        """
+        w, h = self.native_size
+        if (frame.width, frame.height) == (w, h):
+            full = frame.to_ndarray(format="bgr24")
+            return full, full
+        if self.native <= self.config.fast_resize_below + 1e-9:
+            small = frame.reformat(width=w, height=h, format="bgr24", interpolation="BILINEAR")
+            return None, small.to_ndarray()
+        full = frame.to_ndarray(format="bgr24")
+        return full, cv2.resize(full, (w, h), interpolation=cv2.INTER_LINEAR)
+
+    def _moved_outside(
+        self, changed: np.ndarray, region: tuple[int, int, int, int], shape: tuple[int, ...]
+    ) -> bool:
+        """Whether something moved outside the active region (a newcomer to look for)."""
+        sy = shape[0] / self.native_size[1]
+        sx = shape[1] / self.native_size[0]
+        x0, y0, x1, y1 = region
+        inside = changed[int(y0 * sy) : math.ceil(y1 * sy), int(x0 * sx) : math.ceil(x1 * sx)]
+        outside = int(np.count_nonzero(changed)) - int(np.count_nonzero(inside))
+        return outside >= max(6, self.config.motion_threshold * changed.size)
+
+    def flush(self, final: bool = False) -> None:
+        """Start detection on the pending looks; track the previous batch meanwhile."""
+        batch, looks = self.pending, self.looks
+        self.pending, self.looks = [], []
+        future: Callable[[], list[list[Detection]]] = list
+        if looks:
+            if self.config.overlap:
+                future = self.detector.submit_looks(looks)
+            else:
+                done = self.detector.detect_looks(looks)
+                future = lambda: done  # noqa: E731
+            self.inferences += self._inputs(looks)
+            self.samples_detected += len(looks)
+        self.inflight.append((batch, future))
+        keep = 0 if final else max(1, self.config.inflight)
+        while len(self.inflight) > keep:
+            self._track(*self.inflight.popleft())
+
+    def _inputs(self, looks: list[Look]) -> int:
+        from .detector import pack_looks
+
+        return len(pack_looks(looks, self.detector.input_size))
+
+    def _track(self, batch: list[_Sample], future: Callable[[], list[list[Detection]]]) -> None:
+        results = future() if any(s.look is not None for s in batch) else []
+        it = iter(results)
+        inv = 1.0 / self.native
+        for s in batch:
+            if s.look is None or s.frame is None:
+                self.tracker.hold(s.t)
+                continue
+            found = next(it)
+            if s.cut:
+                self.tracker.cut()
+            dets = [
+                Detection(d.label, d.confidence, (d.box[0] * inv, d.box[1] * inv,
+                                                   d.box[2] * inv, d.box[3] * inv))
+                for d in found
+                if d.confidence >= self.config.det_conf
+            ]
+            looks = [appearance(s.look.image, d.box) for d in found
+                     if d.confidence >= self.config.det_conf]
+            matched = self.tracker.update(s.t, dets, scale=s.look.scale, looks=looks)
+            if s.look.scale >= 0.95:
+                self.native_times.append(s.t)
+            self._update_best(s, matched)
+            self.planner.moved(s.t, _speeds(matched, inv))
+            full = s.look.region is None and s.look.scale >= 0.999
+            self.planner.observe(
+                s.t,
+                [(d.box, d.confidence) for d in found if d.confidence >= self.config.track_conf],
+                full,
+            )
+            plan = self._plan()
+            if not self.plans or self.plans[-1][1] != plan.reason:
+                self.plans.append((s.t, plan.reason))
+
+    def _update_best(self, sample: _Sample, matched: list[tuple[Track, Detection]]) -> None:
+        """Keep the best view per label of every confident stretch of every track.
+
+        Stretches are cut where :mod:`detectors.spans` cuts events, so that each event gets a
+        thumbnail (and colour) from its own stretch.
+        """
+        grey: bool | None = None
+        gains: tuple[float, float, float] | None = None
+        scene: float | None = None
+        t = sample.t
+        assert sample.look is not None
+        native = sample.look.image
+        for tr, det in matched:
+            sighting = tr.last
+            if tr.best is None or det.confidence > tr.best.confidence:
+                tr.best = sighting
+            if det.confidence < self.rules.span_conf:
+                continue
+            runs = self.best.setdefault(tr.track_id, [])
+            last = self.last_sure.get(tr.track_id)
+            if not runs or last is None or t - last > self.rules.max_gap_s + 1e-6:
+                runs.append({})
+            self.last_sure[tr.track_id] = t
+            kept = runs[-1].get(det.label)
+            if kept is None or det.confidence > kept.confidence:
+                if grey is None:
+                    grey = colour_unreliable(native)
+                    gains = frame_gains(native)
+                    scene = frame_lightness(native, gains)
+                runs[-1][det.label] = _Best(_crop(sample.bgr(), det.box, 0.1), grey, t,
+                                            det.confidence, det.box, gains, scene)
+
+    # ------------------------------------------------------------------ events
+    def events(
+        self,
+        duration: float,
+        record_size: tuple[int, int] | None,
+        time_offset_s: float,
+    ) -> list[Event]:
+        self.flush(final=True)
+        cfg = self.config
+        rules = self.rules
+        out_w, out_h = record_size or (self.width, self.height)
+        fx = out_w / self.width if self.width else 1.0
+        fy = out_h / self.height if self.height else 1.0
+        times = sorted(self.sample_times)
+        native = sorted(self.native_times)
+        events: list[Event] = []
+        for tr in self.tracker.finish():
+            for k, span in enumerate(track_spans(tr, rules, times, native)):
+                end = min(span.end_s, duration) if duration > 0 else span.end_s
+                if end <= span.start_s:
+                    continue
+                keep = self._best_in(tr.track_id, span.label, span.start_s, end)
+                if keep is not None:
+                    crop, box, best_t = keep.crop, keep.box, keep.t
+                else:
+                    top = max(span.sightings, key=lambda s: s.confidence)
+                    crop, box, best_t = np.zeros((1, 1, 3), np.uint8), top.box, top.t
+                color: str | None = None
+                if span.label in VEHICLE_LABELS:
+                    color = dominant_color(
+                        _crop_inner(crop),
+                        keep.greyscale if keep else True,
+                        keep.gains if keep else None,
+                        keep.scene_lightness if keep else None,
+                    )
+                labels: dict[str, float] = {}
+                for s in span.sightings:
+                    if not s.held:
+                        labels[s.label] = max(labels.get(s.label, 0.0), s.confidence)
+                events.append(
+                    Event(
+                        label=span.label,
+                        start_s=span.start_s + time_offset_s,
+                        end_s=end + time_offset_s,
+                        confidence=float(span.confidence),
+                        box=(box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy),
+                        best_s=min(max(best_t, span.start_s), end) + time_offset_s,
+                        color=color,
+                        thumbnail_jpeg=_encode_jpeg(crop, cfg.thumbnail_max_side,
+                                                    cfg.thumbnail_quality),
+                        track_id=tr.track_id if k == 0 else self.tracker.new_id(),
+                        frame_width=out_w,
+                        frame_height=out_h,
+                        hits=sum(1 for s in span.sightings if not s.held),
+                        labels=labels,
+                    )
+                )
+        events.sort(key=lambda e: (e.start_s, e.track_id))
+        return events
+
+    def _best_in(self, track_id: int, label: str, start: float, end: float) -> _Best | None:
+        """The best view of ``label`` (else of any label) in the track's stretch at start-end."""
+        found: _Best | None = None
+        for run in self.best.get(track_id, []):
+            inside = [b for b in run.values() if start - 1e-6 <= b.t <= end + 1e-6]
+            if not inside:
+                continue
+            same = [b for b, lb in zip(run.values(), run.keys(), strict=True)
+                    if lb == label and start - 1e-6 <= b.t <= end + 1e-6]
+            pick = max(same or inside, key=lambda b: b.confidence)
+            if found is None or pick.confidence > found.confidence:
+                found = pick
+        return found
+
+
 @dataclass(frozen=True, slots=True)
 class _Progress:
     done: int
 
 
 @dataclass(frozen=True, slots=True)
+class _EpochWait:
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
 class _Frame:
     t: float
     index: int
-    image: np.ndarray
+    frame: av.VideoFrame
+    full: np.ndarray | None
+    native: np.ndarray
 
 
 _END = object()
 
 
 def _sampled(
-    decoder: _Decoder, config: PipelineConfig, want_progress: bool
-) -> Generator[_Frame | _Progress, None, None]:
+    decoder: Decoder,
+    sampler: Sampler,
+    prepare: Callable[[av.VideoFrame], tuple[np.ndarray | None, np.ndarray]],
+    want_progress: bool,
+) -> Generator[_Frame | _Progress | _EpochWait, None, None]:
     """Decode and pick the samples (as BGR arrays) on a worker thread, ahead of the caller.
 
     Decoding then goes on while the caller waits for the model, so that both cores stay busy.
     Decode errors are raised in the caller's thread.
     """
-    interval = 1.0 / config.sample_fps if config.sample_fps > 0 else 0.0
     fps = decoder.info.fps
-    out: queue.Queue[object] = queue.Queue(maxsize=max(4, 2 * config.batch_size))
+    out: queue.Queue[object] = queue.Queue(maxsize=8)
     stop = threading.Event()
 
     def put(item: object) -> bool:
@@ -488,19 +643,20 @@ def _sampled(
                 continue
         return False
 
+    def waiting(epoch: int) -> None:
+        put(_EpochWait(epoch))
+
+    sampler.on_wait = waiting
+
     def work() -> None:
-        next_t = 0.0
-        last_report = -1
+        last_report = 0
         try:
-            for t, idx, frame in decoder:
-                if want_progress and idx - last_report >= max(1, int(fps)):
-                    if not put(_Progress(idx + 1)):
+            for t, idx, frame in decoder.frames(sampler.wants, sampler.next_wanted):
+                if want_progress and decoder.frames_reached - last_report >= max(1, int(fps)):
+                    last_report = decoder.frames_reached
+                    if not put(_Progress(last_report)):
                         return
-                    last_report = idx
-                if t + 1e-6 < next_t:
-                    continue
-                next_t = (math.floor(t / interval + 1e-6) + 1) * interval if interval else 0.0
-                if not put(_Frame(t, idx, frame.to_ndarray(format="bgr24"))):
+                if not put(_Frame(t, idx, frame, *prepare(frame))):
                     return
         except BaseException as exc:  # handed to the caller
             put(exc)
@@ -516,40 +672,60 @@ def _sampled(
                 break
             if isinstance(item, BaseException):
                 raise item
-            assert isinstance(item, _Frame | _Progress)
+            assert isinstance(item, _Frame | _Progress | _EpochWait)
             yield item
     finally:
         stop.set()
+        sampler.stop()
         worker.join()
 
 
-def _drive(
+def run_pipeline(
     path: str | Path,
     detector: Detector,
-    config: PipelineConfig,
-    progress: ProgressFn | None,
-    on_sample: Callable[[float, int, list[tuple[Track, Detection]]], None] | None = None,
-) -> tuple[PipelineResult, _Runner | None]:
-    path = Path(path)
+    config: PipelineConfig | None = None,
+    progress: ProgressFn | None = None,
+    *,
+    record_size: tuple[int, int] | None = None,
+    time_offset_s: float = 0.0,
+) -> PipelineResult:
+    """Index one video file.  Never raises for bad video: see ``PipelineResult.error``.
+
+    ``progress(done, total)`` is called about once per second of video with frame counts.
+    A file that stops decoding part-way keeps the events found up to that point, with
+    ``error``/``error_code`` set and ``frames_decoded`` saying how far it got.
+
+    Dual-stream cameras: ``path`` is the detect (sub-)stream; ``record_size`` the record
+    stream's ``(width, height)``: event boxes and frame sizes are given in its pixels;
+    ``time_offset_s`` is added to every event time (the detect file's start on the clock the
+    caller uses, e.g. seconds after the start of the record segment).
+    """
+    cfg = config or PipelineConfig()
     try:
-        decoder = _Decoder(path, config.fast_decode, config.decode_threads)
-    except _DecodeFailure as exc:
-        return PipelineResult([], 0, 0, 0.0, str(exc), exc.code), None
+        decoder = Decoder(path, cfg.fast_decode, cfg.decode_threads, cfg.gop_skip)
+    except DecodeFailure as exc:
+        return PipelineResult([], 0, 0, 0.0, str(exc), exc.code)
     info = decoder.info
-    runner = _Runner(detector, config, info.width, info.height, on_sample)
+    if info.width and info.height and cfg.skip_loop_filter_below > 0:
+        native = min(detector.input_size / info.width, detector.input_size / info.height)
+        if native <= cfg.skip_loop_filter_below + 1e-9:
+            decoder.skip_loop_filter()
+    runner = _Runner(detector, cfg, info)
+    sampler = runner.sampler
     error: str | None = None
     code: str | None = None
-    width, height = info.width, info.height
-    samples = _sampled(decoder, config, progress is not None)
+    samples = _sampled(decoder, sampler, runner.prepare, progress is not None)
     try:
         for item in samples:
             if isinstance(item, _Progress):
-                assert progress is not None
-                progress(min(item.done, info.frames_total or item.done), info.frames_total)
+                if progress is not None:
+                    progress(min(item.done, info.frames_total or item.done), info.frames_total)
                 continue
-            height, width = item.image.shape[:2]
-            runner.add(item.t, item.index, item.image)
-    except _DecodeFailure as exc:
+            if isinstance(item, _EpochWait):
+                runner.decide_upto(item.epoch)
+                continue
+            runner.add(item.t, item.index, item.frame, item.full, item.native)
+    except DecodeFailure as exc:
         error, code = str(exc), exc.code
     finally:
         samples.close()  # stops and joins the decode thread before the container closes
@@ -564,10 +740,11 @@ def _drive(
     duration = info.duration_s
     if error is not None and info.fps:
         duration = min(duration, reached / info.fps) if duration else reached / info.fps
-    events = runner.events(duration, width, height)
+    events = runner.events(duration, record_size, time_offset_s)
     if progress is not None:
         progress(reached if error else (total or reached), total or reached)
-    result = PipelineResult(
+    out_w, out_h = record_size or (info.width, info.height)
+    return PipelineResult(
         events=events,
         frames_total=total,
         frames_decoded=reached,
@@ -575,26 +752,11 @@ def _drive(
         error=error,
         error_code=code,
         fps=info.fps,
-        width=width,
-        height=height,
+        width=out_w,
+        height=out_h,
         samples=runner.samples,
         samples_detected=runner.samples_detected,
         inferences=runner.inferences,
+        plans=runner.plans,
+        decode=decoder.stats,
     )
-    return result, runner
-
-
-def run_pipeline(
-    path: str | Path,
-    detector: Detector,
-    config: PipelineConfig | None = None,
-    progress: ProgressFn | None = None,
-) -> PipelineResult:
-    """Index one video file.  Never raises for bad video: see ``PipelineResult.error``.
-
-    ``progress(done, total)`` is called about once per second of video with frame counts.
-    A file that stops decoding part-way keeps the events found up to that point, with
-    ``error``/``error_code`` set and ``frames_decoded`` saying how far it got.
-    """
-    result, _ = _drive(path, detector, config or PipelineConfig(), progress)
-    return result

@@ -8,9 +8,11 @@ boxes of each frame (precomputed boxes, a different detector...).
 Between two detector samples a person is covered by the *hull* of their boxes at both samples
 (the area they can have crossed moving steadily), boxes that appear or vanish are held over the
 whole interval, and a track that the detector misses for up to ``max_missed`` samples keeps its
-last box. Every box is grown by ``margin`` before pixelation. The clip is decoded, edited in
-its own YUV planes (no colour conversion for frames without persons) and encoded with libx264.
-The input clip is only read.
+last box. Tracks come from the indexing tracker (``detectors.tracker``); pairing the boxes of two
+consecutive samples for the hull is a simple generous nearest match (:func:`interval_boxes`),
+since a wrong pair only blurs more. Every box is grown by ``margin`` before pixelation. The
+clip is decoded, edited in its own YUV planes (no colour conversion for frames without
+persons) and encoded with libx264. The input clip is only read.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import av.video.frame
 import cv2
 import numpy as np
 
+from detectors.detector import Detection
+from detectors.tracker import SparseTracker, iou
 from evidence.cut import tool_versions
 from evidence.errors import RedactError
 from evidence.hashing import sha256_file
@@ -103,14 +107,6 @@ def grow(box: Box, margin: float, width: int, height: int, min_px: float = 4.0) 
     return a, b, c, d
 
 
-def iou(a: Box, b: Box) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 #: disjoint boxes at two samples are taken for the same person if their centres are within
 #: this many box sizes; a wrong match only blurs a larger area, a missed one could leave a
 #: fast-moving person unblurred between samples, so the reach is generous
@@ -163,24 +159,26 @@ def interval_boxes(a: Sequence[Box], b: Sequence[Box]) -> list[Box]:
 
 
 class _Tracks:
-    """Keeps a box alive for ``max_missed`` samples in which the detector misses it."""
+    """Keeps a box alive for ``max_missed`` samples in which the detector misses it.
+
+    The tracking itself is wardcam's one tracker (:class:`detectors.tracker.SparseTracker`,
+    the one indexing uses), fed one sample per time unit: every detection may start a track,
+    a track unseen for more than ``max_missed`` samples ends, and a track missed in this sample
+    is held at its last box.
+    """
 
     def __init__(self, max_missed: int) -> None:
         self.max_missed = max_missed
-        self.tracks: list[tuple[Box, int]] = []
+        self._tracker = SparseTracker(high_conf=0.0, max_gap_s=max_missed + 0.5)
+        self._t = 0
 
     def update(self, dets: Sequence[Box]) -> list[Box]:
-        old = [t[0] for t in self.tracks]
-        pairs = _match(old, dets)
-        seen_old = {i for i, _ in pairs}
-        seen_new = {j for _, j in pairs}
-        new: list[tuple[Box, int]] = [(dets[j], 0) for _, j in pairs]
-        new.extend((d, 0) for j, d in enumerate(dets) if j not in seen_new)
-        for i, (box, missed) in enumerate(self.tracks):
-            if i not in seen_old and missed < self.max_missed:
-                new.append((box, missed + 1))
-        self.tracks = new
-        return [t[0] for t in new]
+        t = float(self._t)
+        self._t += 1
+        matched = self._tracker.update(t, [Detection("person", 1.0, b) for b in dets])
+        seen = {id(tr) for tr, _ in matched}
+        held = [tr.last.box for tr in self._tracker.active if id(tr) not in seen]
+        return [det.box for _, det in matched] + held
 
 
 # ----------------------------------------------------------------------------- pixels

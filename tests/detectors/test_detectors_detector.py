@@ -174,3 +174,70 @@ def test_from_env(tmp_path: Path) -> None:
         Detector.from_env(
             {"WARDCAM_DETECTOR_MODEL": str(tmp_path / "missing"), "WARDCAM_DETECTOR_DEVICE": "cpu"}
         )
+
+
+def _onnx_model(path: Path, output_shape: tuple[int, ...]) -> Path:
+    """A tiny valid ONNX graph with a 1x3x640x640 input, the given output shape and the COCO
+    metadata ultralytics exports carry (what a YOLO26-style end-to-end export looks like from
+    outside: (1, 300, 6), one row per box after NMS inside the graph)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    size = int(np.prod(output_shape))
+    consts = {
+        "flat": [1, -1], "starts": [0], "ends": [size], "axes": [1], "shape": list(output_shape),
+    }
+    graph = helper.make_graph(
+        [
+            helper.make_node("Reshape", ["images", "flat"], ["f"]),
+            helper.make_node("Slice", ["f", "starts", "ends", "axes"], ["s"]),
+            helper.make_node("Reshape", ["s", "shape"], ["output0"]),
+        ],
+        "yolo-like",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, 640, 640])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, list(output_shape))],
+        [numpy_helper.from_array(np.array(v, np.int64), k) for k, v in consts.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    names = {i: f"class{i}" for i in range(80)} | dict(
+        zip((0, 1, 2, 3, 5, 7), LABELS, strict=True)
+    )
+    for key, value in {"names": str(names), "task": "detect", "imgsz": "[640, 640]"}.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def test_end_to_end_export_is_refused_at_load(tmp_path: Path) -> None:
+    """A YOLO26-style end-to-end export, (1, 300, 6), cannot be decoded: refused when loaded,
+    naming the variable and the shape, not with an IndexError on the first segment."""
+    from detectors import UnsupportedModelOutput
+
+    model = _onnx_model(tmp_path / "yolo26n.onnx", (1, 300, 6))
+    with pytest.raises(UnsupportedModelOutput) as info:
+        Detector(str(model), device="cpu")
+    assert isinstance(info.value, DetectorLoadError)
+    assert info.value.shape == (1, 300, 6)
+    message = str(info.value)
+    assert message.startswith("WARDCAM_DETECTOR_MODEL: ")
+    assert "(1, 300, 6)" in message and "(1, 84, 8400)" in message
+    assert "end-to-end" in message
+
+
+def test_segmentation_head_is_refused_at_load(tmp_path: Path) -> None:
+    model = _onnx_model(tmp_path / "seg.onnx", (1, 116, 8400))
+    with pytest.raises(DetectorLoadError, match=r"WARDCAM_DETECTOR_MODEL: .*\(1, 116, 8400\)"):
+        Detector(str(model), device="cpu")
+
+
+def test_raw_detection_head_shape_loads(tmp_path: Path) -> None:
+    """The check refuses shapes, not ONNX files: a graph with the YOLOv8/11 head shape loads
+    and runs (its numbers are nonsense)."""
+    model = _onnx_model(tmp_path / "raw.onnx", (1, 84, 8400))
+    det = Detector(str(model), device="cpu")
+    assert det.backend_name == "onnxruntime"
+    found = det.detect([np.full((360, 640, 3), 114, np.uint8)])
+    assert len(found) == 1 and isinstance(found[0], list)

@@ -1,0 +1,125 @@
+"""Vehicle colour against labels made by eye: confusion matrix and accuracy on the palette.
+
+``benchmarks/annotations/vehicle_colours.csv`` names, for vehicle thumbnails from the shared
+footage, the clip, the frame (and its time), the box (pixels, as exhaustive detection found it)
+and the colour a person saw. Labels were given by looking at montages of the crops at full
+resolution; crops whose body colour could not be told (a rider hiding the scooter, a partial
+box) were left out. ``split`` holds out whole objects (every view of one vehicle in the same
+split, about a third of the objects): ``dev`` is what the colour rules may be looked at
+against, ``holdout`` was only scored.
+
+Each crop goes through what the pipeline does to an event's best view: the thumbnail crop
+with its margin, the inner box, the frame's white balance and the night / IR rule, then
+:func:`detectors.color.dominant_color`.
+
+    .venv/bin/python benchmarks/colour.py
+    .venv/bin/python benchmarks/colour.py --split holdout
+
+The last line is the headline: accuracy on all labels, and on the held-out ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import av  # noqa: E402
+import numpy as np  # noqa: E402
+
+from detectors.color import colour_unreliable, dominant_color, frame_gains, frame_lightness  # noqa: E402
+from detectors.pipeline import _crop, _crop_inner  # noqa: E402
+from detectors.vocab import COLOURS  # noqa: E402
+
+LABELS = ROOT / "benchmarks" / "annotations" / "vehicle_colours.csv"
+FOOTAGE = (ROOT / ".." / "shared" / "assets" / "footage").resolve()
+ACHROMATIC = ("black", "grey", "white")
+
+
+def load(path: Path = LABELS) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def frames(clip: Path, wanted: set[int]) -> dict[int, np.ndarray]:
+    out: dict[int, np.ndarray] = {}
+    with av.open(str(clip)) as c:
+        for i, frame in enumerate(c.decode(video=0)):
+            if i in wanted:
+                out[i] = frame.to_ndarray(format="bgr24")
+            if i >= max(wanted):
+                break
+    return out
+
+
+def predict(rows: Sequence[dict[str, str]], footage: Path = FOOTAGE) -> list[str]:
+    """The pipeline's colour for every labelled crop."""
+    by_clip: dict[str, set[int]] = defaultdict(set)
+    for r in rows:
+        by_clip[r["clip"]].add(int(r["frame"]))
+    images = {clip: frames(footage / clip, idx) for clip, idx in by_clip.items()}
+    out = []
+    for r in rows:
+        img = images[r["clip"]][int(r["frame"])]
+        box = (float(r["x1"]), float(r["y1"]), float(r["x2"]), float(r["y2"]))
+        crop = _crop(img, box, 0.1)
+        gains = frame_gains(img)
+        out.append(dominant_color(_crop_inner(crop), colour_unreliable(img), gains,
+                                  frame_lightness(img, gains)))
+    return out
+
+
+def matrix(truth: Sequence[str], pred: Sequence[str], title: str) -> float:
+    names = [c for c in COLOURS if c in set(truth) | set(pred)]
+    counts = Counter(zip(truth, pred, strict=True))
+    print(f"\n{title}: {len(truth)} labels (rows: by eye, columns: wardcam)")
+    print(f"{'':>8}" + "".join(f"{n[:6]:>7}" for n in names))
+    for t in names:
+        if t in truth:
+            print(f"{t:>8}" + "".join(f"{counts[(t, p)] or '.':>7}" for p in names))
+    acc = sum(counts[(c, c)] for c in names) / len(truth) if truth else float("nan")
+    pairs = [(t, p) for t, p in zip(truth, pred, strict=True)]
+    achrom = [(t, p) for t, p in pairs if t in ACHROMATIC]
+    among = sum(1 for t, p in achrom if p in ACHROMATIC and p != t)
+    lost = sum(1 for t, p in achrom if p not in ACHROMATIC)
+    merged = sum(1 for t, p in pairs if t == p or (t in ACHROMATIC and p in ACHROMATIC))
+    chroma = [(t, p) for t, p in pairs if t not in ACHROMATIC]
+    print(f"accuracy {acc:.3f}; black/grey/white labels {len(achrom)}: {among} confused among "
+          f"themselves, {lost} given a colour; chromatic labels {len(chroma)}: "
+          f"{sum(1 for t, p in chroma if t == p)} right; accuracy with black/grey/white as one "
+          f"class {merged / len(pairs):.3f}")
+    return acc
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--labels", type=Path, default=LABELS)
+    p.add_argument("--footage", type=Path, default=FOOTAGE)
+    p.add_argument("--split", choices=["all", "dev", "holdout"], default="all")
+    args = p.parse_args(argv)
+    rows = load(args.labels)
+    pred = predict(rows, args.footage)
+    truth = [r["colour"] for r in rows]
+    results = {}
+    for split in ("all", "dev", "holdout"):
+        if args.split not in ("all", split):
+            continue
+        keep = [i for i, r in enumerate(rows) if split == "all" or r["split"] == split]
+        results[split] = matrix([truth[i] for i in keep], [pred[i] for i in keep], split)
+    objects = len({(r["clip"], r["object"]) for r in rows})
+    load_avg = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"\ncolour accuracy: all {results.get('all', float('nan')):.3f} ({len(rows)} crops of "
+          f"{objects} vehicles); held-out {results.get('holdout', float('nan')):.3f} "
+          f"(loadavg {load_avg})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""Which seconds an event covers, and as what class: the rules that turn a track into events.
+
+The index is read per second ("was there a motorcycle here at 10:04:07?"), and an event covers
+every second between its start and its end. So:
+
+* an event spans only the stretch of its track that the model was confident about (sightings at
+  or above ``span_conf``), plus half the spacing to the neighbouring samples on each side (where
+  the object was first and last seen is known to that precision, no better);
+* a track that stays but falls below ``span_conf`` for longer than ``max_gap_s`` (a motorbike at
+  the far end of a queue, half hidden for ten seconds) is split there: the seconds in between are
+  not claimed;
+* a stretch becomes an event only if one of its sightings reaches ``event_min_conf``;
+* the class is voted over the stretch's confident sightings, and full-scale looks outvote shrunk
+  ones (see :meth:`detectors.tracker.Track.label_scores`), so a parked van that full-frame
+  detection calls a truck is one truck event for its whole stay, not a car;
+* a stretch seen confidently in shrunk looks, although most full-scale looks taken while it
+  lasted were not confident about it, is dropped: shrinking changes what the model sees (a
+  rider on a small motorbike becomes a confident "person"), and the full-scale look is the one
+  exhaustive detection would have.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .tracker import NATIVE, Sighting, Track
+
+
+@dataclass(frozen=True)
+class SpanRules:
+    span_conf: float = 0.4
+    event_min_conf: float = 0.5
+    max_gap_s: float = 3.0
+    #: at most this much before the first / after the last confident sighting
+    max_extend_s: float = 0.5
+
+
+@dataclass
+class Span:
+    label: str
+    start_s: float
+    end_s: float
+    confidence: float
+    sightings: list[Sighting]
+
+
+def _vote(sightings: Sequence[Sighting]) -> dict[str, float]:
+    native = [s for s in sightings if s.scale >= NATIVE and not s.held]
+    real = [s for s in sightings if not s.held] or list(sightings)
+    scores: dict[str, float] = defaultdict(float)
+    for s in native or real:
+        scores[s.label] += s.confidence
+    return dict(scores)
+
+
+def track_spans(
+    track: Track,
+    rules: SpanRules,
+    sample_times: Sequence[float],
+    native_times: Sequence[float] = (),
+) -> list[Span]:
+    """The events of one track (usually one; more where it was unsure for a long stretch).
+
+    ``sample_times``: every sample's time, sorted; ``native_times``: the times of the
+    full-scale looks, sorted.
+    """
+    sure = [s for s in track.sightings if s.confidence >= rules.span_conf]
+    if not sure:
+        return []
+    runs: list[list[Sighting]] = [[sure[0]]]
+    for s in sure[1:]:
+        if s.t - runs[-1][-1].t > rules.max_gap_s + 1e-6:
+            runs.append([s])
+        else:
+            runs[-1].append(s)
+    whole = _vote(sure)
+    out: list[Span] = []
+    for run in runs:
+        scores = _vote(run)
+        if not any(s.scale >= NATIVE and not s.held for s in run) and whole:
+            # a stretch seen only shrunk takes the class the full-scale looks gave the track
+            scores = {k: v for k, v in whole.items() if any(s.label == k for s in run)} or scores
+        best_conf: dict[str, float] = defaultdict(float)
+        for s in run:
+            if not s.held:
+                best_conf[s.label] = max(best_conf[s.label], s.confidence)
+        label = max(scores, key=lambda k: scores[k])
+        if best_conf.get(label, 0.0) < rules.event_min_conf:
+            label, conf = max(best_conf.items(), key=lambda kv: kv[1], default=(label, 0.0))
+            if conf < rules.event_min_conf:
+                continue
+        looked = _count_between(native_times, run[0].t, run[-1].t)
+        sure_native = len({s.t for s in run if s.scale >= NATIVE and not s.held})
+        if looked and sure_native < 0.5 * looked:
+            continue  # most full-scale looks were not sure of it: the shrunk ones misled
+        start = run[0].t - _half_gap(sample_times, run[0].t, -1, rules.max_extend_s)
+        end = run[-1].t + _half_gap(sample_times, run[-1].t, +1, rules.max_extend_s)
+        out.append(Span(label, max(0.0, start), end, best_conf[label], run))
+    return out
+
+
+def _half_gap(times: Sequence[float], t: float, direction: int, cap: float) -> float:
+    """Half the distance from ``t`` to the neighbouring sample time (capped)."""
+    i = bisect.bisect_left(times, t - 1e-9)
+    if direction < 0:
+        j = i - 1
+        if j < 0:
+            return cap
+        return min(cap, (t - times[j]) / 2)
+    j = i + 1 if i < len(times) and abs(times[i] - t) < 1e-6 else i
+    if j >= len(times):
+        return cap
+    return min(cap, (times[j] - t) / 2)
+
+
+def _count_between(times: Sequence[float], a: float, b: float) -> int:
+    return bisect.bisect_right(times, b + 1e-9) - bisect.bisect_left(times, a - 1e-9)
