@@ -1,4 +1,4 @@
-"""Fixtures for tests in a real browser: one headless Chromium per run, a page factory that
+"""Fixtures for tests in a real browser: one headless Chromium for the tests of this package, a page factory that
 records what went wrong in the page, and a factory that serves an ASGI app on loopback.
 
     def test_search_page(live_server, new_page):
@@ -45,13 +45,15 @@ BLOCK_DNS = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 1
 _LOGS: dict[int, PageLog] = {}
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an asyncio loop running in the main
+# thread while it is open, and tests elsewhere that call asyncio.run() fail under it.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as pw:
         yield pw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     try:
         executable = chromium_path()
