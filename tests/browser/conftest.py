@@ -1,5 +1,6 @@
-"""Fixtures for tests in a real browser: one headless Chromium for the tests of this package, a page factory that
-records what went wrong in the page, and a factory that serves an ASGI app on loopback.
+"""Fixtures for tests in a real browser: one headless Chromium for this package's tests, a page
+factory that records what went wrong in the page, and a factory that serves an ASGI app on
+loopback.
 
     def test_search_page(live_server, new_page):
         url = live_server(create_app(settings))          # real uvicorn, free port
