@@ -22,9 +22,14 @@ class ExtractionCreate(BaseModel):
 
 
 class DecisionIn(BaseModel):
+    """One decision for some of the caller's cameras in a request: `camera_ids` names them
+    (a ward owning two cameras approves one and denies the other in two calls); without it,
+    every one of the caller's cameras still undecided."""
+
     model_config = ConfigDict(extra="forbid")
     decision: Literal["approve", "deny"]
     note: Annotated[CleanText, StringConstraints(max_length=2000)] = ""
+    camera_ids: Annotated[list[IdField] | None, Field(min_length=1, max_length=50)] = None
 
 
 class CameraDecisionPublic(BaseModel):
