@@ -43,6 +43,14 @@ class CameraDecisionPublic(BaseModel):
     segments: int
 
 
+class FailurePublic(BaseModel):
+    """Where a failed request's fulfilment stopped (`error` says why)."""
+
+    step: str
+    camera_id: int | None = None
+    segment_id: int | None = None
+
+
 class ExtractionPublic(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
     id: int
@@ -61,4 +69,5 @@ class ExtractionPublic(BaseModel):
     package_sha256: str | None = None
     package_size: int | None = None
     error: str | None = None
+    failure: FailurePublic | None = None
     job_id: int | None = None

@@ -33,6 +33,7 @@ from app.extractions.schemas import (
     DecisionIn,
     ExtractionCreate,
     ExtractionPublic,
+    FailurePublic,
 )
 from app.identity import repository as identity
 from app.jobs import repository as jobs
@@ -75,6 +76,13 @@ def to_public(session: Session, ex: Extraction, principal: Principal) -> Extract
         package_sha256=ex.package_sha256 if owner is None else None,
         package_size=ex.package_size if owner is None else None,
         error=ex.error if owner is None else None,
+        failure=(
+            FailurePublic(
+                step=ex.failed_step, camera_id=ex.failed_camera_id, segment_id=ex.failed_segment_id
+            )
+            if ex.failed_step and ex.state == ExtractionState.failed and owner is None
+            else None
+        ),
         job_id=job.id if job and owner is None else None,
     )
 

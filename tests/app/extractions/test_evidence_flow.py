@@ -401,3 +401,59 @@ def test_a_ward_decides_each_of_its_cameras(
     assert sorted(manifest["denied"]) == sorted([south["id"], other["id"]])
     assert any(f"cam{north['id']}" in n for n in names)
     assert not any(f"cam{south['id']}/" in n for n in names)
+
+
+def test_a_failed_fulfilment_says_why_and_where(
+    world: World, segments: list[BuiltSegment], settings, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15, item 6: an original missing from the store fails the request at once, with
+    the reason, the step, camera and segment; audited, logged at ERROR, counted."""
+    cam = world.camera(sharing_policy="auto", clock_offset_s=OFFSET)
+    [_, second] = _upload_all(world, cam["id"], segments[:2])
+    ctx = world.client.app.state.ctx  # type: ignore[attr-defined]
+    from sqlalchemy import text
+
+    with ctx.engine.connect() as conn:
+        key = conn.execute(
+            text("SELECT object_key FROM segment WHERE id = :i"), {"i": second["id"]}
+        ).scalar_one()
+    (Path(settings.storage_url.removeprefix("file://")) / key).unlink()  # lost on disk
+    case = _case(world)
+    r = _request(
+        world, case["id"], [cam["id"]], T0 + timedelta(seconds=5), T0 + timedelta(seconds=15)
+    )
+    assert r.status_code == 201 and r.json()["state"] == "approved", r.text
+    with caplog.at_level("ERROR"):
+        _run_jobs(world)
+    ex = world.client.get(f"/extractions/{r.json()['id']}", headers=world.h("investigator")).json()
+    assert ex["state"] == "failed", ex
+    assert "missing" in ex["error"] and key in ex["error"], ex["error"]
+    assert f"segment {second['id']} of camera {cam['id']}" in ex["error"]
+    assert ex["failure"] == {
+        "step": "read_original",
+        "camera_id": cam["id"],
+        "segment_id": second["id"],
+    }
+    # One attempt (retrying cannot bring the original back), the job failed with the reason.
+    with ctx.engine.connect() as conn:
+        state, attempts, error = conn.execute(
+            text("SELECT state, attempts, error FROM job WHERE id = :i"), {"i": ex["job_id"]}
+        ).one()
+    assert (state, attempts) == ("failed", 1) and "missing" in error
+    # Not silent: an ERROR line, the audit log and the owner's access log, the metric.
+    assert any(
+        rec.levelname == "ERROR" and f"extraction {ex['id']}" in rec.getMessage()
+        for rec in caplog.records
+    ), [rec.getMessage() for rec in caplog.records]
+    log = _access_log(world, cam["id"])
+    [failed] = [e for e in log if e["action"] == "extraction.failed"]
+    assert failed["outcome"] == "failed" and failed["details"]["step"] == "read_original"
+    assert failed["details"]["segment_id"] == second["id"]
+    metrics = world.client.get("/metrics").text
+    assert 'wardcam_extractions{state="failed"} 1.0' in metrics
+    r = world.client.get(f"/extractions/{ex['id']}/package", headers=world.h("investigator"))
+    assert r.status_code == 409 and r.json()["code"] == "package_not_ready"
+    assert "failed" in r.json()["detail"]
+    # The ward sees the state, not the store's internals.
+    seen = world.client.get(f"/extractions/{ex['id']}", headers=world.h("ward_a")).json()
+    assert seen["state"] == "failed" and seen["error"] is None and seen["failure"] is None
