@@ -53,6 +53,11 @@ CODES: dict[str, tuple[str, str]] = {
     "package_not_ready": ("409", "the evidence package is not built (yet)"),
     "cannot_deactivate_self": ("409", "nobody deactivates themselves"),
     "last_admin": ("409", "the last active admin cannot be deactivated"),
+    "duplicate_footage": (
+        "409",
+        "these bytes are stored already with another start; correct it with PATCH /segments/{id}",
+    ),
+    "segment_in_evidence": ("409", "the segment is in an evidence package: its times stay"),
     # 413, 415, 431
     "too_large": ("413", "the upload is larger than WARDCAM_MAX_UPLOAD_BYTES"),
     "raw_body_required": ("415", "send the video as the body itself, not as a form"),
