@@ -26,10 +26,11 @@ from app.events import repository as events
 from app.events.serialise import package_event
 from app.extractions import repository
 from app.extractions.models import Decision, Extraction, ExtractionState
-from app.extractions.service import FULFIL_JOB, package_key
+from app.extractions.service import FULFIL_JOB, announce_to_requester, notify_failure, package_key
 from app.footage import repository as footage
 from app.identity import repository as identity
 from app.jobs.registry import JobContext, PermanentJobError, handler
+from app.notifications.models import NotificationKind
 from app.signing import signing_key
 from app.storage.download import download
 from evidence.cut import SourceSegment
@@ -73,7 +74,11 @@ def _camera_meta(cam: Camera) -> dict[str, Any]:
     }
 
 
-def _set_state(jc: JobContext, state: ExtractionState, **fields: Any) -> None:
+def _set_state(
+    jc: JobContext, state: ExtractionState, *, failure: str | None = None, **fields: Any
+) -> None:
+    """Set the request's state; a failure (its reason code) is announced to the requester's
+    organisation in the same transaction."""
     with jc.app.transaction() as session:
         ex = repository.get(session, jc.target_id or 0)
         assert ex is not None
@@ -81,6 +86,8 @@ def _set_state(jc: JobContext, state: ExtractionState, **fields: Any) -> None:
         for k, v in fields.items():
             setattr(ex, k, v)
         session.add(ex)
+        if failure is not None:
+            notify_failure(session, ex, failure)
 
 
 @handler(FULFIL_JOB)
@@ -196,7 +203,7 @@ def fulfil(jc: JobContext) -> None:
             _tamper(jc, snapshot, with_footage, str(exc))
             raise PermanentJobError(f"possible tampering: {exc}") from None
         except EvidenceError as exc:
-            _set_state(jc, ExtractionState.failed, error=str(exc))
+            _set_state(jc, ExtractionState.failed, error=str(exc), failure="evidence_error")
             raise PermanentJobError(str(exc)) from None
         key = package_key(snapshot)
         with out_zip.open("rb") as fh:
@@ -235,6 +242,14 @@ def fulfil(jc: JobContext) -> None:
                 "segments": sum(len(segs[c]) for c in with_footage),
             },
         )
+        announce_to_requester(
+            session,
+            ex,
+            NotificationKind.package_ready,
+            package_sha256=result.package.sha256,
+            package_size=result.package.size,
+            cameras=len(with_footage),
+        )
 
 
 def _tamper(jc: JobContext, ex: Extraction, camera_ids: list[int], detail: str) -> None:
@@ -256,3 +271,4 @@ def _tamper(jc: JobContext, ex: Extraction, camera_ids: list[int], detail: str) 
             camera_ids=camera_ids,
             details={"detail": detail},
         )
+        notify_failure(session, row, "tamper_suspected")
