@@ -9,13 +9,16 @@ delivery log, and the caller decides about retrying.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import smtplib
 import ssl
+import threading
 import time
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 
 import httpx
@@ -35,6 +38,22 @@ class Outcome:
     status: int | None
     latency_ms: float
     error: str | None = None
+
+
+_CLIENT: httpx.Client | None = None
+_CLIENT_LOCK = threading.Lock()
+
+
+def _client() -> httpx.Client:
+    """One client per process, shared by the job threads: it keeps connections to
+    receivers open and builds its TLS context once (about 0.1 s each time otherwise). No
+    redirects (a 3xx is an answer, not a reason to send the body elsewhere), no proxy
+    settings from the environment."""
+    global _CLIENT
+    with _CLIENT_LOCK:
+        if _CLIENT is None:
+            _CLIENT = httpx.Client(follow_redirects=False, trust_env=False)
+        return _CLIENT
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -68,9 +87,7 @@ def send_webhook(
     }
     t0 = time.perf_counter()
     try:
-        # No redirects: a 3xx is an answer, not a reason to send the body elsewhere.
-        with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client:
-            r = client.post(url, content=body, headers=headers)
+        r = _client().post(url, content=body, headers=headers, timeout=timeout_s)
     except httpx.HTTPError as exc:
         text = f"{type(exc).__name__}: {exc}".replace(url, "<url>")  # it may hold a token
         return Outcome(False, None, _ms(t0), _short(text))
@@ -82,13 +99,15 @@ def send_email(settings: Settings, to: list[str], subject: str, body: str) -> Ou
     t0 = time.perf_counter()
     if not settings.smtp_host:
         return Outcome(False, None, _ms(t0), "no SMTP server configured (WARDCAM_SMTP_HOST)")
-    msg = EmailMessage()
+    # The legacy `Header` on purpose: `EmailMessage`'s folding of a long non-ASCII subject
+    # loses the space where it splits two encoded words (Vietnamese subjects arrived as
+    # "chờphường"); `Header` splits inside the encoded text and round-trips exactly.
+    msg = MIMEText(body, "plain", "utf-8")
     msg["From"] = settings.smtp_from
     msg["To"] = ", ".join(to)
-    msg["Subject"] = subject
+    msg["Subject"] = Header(subject, "utf-8")
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="wardcam")
-    msg.set_content(body, charset="utf-8")
     try:
         with smtplib.SMTP(
             settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s
@@ -102,16 +121,28 @@ def send_email(settings: Settings, to: list[str], subject: str, body: str) -> Ou
                 password = (
                     settings.smtp_password.get_secret_value() if settings.smtp_password else ""
                 )
-                smtp.login(settings.smtp_username, password)
+                _login(smtp, settings.smtp_username, password)
             refused = smtp.send_message(msg)
             code, _ = smtp.noop()
     except smtplib.SMTPResponseException as exc:
         return Outcome(False, exc.smtp_code, _ms(t0), _short(f"SMTP {exc.smtp_code}"))
-    except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+    except (smtplib.SMTPException, OSError, ssl.SSLError, UnicodeError) as exc:
         return Outcome(False, None, _ms(t0), _short(f"{type(exc).__name__}: {exc}"))
     if refused:
         return Outcome(False, None, _ms(t0), f"{len(refused)} recipient(s) refused")
     return Outcome(True, code, _ms(t0))
+
+
+def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
+    """`SMTP.login`, or for a user name or password that is not ASCII (smtplib encodes
+    them as ASCII and fails) AUTH PLAIN in UTF-8, as RFC 4616 defines it."""
+    if (user + password).isascii():
+        smtp.login(user, password)
+        return
+    token = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode()
+    code, resp = smtp.docmd("AUTH", "PLAIN " + token)
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, resp)
 
 
 def _ms(t0: float) -> float:
