@@ -105,7 +105,7 @@ def send_email(settings: Settings, to: list[str], subject: str, body: str) -> Ou
     msg = MIMEText(body, "plain", "utf-8")
     msg["From"] = settings.smtp_from
     msg["To"] = ", ".join(to)
-    msg["Subject"] = Header(subject, "utf-8")
+    msg["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]  # compat32 takes it
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="wardcam")
     try:
