@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     """... for this long after the first attempt (24 h), then the delivery has failed."""
     notify_timeout_s: float = Field(default=10.0, gt=0, le=120)
     """How long a webhook receiver may take to answer."""
+    notify_allow_private_targets: bool = False
+    """Let webhooks reach loopback, private and link-local addresses (tests, a receiver on
+    the same network). Off: an organisation cannot use wardcam to probe the inside."""
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     """One JSON object per log line (with the request id), or `text` for a terminal."""

@@ -31,6 +31,9 @@ from app.notifications.senders import verify
 from benchmarks._common import Served, served
 from tests.servers.webhook import WebhookReceiver
 
+ENV = {"WARDCAM_LOG_LEVEL": "WARNING", "WARDCAM_NOTIFY_ALLOW_PRIVATE_TARGETS": "1"}
+"""The receiver listens on loopback, which webhooks may not reach by default."""
+
 
 def _setup(s: Served, hook_url: str) -> tuple[str, int, int, str]:
     """A ward with a camera and a webhook; police with an investigator and a case. Returns
@@ -124,7 +127,9 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory(prefix="wardcam-bench-notify-") as tmp,
         WebhookReceiver() as hook,
-        served(Path(tmp), {"WARDCAM_LOG_LEVEL": "WARNING"}) as s,
+        served(
+            Path(tmp), {"WARDCAM_LOG_LEVEL": "WARNING", "WARDCAM_NOTIFY_ALLOW_PRIVATE_TARGETS": "1"}
+        ) as s,
     ):
         key, case_id, cam, secret = _setup(s, hook.url)
         _request(s, key, case_id, cam)  # warm-up (connections, first job)

@@ -86,6 +86,7 @@ def deliver(jc: JobContext) -> None:
             event=str(work.note_kind),
             delivery_id=delivery_id,
             timeout_s=s.notify_timeout_s,
+            allow_private=s.notify_allow_private_targets,
         )
     else:
         facts = work.body["facts"]

@@ -28,7 +28,11 @@ SUBSCRIBABLE = frozenset(NotificationKind) - {NotificationKind.test}
 def check_url(value: str | None) -> str | None:
     if value is None:
         return None
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises for a port out of range)
+    except ValueError:
+        raise ValueError("not a URL") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ValueError("a webhook URL is http(s)://host/...")
     return value

@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import smtplib
+import socket
 import ssl
 import threading
 import time
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from email.header import Header
 from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -67,6 +70,22 @@ def verify(secret: str, timestamp: str, body: bytes, header: str) -> bool:
     return hmac.compare_digest(signature(secret, timestamp, body), header)
 
 
+def private_address(url: str) -> str | None:
+    """The first address the URL's host resolves to that is not public (loopback, private,
+    link-local such as a cloud's metadata service), else None."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return None  # unresolvable: the attempt itself fails and is logged
+    for info in infos:
+        addr = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if not addr.is_global:
+            return str(addr)
+    return None
+
+
 def send_webhook(
     url: str,
     secret: str,
@@ -75,6 +94,7 @@ def send_webhook(
     event: str,
     delivery_id: int,
     timeout_s: float,
+    allow_private: bool = False,
 ) -> Outcome:
     ts = str(int(time.time()))
     headers = {
@@ -86,6 +106,13 @@ def send_webhook(
         DELIVERY_HEADER: str(delivery_id),
     }
     t0 = time.perf_counter()
+    if not allow_private and (addr := private_address(url)) is not None:
+        return Outcome(
+            False,
+            None,
+            _ms(t0),
+            f"refused: {addr} is not a public address (WARDCAM_NOTIFY_ALLOW_PRIVATE_TARGETS)",
+        )
     try:
         r = _client().post(url, content=body, headers=headers, timeout=timeout_s)
     except httpx.HTTPError as exc:

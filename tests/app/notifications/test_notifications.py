@@ -31,6 +31,7 @@ def settings(settings):  # type: ignore[no-untyped-def]
     settings.notify_retry_base_s = 0.2
     settings.notify_retry_max_s = 0.8
     settings.notify_retry_for_s = 3.0
+    settings.notify_allow_private_targets = True  # the receivers listen on loopback
     return settings
 
 
@@ -419,6 +420,22 @@ def test_evidence_failure_is_announced_to_the_requester(
         "case_number": "HS-9",
         "reason": "tamper_suspected",
     }
+
+
+def test_webhooks_to_private_addresses_are_refused_by_default(world: World) -> None:
+    """Without WARDCAM_NOTIFY_ALLOW_PRIVATE_TARGETS a ward cannot aim wardcam at the inside
+    (loopback here; private and link-local ranges the same): nothing is sent, the log says
+    why."""
+    _ctx(world).settings.notify_allow_private_targets = False
+    with WebhookReceiver() as hook:
+        ch = _channel(world, "ward_a", "ward_a", kind="webhook", name="inside", url=hook.url)
+        base = f"/orgs/{world.orgs['ward_a']}/notifications/channels/{ch['id']}"
+        assert world.client.post(f"{base}/test", headers=world.h("ward_a")).status_code == 202
+        _run_jobs(world)
+        assert hook.received == []
+    [d] = _deliveries(world, "ward_a", "ward_a", ch["id"])
+    assert d["state"] == "pending" and d["last_status"] is None
+    assert d["last_error"].startswith("refused: 127.0.0.1 is not a public address")
 
 
 def test_facts_are_listed_per_kind() -> None:
