@@ -65,6 +65,12 @@ def deliver(jc: JobContext) -> None:
         channel = repository.get_channel(session, d.channel_id)
         note = repository.get_notification(session, d.notification_id)
         assert channel is not None and note is not None
+        if not channel.active and note.kind != NotificationKind.test:
+            # switched off (a receiver down for good, say): its retries stop too
+            d.state, d.next_attempt_at = DeliveryState.failed, None
+            d.last_error = "the channel was deactivated"
+            repository.save(session, d)
+            return
         work = _Work(
             kind=channel.kind,
             target=box.decrypt(channel.target_encrypted),

@@ -26,11 +26,11 @@ CAMERA_NAME = "Ngã tư Hàng Bài, cổng chợ"
 
 @pytest.fixture
 def settings(settings):  # type: ignore[no-untyped-def]
-    """Fast retries (0.2 s doubling, at most 0.8 s, for 3 s) so a test sees the whole
+    """Fast retries (0.2 s doubling, at most 0.8 s, for 5 s) so a test sees the whole
     schedule; the production defaults are 30 s doubling, at most 1 h, for 24 h."""
     settings.notify_retry_base_s = 0.2
     settings.notify_retry_max_s = 0.8
-    settings.notify_retry_for_s = 3.0
+    settings.notify_retry_for_s = 5.0
     settings.notify_allow_private_targets = True  # the receivers listen on loopback
     return settings
 
@@ -130,14 +130,15 @@ def test_failing_receiver_is_retried_with_backoff_then_given_up(world: World) ->
             time.sleep(0.05)
     assert d["state"] == "failed", d
     log = d["log"]
-    # 0.2, 0.4, 0.8, 0.8 ... s apart until the next wait would pass 3 s after the first try
-    assert len(log) >= 4 and len(hook.received) == len(log) == d["attempts"]
+    # 0.2, 0.4, 0.8, 0.8 ... s apart until the next wait would pass 5 s after the first try
+    # (8 attempts on an idle machine; fewer when each attempt itself is slow)
+    assert len(log) >= 3 and len(hook.received) == len(log) == d["attempts"]
     assert all(a["status"] == 500 and not a["ok"] and a["error"] == "HTTP 500" for a in log)
     starts = [_ts(a["started_at"]) for a in log]
     for i in range(1, len(starts)):
         gap = (starts[i] - starts[i - 1]).total_seconds()
         assert gap >= backoff_s(i, 0.2, 0.8) - 0.01, (i, gap)
-    assert (starts[-1] - starts[0]).total_seconds() <= 3.0
+    assert (starts[-1] - starts[0]).total_seconds() <= 5.0
     assert d["next_attempt_at"] is None
 
     # A receiver down twice, then up: delivered on the third attempt, the log says so.
@@ -153,6 +154,24 @@ def test_failing_receiver_is_retried_with_backoff_then_given_up(world: World) ->
                 break
             time.sleep(0.05)
     assert d["state"] == "delivered" and [a["status"] for a in d["log"]] == [503, 500, 200]
+
+    # Deactivating a channel stops the retries of what it still owed.
+    with WebhookReceiver(statuses=[500] * 10) as hook:
+        world.client.patch(base, json={"url": hook.url}, headers=world.h("ward_a"))
+        from app.notifications.models import NotificationKind
+        from app.notifications.service import announce
+
+        with _ctx(world).transaction() as session:
+            announce(session, world.orgs["ward_a"], NotificationKind.camera_offline, camera_id=1)
+        _run_jobs(world)
+        r = world.client.patch(base, json={"active": False}, headers=world.h("ward_a"))
+        assert r.status_code == 200 and r.json()["active"] is False
+        time.sleep(0.3)
+        _run_jobs(world)
+        assert len(hook.received) == 1
+    d = _deliveries(world, "ward_a", "ward_a", ch["id"])[0]
+    assert d["state"] == "failed" and d["last_error"] == "the channel was deactivated"
+    assert d["attempts"] == 1
 
 
 def _smtp_settings(world: World, smtp: SmtpServer, **extra: Any) -> None:
