@@ -536,3 +536,62 @@ def test_who_manages_which_channels(world: World) -> None:
     assert world.client.get(f"{base}/{ch['id']}", headers=world.h("ward_a")).status_code == 404
     assert world.count("notification_delivery", f"channel_id = {ch['id']}") == 0
     assert _run_jobs(world) == 1  # the queued delivery finds its channel gone and stops
+
+
+@pytest.mark.slow
+def test_delivery_through_a_celery_worker(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """At scale the same jobs run on `wardcam worker` (Celery on a real Redis): the message
+    names the delivery job, the retry after a 500 is re-sent by the worker's sweeper."""
+    import random
+    import signal
+    import subprocess
+    import sys
+
+    import redis
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from tests.conftest import make_world
+    from tests.helpers import process_env, wait_for
+
+    db = f"redis://127.0.0.1:6379/{random.randint(1, 15)}"
+    redis.Redis.from_url(db).flushdb()
+    settings.broker_url = db
+    env = process_env(
+        settings,
+        WARDCAM_DATA_DIR=str(tmp_path / "worker"),
+        WARDCAM_BROKER_URL=db,
+        WARDCAM_NOTIFY_ALLOW_PRIVATE_TARGETS="1",
+        WARDCAM_NOTIFY_RETRY_BASE_S="0.5",
+    )
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "app", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        with TestClient(create_app(settings)) as client, WebhookReceiver(statuses=[500]) as hook:
+            world = make_world(client, settings)
+            ch = _channel(world, "ward_a", "ward_a", kind="webhook", name="c", url=hook.url)
+            base = f"/orgs/{world.orgs['ward_a']}/notifications/channels/{ch['id']}"
+            assert client.post(f"{base}/test", headers=world.h("ward_a")).status_code == 202
+
+            def delivered() -> bool:
+                d = _deliveries(world, "ward_a", "ward_a", ch["id"])[0]
+                return bool(d["state"] == "delivered")
+
+            wait_for(
+                delivered,
+                120,
+                "the worker to deliver: " + (tmp_path / "worker.log").read_text()[-2000:],
+            )
+            d = _deliveries(world, "ward_a", "ward_a", ch["id"])[0]
+            assert [a["status"] for a in d["log"]] == [500, 200]
+            assert [x.status for x in hook.received] == [500, 200]
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log.close()
+        redis.Redis.from_url(db).flushdb()
