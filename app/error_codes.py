@@ -40,6 +40,7 @@ CODES: dict[str, tuple[str, str]] = {
     "org_not_found": ("404", "no such organisation"),
     "user_not_found": ("404", "no such user"),
     "key_not_found": ("404", "the user has no such key"),
+    "channel_not_found": ("404", "the organisation has no such notification channel"),
     # 405, 408, 409
     "method_not_allowed": ("405", "the path exists, the method does not"),
     "upload_timeout": ("408", "an upload stopped sending for WARDCAM_BODY_TIMEOUT_S"),
@@ -109,6 +110,7 @@ CODES: dict[str, tuple[str, str]] = {
     "corrupt_video": ("422", "the video data does not decode"),
     "bad_pattern": ("422", "an NVR file name pattern or time zone that is not usable"),
     "stream_unreachable": ("422", "a camera stream could not be read"),
+    "invalid_channel": ("422", "a webhook needs `url`, an e-mail channel `emails`, not both"),
     # 500, 503
     "internal_error": ("500", "a bug: please report it with the response's X-Request-ID"),
     "unavailable": ("503", "a dependency is down; retry (Retry-After)"),

@@ -24,6 +24,8 @@ from app.identity.endpoints import router as identity_router
 from app.jobs.dispatch import PoolDispatcher
 from app.jobs.pool import InProcessPool
 from app.limits import HeaderLimit
+from app.notifications.endpoints import router as notifications_router
+from app.notifications.jobs import WatchScheduler
 from app.observability.logs import RequestIdMiddleware
 from app.observability.metrics import Metrics
 from app.retention.jobs import RetentionScheduler
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         clean_spool(ctx.settings.data_dir / "spool")
         pool: InProcessPool | None = None
         retention: RetentionScheduler | None = None
+        watch: WatchScheduler | None = None
         if isinstance(ctx.dispatcher, PoolDispatcher) and ctx.settings.job_workers > 0:
             ctx.detectors.used_here = True
             try:
@@ -54,6 +57,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             pool.start()
             retention = RetentionScheduler(ctx)
             retention.start()
+            watch = WatchScheduler(ctx)
+            watch.start()
         log.info(
             "wardcam ready (database %s)",
             ctx.engine.url.render_as_string(hide_password=True).split("@")[-1],
@@ -63,6 +68,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             pool.stop()
         if retention is not None:
             retention.stop()
+        if watch is not None:
+            watch.stop()
         ctx.close()
 
     app = FastAPI(
@@ -85,6 +92,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         cases_router,
         extractions_router,
         audit_router,
+        notifications_router,
     )
     for router in routers:
         app.include_router(router)

@@ -23,6 +23,7 @@ from app.extractions import models as extractions
 from app.footage import models as footage
 from app.identity import models as identity
 from app.jobs import models as jobs
+from app.notifications import models as notifications
 
-DOMAINS = (audit, cameras, cases, events, extractions, footage, identity, jobs)
+DOMAINS = (audit, cameras, cases, events, extractions, footage, identity, jobs, notifications)
 metadata = SQLModel.metadata

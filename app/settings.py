@@ -127,6 +127,30 @@ class Settings(BaseSettings):
     retention_interval_s: int = Field(default=3600, ge=10)
     """How often the retention sweep runs (in-process scheduler or Celery beat)."""
     object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE", ""] = ""
+    smtp_host: str = ""
+    """SMTP server for e-mail notifications (none: e-mail channels fail their deliveries)."""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "wardcam@localhost"
+    smtp_starttls: bool = True
+    """Upgrade the connection with STARTTLS before logging in (refused if the server can't)."""
+    smtp_ca_file: Path | None = None
+    """CA bundle for the SMTP server's certificate (default: the system's)."""
+    smtp_timeout_s: float = Field(default=20.0, gt=0, le=300)
+    notify_watch_interval_s: float = Field(default=60.0, ge=0.1)
+    """How often the offline watch looks at the cameras' latest footage."""
+    notify_retry_base_s: float = Field(default=30.0, gt=0)
+    """First wait before a failed delivery is retried; doubles with every attempt ..."""
+    notify_retry_max_s: float = Field(default=3600.0, gt=0)
+    """... up to this wait between two attempts ..."""
+    notify_retry_for_s: float = Field(default=86_400.0, gt=0)
+    """... for this long after the first attempt (24 h), then the delivery has failed."""
+    notify_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    """How long a webhook receiver may take to answer."""
+    notify_allow_private_targets: bool = False
+    """Let webhooks reach loopback, private and link-local addresses (tests, a receiver on
+    the same network). Off: an organisation cannot use wardcam to probe the inside."""
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     """One JSON object per log line (with the request id), or `text` for a terminal."""

@@ -45,6 +45,7 @@ class Action(StrEnum):
     package_download = "extraction.download"
     audit_read = "audit.read"
     audit_verify = "audit.verify"
+    notification_manage = "notification.manage"
 
 
 _POLICE_READ = {Role.officer, Role.investigator, Role.supervisor}
@@ -83,6 +84,8 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.package_download: frozenset({Role.investigator, Role.supervisor}),
     Action.audit_read: frozenset({Role.admin, Role.auditor}),
     Action.audit_verify: frozenset({Role.admin, Role.auditor}),
+    # Wards and supervisors: their own organisation's (app/notifications/service.py).
+    Action.notification_manage: frozenset({Role.admin, Role.ward, Role.supervisor}),
 }
 
 

@@ -10,7 +10,8 @@ footage that cannot be cut: at once; anything else once its attempts are used up
 request becomes `failed` with `error` saying what and where, an `extraction.failed` audit
 entry goes to the request's chain of custody and to its cameras' access logs, the failure is
 logged at ERROR, counted in `wardcam_extractions{state="failed"}`, and handed to
-`notify_failure`. A failure that will be retried is shown in `error` while it waits.
+`notify_failure` (the requester's organisation is told, with a reason code only). A failure
+that will be retried is shown in `error` while it waits.
 """
 
 from __future__ import annotations
@@ -30,17 +31,22 @@ from app.audit.service import FAILED, record
 from app.cameras import repository as cameras
 from app.cameras.models import Camera
 from app.cases import repository as cases
-from app.context import AppContext
 from app.db import utcnow
 from app.events import repository as events
 from app.events.serialise import package_event
 from app.extractions import repository
 from app.extractions.models import Decision, Extraction, ExtractionState
-from app.extractions.service import FULFIL_JOB, package_key
+from app.extractions.service import (
+    FULFIL_JOB,
+    announce_to_requester,
+    notify_failure,
+    package_key,
+)
 from app.footage import repository as footage
 from app.identity import repository as identity
 from app.jobs import repository as jobs
 from app.jobs.registry import JobContext, LeaseLost, PermanentJobError, handler
+from app.notifications.models import NotificationKind
 from app.signing import signing_key
 from app.storage import ObjectNotFound
 from app.storage.download import download
@@ -210,27 +216,14 @@ def _fail(jc: JobContext, reason: str, step: Step, *, tampered: bool) -> None:
                 "attempts": job.attempts if job else None,
             },
         )
-        failed = ex.model_copy()
-    log.error("extraction %s (case %s) failed: %s", failed.id, failed.case_id, reason)
-    try:
-        notify_failure(jc.app, failed, reason)
-    except Exception:  # the failure is recorded; a notification channel must not undo that
-        log.exception("extraction %s: notifying the failure failed", failed.id)
+        # The requester's organisation is told with a reason code, never the error text
+        # (it may name storage keys or paths); delivery runs after the commit, as a job.
+        notify_failure(session, ex, "tamper_suspected" if tampered else _failure_code(step))
+    log.error("extraction %s (case %s) failed: %s", jc.target_id, ex.case_id, reason)
 
 
-def notify_failure(app: AppContext, ex: Extraction, reason: str) -> None:
-    """Tell people that an evidence request failed (called once, after the failure is
-    committed: `ex` is that state). The request already shows `failed` with `error`, the
-    audit log and the camera owners' access logs have `extraction.failed`, the log has an
-    ERROR line and `wardcam_extractions{state="failed"}` counts it; this is where
-    notifications (webhooks, mail to the requester and the case's unit) hook in. It must not
-    raise: the job's outcome is recorded whatever happens here."""
-    log.info(
-        "notify: extraction %s of case %s failed (%s); no notification channel configured",
-        ex.id,
-        ex.case_id,
-        reason,
-    )
+def _failure_code(step: Step) -> str:
+    return "evidence_error" if step.name == "package" else "job_failed"
 
 
 def _fulfil(jc: JobContext, step: Step) -> None:
@@ -381,4 +374,12 @@ def _fulfil(jc: JobContext, step: Step) -> None:
                 "manifest_sha256": result.package.manifest_sha256,
                 "segments": sum(len(segs[c]) for c in with_footage),
             },
+        )
+        announce_to_requester(
+            session,
+            ex,
+            NotificationKind.package_ready,
+            package_sha256=result.package.sha256,
+            package_size=result.package.size,
+            cameras=len(with_footage),
         )

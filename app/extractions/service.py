@@ -19,7 +19,7 @@ from app.audit.service import record
 from app.auth.policy import Action
 from app.auth.principal import Principal
 from app.cameras import repository as cameras
-from app.cameras.models import SharingPolicy
+from app.cameras.models import Camera, SharingPolicy
 from app.cases import repository as cases
 from app.cases import service as case_files
 from app.cases.models import Case, CaseStatus
@@ -38,6 +38,9 @@ from app.extractions.schemas import (
 from app.identity import repository as identity
 from app.jobs import repository as jobs
 from app.jobs.models import Job
+from app.notifications import repository as notify_repo
+from app.notifications.models import NotificationKind
+from app.notifications.service import announce
 from app.timewindow import check_window, utc_z
 
 FULFIL_JOB = "fulfil_extraction"
@@ -195,7 +198,55 @@ def create(
         },
     )
     _settle(session, principal, ex)
+    _announce_awaiting(session, principal, case, ex, found)
     return ex
+
+
+def _announce_awaiting(
+    session: Session, principal: Principal, case: Case, ex: Extraction, found: Sequence[Camera]
+) -> None:
+    """Each ward whose cameras wait for its decision is told (ids and names only: the
+    reason stays in wardcam, where reading it is audited)."""
+    waiting = [c for c in found if c.sharing_policy != SharingPolicy.auto]
+    by_org: dict[int, list[Camera]] = {}
+    for cam in waiting:
+        by_org.setdefault(cam.org_id, []).append(cam)
+    requester = notify_repo.org_names(session, [principal.org_id] if principal.org_id else [])
+    for org_id, cams in sorted(by_org.items()):
+        announce(
+            session,
+            org_id,
+            NotificationKind.extraction_awaiting,
+            extraction_id=ex.id,
+            case_number=case.number,
+            requester_org=requester.get(principal.org_id or 0),
+            camera_ids=[c.id for c in cams],
+            camera_names=[c.name for c in cams],
+            **{"from": ex.start, "to": ex.end},
+        )
+
+
+def announce_to_requester(
+    session: Session, ex: Extraction, kind: NotificationKind, **facts: object
+) -> None:
+    """Tell the requester's organisation about its request."""
+    case = cases.get(session, ex.case_id)
+    announce(
+        session,
+        notify_repo.org_of_user(session, ex.requested_by),
+        kind,
+        extraction_id=ex.id,
+        case_id=ex.case_id,
+        case_number=case.number if case else None,
+        **facts,
+    )
+
+
+def notify_failure(session: Session, ex: Extraction, reason: str = "job_failed") -> None:
+    """The hook for a failed fulfilment (state `failed`): the requester's organisation is
+    told, with a reason code (`tamper_suspected`, `evidence_error`, `job_failed`), never the
+    error text (it may name storage keys or paths)."""
+    announce_to_requester(session, ex, NotificationKind.evidence_failed, reason=reason)
 
 
 def _settle(session: Session, principal: Principal, ex: Extraction) -> Job | None:
@@ -315,6 +366,16 @@ def decide(
         )
     session.flush()
     _settle(session, principal, ex)
+    by_org = notify_repo.org_names(session, [principal.org_id] if principal.org_id else [])
+    announce_to_requester(
+        session,
+        ex,
+        NotificationKind.extraction_decided,
+        decision=data.decision,
+        by_org=by_org.get(principal.org_id or 0),
+        camera_ids=[r.camera_id for r in targets],
+        state=str(ex.state),
+    )
     return ex
 
 

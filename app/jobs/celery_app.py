@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
 
-from app.jobs.celery_config import QUEUE, RETENTION, RUN_JOB, make_celery
+from app.jobs.celery_config import NOTIFY_WATCH, QUEUE, RETENTION, RUN_JOB, make_celery
 from app.settings import Settings
 
-__all__ = ["QUEUE", "RETENTION", "RUN_JOB", "celery_app", "make_celery"]
+__all__ = ["NOTIFY_WATCH", "QUEUE", "RETENTION", "RUN_JOB", "celery_app", "make_celery"]
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -56,6 +56,13 @@ def retention_sweep() -> None:
     from app.jobs.registry import lookup_periodic
 
     lookup_periodic("retention")(_context())
+
+
+@celery_app.task(name=NOTIFY_WATCH)
+def notifications_watch() -> None:
+    from app.jobs.registry import lookup_periodic
+
+    lookup_periodic("notifications.watch")(_context())
 
 
 def _sweep() -> None:

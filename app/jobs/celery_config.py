@@ -9,6 +9,7 @@ from app.settings import Settings
 
 RUN_JOB = "wardcam.run_job"
 RETENTION = "wardcam.retention_sweep"
+NOTIFY_WATCH = "wardcam.notifications_watch"
 QUEUE = "wardcam"
 
 
@@ -26,7 +27,11 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         beat_schedule={
-            "retention": {"task": RETENTION, "schedule": float(settings.retention_interval_s)}
+            "retention": {"task": RETENTION, "schedule": float(settings.retention_interval_s)},
+            "notifications.watch": {
+                "task": NOTIFY_WATCH,
+                "schedule": float(settings.notify_watch_interval_s),
+            },
         },
     )
     return app

@@ -19,7 +19,12 @@ from typing import TypeVar
 from app.context import AppContext
 from app.jobs import repository
 
-DOMAIN_JOBS = ("app.events.jobs", "app.extractions.jobs", "app.retention.jobs")
+DOMAIN_JOBS = (
+    "app.events.jobs",
+    "app.extractions.jobs",
+    "app.notifications.jobs",
+    "app.retention.jobs",
+)
 
 
 class PermanentJobError(Exception):

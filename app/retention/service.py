@@ -20,6 +20,8 @@ from app.context import AppContext
 from app.db import read_session, utcnow
 from app.events import repository as events
 from app.footage.models import SegmentStatus
+from app.notifications.models import NotificationKind
+from app.notifications.service import announce
 from app.retention import repository
 from app.storage import ObjectLocked
 from app.timewindow import utc_z
@@ -92,4 +94,31 @@ def sweep(ctx: AppContext, now: datetime | None = None, batch: int = 200) -> Swe
                     )
                     report.deleted_segments[camera_id] += n_segs
                     report.deleted_events[camera_id] += n_events
+    _announce(ctx, report, now)
     return report
+
+
+def _announce(ctx: AppContext, report: SweepReport, ran_at: datetime) -> None:
+    """Each ward whose cameras lost footage to this run (or kept some only because the
+    store's object lock refused) gets the run's counts for its cameras."""
+    touched = {c for c, n in report.deleted_segments.items() if n} | {
+        c for c, n in report.locked.items() if n
+    }
+    if not touched:
+        return
+    with ctx.transaction() as session:
+        by_org: dict[int, list[int]] = defaultdict(list)
+        for cam in cameras.get_many(session, sorted(touched)):
+            by_org[cam.org_id].append(cam.id or 0)
+        for org_id, ids in sorted(by_org.items()):
+            announce(
+                session,
+                org_id,
+                NotificationKind.retention_summary,
+                ran_at=ran_at,
+                cameras=len(ids),
+                deleted_segments=sum(report.deleted_segments.get(c, 0) for c in ids),
+                deleted_events=sum(report.deleted_events.get(c, 0) for c in ids),
+                held_segments=sum(report.held.get(c, 0) for c in ids),
+                locked_segments=sum(report.locked.get(c, 0) for c in ids),
+            )

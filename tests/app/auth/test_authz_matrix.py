@@ -25,6 +25,9 @@ from tests.conftest import FOOTAGE, World, bootstrap_admin
 ROLES = ("admin", "ward", "officer", "investigator", "supervisor", "auditor")
 PUBLIC = "public"
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+MISSING = 999_999
+"""A channel id that does not exist: DELETE is checked without deleting the one in use
+(allowed callers get 404 `channel_not_found`, refused ones 403 before the lookup)."""
 _n = itertools.count()
 
 
@@ -40,6 +43,10 @@ class Ctx:
     """Police 1: the own organisation of the police callers."""
     key: int
     """An API key of `users["target"]`, an officer of police 1 no caller uses."""
+    ward_org: int = 0
+    """Ward A: the own organisation of the ward callers."""
+    channel: int = 0
+    """A notification channel of ward A."""
 
 
 Body = Callable[[Ctx], Any]
@@ -185,6 +192,54 @@ MATRIX: dict[tuple[str, str], tuple[str, Callable[[Ctx], tuple[str, dict[str, An
         "nn nn nn yn yn nn",
         lambda c: (f"/extractions/{c.extraction}/package", {}),
     ),
+    # An organisation's notifications: admins any; a ward or a supervisor their own (the
+    # ward's for the ward callers; police 1's for supervisors, so their "own" is refused a
+    # ward's organisation: "yn" for wards, "nn" for supervisors on ward A's paths).
+    ("GET", "/orgs/{org_id}/notifications/settings"): (
+        "yy yn nn nn nn nn",
+        lambda c: (f"/orgs/{c.ward_org}/notifications/settings", {}),
+    ),
+    ("PUT", "/orgs/{org_id}/notifications/settings"): (
+        "yy yn nn nn nn nn",
+        lambda c: (
+            f"/orgs/{c.ward_org}/notifications/settings",
+            {"json": {"offline_after_minutes": 10}},
+        ),
+    ),
+    ("POST", "/orgs/{org_id}/notifications/channels"): (
+        "yy nn nn nn yn nn",
+        lambda c: (
+            f"/orgs/{c.org}/notifications/channels",
+            {"json": {"kind": "webhook", "name": "m", "url": "https://hooks.example.vn/x"}},
+        ),
+    ),
+    ("GET", "/orgs/{org_id}/notifications/channels"): (
+        "yy yn nn nn nn nn",
+        lambda c: (f"/orgs/{c.ward_org}/notifications/channels", {}),
+    ),
+    ("GET", "/orgs/{org_id}/notifications/channels/{channel_id}"): (
+        "yy yn nn nn nn nn",
+        lambda c: (f"/orgs/{c.ward_org}/notifications/channels/{c.channel}", {}),
+    ),
+    ("PATCH", "/orgs/{org_id}/notifications/channels/{channel_id}"): (
+        "yy yn nn nn nn nn",
+        lambda c: (
+            f"/orgs/{c.ward_org}/notifications/channels/{c.channel}",
+            {"json": {"name": f"c{next(_n)}"}},
+        ),
+    ),
+    ("DELETE", "/orgs/{org_id}/notifications/channels/{channel_id}"): (
+        "yy yn nn nn nn nn",
+        lambda c: (f"/orgs/{c.ward_org}/notifications/channels/{MISSING}", {}),
+    ),
+    ("POST", "/orgs/{org_id}/notifications/channels/{channel_id}/test"): (
+        "yy yn nn nn nn nn",
+        lambda c: (f"/orgs/{c.ward_org}/notifications/channels/{c.channel}/test", {}),
+    ),
+    ("GET", "/orgs/{org_id}/notifications/channels/{channel_id}/deliveries"): (
+        "yy yn nn nn nn nn",
+        lambda c: (f"/orgs/{c.ward_org}/notifications/channels/{c.channel}/deliveries", {}),
+    ),
     ("GET", "/audit"): ("yy nn nn nn nn yy", lambda c: ("/audit", {})),
     ("GET", "/audit/verify"): ("yy nn nn nn nn yy", lambda c: ("/audit/verify", {})),
 }
@@ -296,7 +351,23 @@ def _setup(client: TestClient, settings) -> tuple[dict[str, str], Ctx]:  # type:
     }
     assert event_id is not None
     key = client.get(f"/users/{users['target']}/keys", headers=w.h("admin")).json()[0]["id"]
-    return keys, Ctx(cam["id"], seg["id"], event_id, case["id"], ex["id"], users, orgs["p1"], key)
+    channel = client.post(
+        f"/orgs/{orgs['ward_a']}/notifications/channels",
+        headers=w.h("ward_a"),
+        json={"kind": "webhook", "name": "matrix", "url": "https://hooks.example.vn/m"},
+    ).json()["id"]
+    return keys, Ctx(
+        cam["id"],
+        seg["id"],
+        event_id,
+        case["id"],
+        ex["id"],
+        users,
+        orgs["p1"],
+        key,
+        ward_org=orgs["ward_a"],
+        channel=channel,
+    )
 
 
 @pytest.mark.slow
