@@ -227,8 +227,8 @@ def run_demo(
         # (`file_start`), as footage recorded LEAD ago, and read as fast as it decodes: a
         # file read faster than real time but stamped by the wall clock would lie in the
         # future, and the extraction below would be refused (issue 15 item 1).
-        file_start = utcnow().replace(microsecond=0) - LEAD - timedelta(
-            seconds=probe(footage).duration_s
+        file_start = (
+            utcnow().replace(microsecond=0) - LEAD - timedelta(seconds=probe(footage).duration_s)
         )
         say(
             f"Recording the camera's stream into {segment_seconds:g} s segments "
