@@ -260,7 +260,8 @@ def coverage(
     check_window(start, end, longest=MAX_COVERAGE, too_long="window longer than 31 days")
     action = Action.footage_list
     camera = cameras.get_for(session, principal, camera_id, manage=False, action=action)
-    segments = repository.overlapping(session, camera_id, start, end)
+    rows = repository.overlapping_with_jobs(session, camera_id, start, end, INDEX_JOB)
+    segments = [seg for seg, _ in rows]
     if not CameraPolicy.can_manage(principal, camera):
         record(
             session,
@@ -284,7 +285,7 @@ def coverage(
         cursor = max(cursor, seg.end)
     if cursor < end:
         gaps.append(Gap(start=cursor, end=end, seconds=(end - cursor).total_seconds()))
-    items = [segment_public(session, s) for s in segments]
+    items = [to_public(seg, job) for seg, job in rows]
     return Coverage(
         camera_id=camera_id,
         start=start,
