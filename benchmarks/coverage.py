@@ -263,13 +263,13 @@ def main() -> None:
                 continue
             db = f"wardcam_bench_cov_{uuid.uuid4().hex[:8]}"
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{db}"')  # type: ignore[arg-type]
+                conn.execute(f'CREATE DATABASE "{db}"')
             try:
                 base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
                 results[name] = run_engine(name, f"{base}/{db}", args.days, args.repeat, data_dir)
             finally:
                 with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')  # type: ignore[arg-type]
+                    conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     label = f"{args.days} days"
     print(f"coverage of {label} of one-minute segments (median of {args.repeat}):")
     for name, res in results.items():
