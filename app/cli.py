@@ -346,8 +346,9 @@ def demo(
     from app.demo import DemoFailed, run_demo
 
     root = Path(__file__).resolve().parents[1]
+    # A fixed traffic camera over a Saigon intersection (../shared/assets/README.md).
     footage = footage or root.parent / "shared" / "assets" / "footage" / (
-        "intersection_cctv_day.mp4"
+        "vn_intersection_saigon_day.mp4"
     )
     if not footage.is_file():
         typer.echo(f"error: sample footage not found at {footage}; pass --footage FILE", err=True)

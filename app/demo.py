@@ -1,9 +1,11 @@
 """`wardcam demo`: the whole story on the embedded default, through the real HTTP API.
 
-A fresh data directory, a ward and its camera, footage recorded from the camera's stream
-(a sample file here) and indexed, an officer's purpose-bound search, a case, an extraction
-request approved by the ward, a signed package, and its offline verification (and a tampered
-copy failing it). Printed step by step.
+Set in a Vietnamese ward: a fresh data directory, the ward committee (Ủy ban nhân dân
+phường Sài Gòn) and its camera at an intersection in the city centre, footage recorded
+from the camera's stream (a sample file, stamped by its own clock) and indexed, a ward police
+officer's purpose-bound search, a case, an extraction request approved by the ward
+committee, a signed package, and its offline verification (and a tampered copy failing it).
+Printed step by step.
 
 The API is served by uvicorn on a free loopback port, in a thread of this process, and the
 story talks to it over HTTP like any client.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -21,6 +24,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import uvicorn
@@ -28,7 +32,7 @@ from fastapi import FastAPI
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from app.db import read_session, session_scope
+from app.db import read_session, session_scope, utcnow
 from app.identity.models import Role
 from app.identity.schemas import UserCreate
 from app.identity.service import create_user
@@ -72,17 +76,60 @@ def _ok(r: Any, status: int = 200) -> Any:
     return r.json() if r.headers.get("content-type", "").startswith("application/json") else r
 
 
+# The story, as it happens in a Vietnamese ward: the ward committee owns the camera at a
+# city-centre intersection, the ward police investigate a motorbike theft. Every text goes in
+# as a phone keyboard may type it (decomposed, NFD) and must come back composed (NFC).
+WARD = "Ủy ban nhân dân phường Sài Gòn"
+POLICE = "Công an phường Sài Gòn"
+UNIT = "Đội Cảnh sát hình sự"
+PEOPLE = [
+    # username, full name, role, org, in the unit
+    ("ubnd.bennghe", "Lê Thị Hồng Nhung", "ward", "ward", False),
+    ("cb.phamminhtuan", "Phạm Minh Tuấn", "officer", "police", False),
+    ("dtv.tranquoctrung", "Trần Quốc Trung", "investigator", "police", True),
+]
+CAMERA = {
+    "name": "Ngã tư Lê Lợi - Nguyễn Huệ",
+    "latitude": 10.77362,
+    "longitude": 106.70183,
+    "address": "Ngã tư Lê Lợi - Nguyễn Huệ, phường Sài Gòn, TP. Hồ Chí Minh",
+    "timezone": "Asia/Ho_Chi_Minh",
+}
+PURPOSE = "Điều tra vụ trộm xe máy tại ngã tư Lê Lợi - Nguyễn Huệ"
+CASE_NUMBER = "CAP-BN-2026-001"
+CASE_TITLE = "Trộm cắp xe máy tại phường Sài Gòn"
+REASON = "Xe máy nghi vấn đi qua ngã tư vào thời điểm xảy ra vụ việc"
+NOTE = "UBND phường Sài Gòn đồng ý cung cấp đoạn trích"
+LEAD = timedelta(minutes=10)
+"""How long before the demo's start the footage is stamped to begin: recorded footage is in
+the past, so the extraction window can never start in the future, however fast the machine."""
+
+
+def _typed(text: str) -> str:
+    """Text as a phone keyboard may send it: decomposed (NFD)."""
+    return unicodedata.normalize("NFD", text)
+
+
+def _same_text(sent: str, got: str, what: str) -> None:
+    """The API must hand back the composed (NFC) form of what was sent, diacritics intact."""
+    if got != unicodedata.normalize("NFC", sent):
+        raise DemoFailed(f"{what} came back as {got!r}, not {unicodedata.normalize('NFC', sent)!r}")
+
+
 def run_demo(
     data_dir: Path,
     footage: Path,
     settings_overrides: dict[str, Any] | None = None,
     console: Console | None = None,
+    segment_seconds: float = 5,
 ) -> Path:
-    """Runs the demo; returns the path of the verified package."""
+    """Runs the demo; returns the path of the verified package (the service's public key is
+    written beside it, `signing-key.pem`, for `wardcam verify --trusted-key`)."""
     from app.footage.recording import record_camera
     from app.jobs.pool import InProcessPool
     from app.main import create_app
     from evidence.verify import format_report, verify_package
+    from ingest.probe import probe
 
     con = console or Console()
     step = iter(range(1, 100))
@@ -97,6 +144,7 @@ def run_demo(
         job_workers=0,
         **(settings_overrides or {}),
     )
+    zone = ZoneInfo(str(CAMERA["timezone"]))
     say(f"Fresh data directory {data_dir} (SQLite, local object store, in-process jobs)")
     app = create_app(settings)
     with _served(app) as client:
@@ -107,42 +155,47 @@ def run_demo(
         def h(key: str) -> dict[str, str]:
             return {"Authorization": f"Bearer {key}"}
 
-        say("Admin creates a ward committee, a police unit and their users")
-        ward = _ok(
+        say("Admin creates the ward committee, the ward police and its team, and their users")
+        orgs = {}
+        for key, name, kind in (("ward", WARD, "ward"), ("police", POLICE, "police")):
+            orgs[key] = _ok(
+                client.post(
+                    "/orgs", json={"name": _typed(name), "kind": kind}, headers=h(admin_key)
+                ),
+                201,
+            )
+            _same_text(name, orgs[key]["name"], "the organisation's name")
+            con.print(f"   {kind:<12} {orgs[key]['name']}")
+        unit = _ok(
             client.post(
-                "/orgs", json={"name": "Ward 4 committee", "kind": "ward"}, headers=h(admin_key)
+                f"/orgs/{orgs['police']['id']}/units",
+                json={"name": _typed(UNIT)},
+                headers=h(admin_key),
             ),
             201,
         )
-        police = _ok(
-            client.post(
-                "/orgs", json={"name": "Metro police", "kind": "police"}, headers=h(admin_key)
-            ),
-            201,
-        )
-        cid = _ok(
-            client.post(
-                f"/orgs/{police['id']}/units", json={"name": "CID"}, headers=h(admin_key)
-            ),
-            201,
-        )
+        _same_text(UNIT, unit["name"], "the unit's name")
         keys = {}
-        for name, role, org, unit in [
-            ("ward4", "ward", ward, None),
-            ("officer.rai", "officer", police, None),
-            ("inspector.kc", "investigator", police, cid["id"]),
-        ]:
+        for username, full_name, role, org, in_unit in PEOPLE:
             u = _ok(
                 client.post(
                     "/users",
-                    json={"username": name, "role": role, "org_id": org["id"], "unit_id": unit},
+                    json={
+                        "username": username,
+                        "full_name": _typed(full_name),
+                        "role": role,
+                        "org_id": orgs[org]["id"],
+                        "unit_id": unit["id"] if in_unit else None,
+                    },
                     headers=h(admin_key),
                 ),
                 201,
             )
+            _same_text(full_name, u["full_name"], "a user's full name")
             keys[role] = u["api_key"]
             con.print(
-                f"   {role:<12} {name:<13} key {u['api_key'][:16]}… (shown once, stored hashed)"
+                f"   {role:<12} {u['full_name']:<18} ({username}) key {u['api_key'][:12]}… "
+                "(shown once, stored hashed)"
             )
 
         say("The ward registers its camera (owner approval required for extractions)")
@@ -151,11 +204,9 @@ def run_demo(
                 "/cameras",
                 headers=h(keys["ward"]),
                 json={
-                    "name": "Chowk north",
-                    "latitude": 27.7172,
-                    "longitude": 85.3240,
-                    "address": "Ward 4 chowk",
-                    "timezone": "Asia/Kathmandu",
+                    **CAMERA,
+                    "name": _typed(str(CAMERA["name"])),
+                    "address": _typed(str(CAMERA["address"])),
                     "clock_offset_s": 0,
                     "retention_days": 30,
                     "sharing_policy": "owner_approval",
@@ -164,18 +215,31 @@ def run_demo(
             ),
             201,
         )
+        _same_text(str(CAMERA["name"]), cam["name"], "the camera's name")
+        _same_text(str(CAMERA["address"]), cam["address"], "the camera's address")
         con.print(
             f"   camera {cam['id']} '{cam['name']}' at {cam['latitude']},"
             f"{cam['longitude']} ({cam['timezone']}); stream URL stored encrypted"
         )
+        con.print(f"   {cam['address']}")
 
-        say(f"Recording the camera's stream into 10 s segments ({footage.name})")
+        # The sample file stands in for the camera's stream. It is stamped by its own clock
+        # (`file_start`), as footage recorded LEAD ago, and read as fast as it decodes: a
+        # file read faster than real time but stamped by the wall clock would lie in the
+        # future, and the extraction below would be refused (issue 15 item 1).
+        file_start = (
+            utcnow().replace(microsecond=0) - LEAD - timedelta(seconds=probe(footage).duration_s)
+        )
+        say(
+            f"Recording the camera's stream into {segment_seconds:g} s segments "
+            f"({footage.name}, stamped from {file_start.astimezone(zone):%H:%M:%S} local)"
+        )
         segs: list[Any] = []
 
         def got(segment: Any) -> None:
             segs.append(segment)
             con.print(
-                f"   segment {segment.id}: {segment.start:%H:%M:%S}Z "
+                f"   segment {segment.id}: {segment.start.astimezone(zone):%H:%M:%S} "
                 f"{segment.duration_s:5.1f}s sha256 {segment.sha256[:16]}…"
                 + (" (stream ended)" if segment.truncated else "")
             )
@@ -184,12 +248,15 @@ def run_demo(
             ctx,
             cam["id"],
             stop=threading.Event(),
-            segment_seconds=10,
-            max_segments=3,
+            segment_seconds=segment_seconds,
+            max_segments=4,
             on_segment=got,
+            file_start=file_start,
         )
         if not segs:
             raise DemoFailed("no segment was recorded")
+        if segs[-1].end > utcnow():
+            raise DemoFailed(f"footage stamped in the future: it ends {segs[-1].end}")
 
         say("Indexing: motion-gated YOLO + tracking, one event per tracked object")
         pool = InProcessPool(ctx, 0)
@@ -211,7 +278,7 @@ def run_demo(
                 raise DemoFailed(f"segment {s.id} job {seg['job']['state']}: {seg['job']['error']}")
         first, last = segs[0].start, segs[-1].end
 
-        say("An officer searches: what passed within 300 m of the chowk? (purpose logged)")
+        say("An officer searches: what passed within 300 m of the intersection? (purpose logged)")
         r = _ok(
             client.get(
                 "/events",
@@ -219,10 +286,10 @@ def run_demo(
                 params={
                     "from": (first - timedelta(minutes=1)).isoformat(),
                     "to": (last + timedelta(minutes=1)).isoformat(),
-                    "near": "27.7172,85.3240",
+                    "near": f"{CAMERA['latitude']},{CAMERA['longitude']}",
                     "radius_m": 300,
                     "limit": 500,
-                    "purpose": "demo: vehicle theft reported near Ward 4 chowk",
+                    "purpose": _typed(PURPOSE),
                 },
             )
         )
@@ -232,36 +299,53 @@ def run_demo(
             if counts
             else "   no sightings"
         )
+        con.print(f"   purpose: “{unicodedata.normalize('NFC', PURPOSE)}”")
 
-        say("The investigator opens a case and requests 15 s of footage across segments")
+        # A window inside the footage that spans the cut between the first two segments.
+        start = first + min(timedelta(seconds=5), (segs[0].end - first) * 0.6)
+        end = min(start + timedelta(seconds=15), last - timedelta(seconds=0.5))
+        if end <= start:
+            raise DemoFailed(f"the footage is too short ({(last - first).total_seconds():.1f} s)")
+        say(
+            f"The investigator opens a case and requests {(end - start).total_seconds():.1f} s "
+            "of footage across segments"
+        )
         case = _ok(
             client.post(
                 "/cases",
                 headers=h(keys["investigator"]),
-                json={"number": "CID-DEMO-001", "title": "Vehicle theft, Ward 4"},
+                json={"number": CASE_NUMBER, "title": _typed(CASE_TITLE)},
             ),
             201,
         )
-        start = first + timedelta(seconds=5)
+        _same_text(CASE_TITLE, case["title"], "the case's title")
         ex = _ok(
             client.post(
                 f"/cases/{case['id']}/extractions",
                 headers=h(keys["investigator"]),
                 json={
                     "camera_ids": [cam["id"]],
-                    "from": start.isoformat(),
-                    "to": (start + timedelta(seconds=15)).isoformat(),
-                    "reason": "suspect vehicle seen at the chowk",
+                    "from": start.astimezone(zone).isoformat(),
+                    "to": end.astimezone(zone).isoformat(),
+                    "reason": _typed(REASON),
                 },
             ),
             201,
         )
-        con.print(f"   request {ex['id']} under case {case['number']}: {ex['state']}")
+        con.print(
+            f"   request {ex['id']} under case {case['number']} “{case['title']}”: {ex['state']}"
+        )
+        con.print(
+            f"   {start.astimezone(zone):%H:%M:%S} to {end.astimezone(zone):%H:%M:%S} "
+            f"{CAMERA['timezone']} (sent with +07:00, stored and returned as UTC: "
+            f"{ex['from']} … {ex['to']})"
+        )
 
         say("The ward committee reviews and approves it")
         pending = _ok(
             client.get("/extractions", params={"state": "pending"}, headers=h(keys["ward"]))
         )
+        _same_text(REASON, pending[0]["reason"], "the request's reason")
         con.print(
             f"   ward sees: case {pending[0]['case_number']}, by "
             f"{pending[0]['requested_by_name']}: “{pending[0]['reason']}”"
@@ -270,10 +354,10 @@ def run_demo(
             client.post(
                 f"/extractions/{ex['id']}/decision",
                 headers=h(keys["ward"]),
-                json={"decision": "approve", "note": "approved by committee"},
+                json={"decision": "approve", "note": _typed(NOTE)},
             )
         )
-        con.print(f"   decision recorded: {d['state']}")
+        con.print(f"   decision recorded: {d['state']} (“{unicodedata.normalize('NFC', NOTE)}”)")
 
         say("Fulfilment: re-hash originals, cut by stream copy, package, sign")
         pool.run_until_idle()
@@ -288,6 +372,8 @@ def run_demo(
 
         say("Anyone can verify the package offline (wardcam verify)")
         trusted = _ok(client.get("/.well-known/wardcam-signing-key"))["public_key_pem"]
+        key_file = data_dir / "signing-key.pem"
+        key_file.write_text(trusted)
         report = verify_package(pkg, trusted.encode())
         lines = format_report(report).splitlines()
         shown = [ln for ln in lines if "originals/" in ln or "clips/" in ln or "manifest" in ln][:6]
@@ -295,6 +381,7 @@ def run_demo(
             con.print("   " + ln, markup=False, highlight=False)
         if not report.ok:
             raise DemoFailed("the package did not verify")
+        con.print(f"   offline: wardcam verify {pkg} --trusted-key {key_file}")
 
         say("A tampered copy fails verification")
         bad = data_dir / "tampered.zip"

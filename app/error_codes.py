@@ -69,6 +69,7 @@ CODES: dict[str, tuple[str, str]] = {
     "missing_window": ("422", "`from` and `to` are required"),
     "invalid_window": ("422", "a time is not ISO 8601 with an offset, or `to` is not after `from`"),
     "window_too_long": ("422", "the window is longer than the endpoint allows"),
+    "date_out_of_range": ("422", "a date of a window before 2000-01-01 or over a day from now"),
     "invalid_start": ("422", "the upload's `start` is not ISO 8601 with an offset"),
     "start_time_out_of_range": ("422", "a start time before 2000 or in the future"),
     "no_start_time": ("422", "no `start` given and none in the file"),

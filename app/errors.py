@@ -17,7 +17,9 @@ from app.db import is_read_only_error
 log = logging.getLogger(__name__)
 CLIENT_CLOSED = 499
 
-VALIDATION_CODES = frozenset({"invalid_text", "invalid_time", "invalid_window", "invalid_start"})
+VALIDATION_CODES = frozenset(
+    {"invalid_text", "invalid_time", "invalid_window", "invalid_start", "date_out_of_range"}
+)
 """Error types of wardcam's own validators (`app.text`, `app.timewindow`) that become the
 `code` of a 422, so a client can tell them from other invalid input."""
 

@@ -122,7 +122,10 @@ class Settings(BaseSettings):
     max_search_days: int = Field(default=31, ge=1, le=366)
     max_extraction_hours: float = Field(default=2.0, gt=0, le=48)
     job_workers: int = Field(default=1, ge=0, le=64)
-    job_lease_seconds: int = Field(default=600, ge=2)
+    job_lease_seconds: int = Field(default=30, ge=2, le=3600)
+    """How long a claimed job is its worker's without a heartbeat. The runner renews it every
+    third of that while the handler runs, so a long job keeps it and a dead worker's job is
+    taken over within one lease (plus a worker's poll)."""
     job_max_attempts: int = Field(default=3, ge=1, le=20)
     retention_interval_s: int = Field(default=3600, ge=10)
     """How often the retention sweep runs (in-process scheduler or Celery beat)."""

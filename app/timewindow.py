@@ -12,6 +12,11 @@ times are in the camera's zone). Refused, with a detail saying how to write it:
 - a time that cannot be turned into UTC (year 1 at +07:00).
 A `+` in a URL query must be written `%2B`, or it arrives as a space: the detail says so.
 
+Every end of a client's window lies between 2000-01-01 and a day from now (`check_bounds`,
+422 `date_out_of_range`): nothing was recorded before 2000 or after tomorrow, and a year 1 or
+9999 would otherwise overflow date arithmetic in Python and in the databases (500s). An
+upload's `start` has the stricter footage rule (`start_time_out_of_range`, not in the future).
+
 `to` comes after `from`, and the window is no longer than what the asking endpoint allows.
 Search, footage coverage and extraction requests all check their windows here.
 """
@@ -31,6 +36,25 @@ EXAMPLE = "2024-05-01T10:00:00+07:00"
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _DATE = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
 _SPACE_FOR_PLUS = re.compile(r"T\d{2}:?\d{2}(:?\d{2}(\.\d+)?)? \d{2}(:?\d{2})?$")
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+"""No client date is earlier: wardcam holds no footage from before 2000."""
+LATEST_AHEAD = timedelta(days=1)
+"""No client date is later than this from now (clock skew and zones, with room to spare)."""
+OUT_OF_RANGE = "date_out_of_range"
+
+
+def bounds_detail(moment: datetime | str, now: datetime | None = None) -> str:
+    latest = (now or datetime.now(UTC)) + LATEST_AHEAD
+    shown = moment if isinstance(moment, str) else utc_z(moment)
+    return (
+        f"{shown} is out of range: dates lie between {utc_z(EARLIEST)} "
+        f"and a day from now ({utc_z(latest.replace(microsecond=0))})"
+    )
+
+
+def in_bounds(moment: datetime, now: datetime | None = None) -> bool:
+    """Whether an aware `moment` lies within [2000-01-01, now + 1 day]."""
+    return EARLIEST <= moment <= (now or datetime.now(UTC)) + LATEST_AHEAD
 
 
 def _refuse(code: str, message: str, value: object) -> PydanticCustomError:
@@ -39,9 +63,10 @@ def _refuse(code: str, message: str, value: object) -> PydanticCustomError:
     )
 
 
-def parse_time(value: object, code: str = "invalid_time") -> datetime:
+def parse_time(value: object, code: str = "invalid_time", *, bounded: bool = False) -> datetime:
     """`value` (ISO 8601 text with an offset, or an aware datetime) in UTC; a
-    `PydanticCustomError` of type `code` saying what is wrong otherwise."""
+    `PydanticCustomError` of type `code` saying what is wrong otherwise. `bounded`: a time
+    outside 2000-01-01 ... now + 1 day (or not expressible in UTC) is a `date_out_of_range`."""
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str):
@@ -65,9 +90,16 @@ def parse_time(value: object, code: str = "invalid_time") -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise _refuse(code, "{value!r} needs a UTC offset or Z", value)
     try:
-        return moment.astimezone(UTC)
+        moment = moment.astimezone(UTC)
     except (OverflowError, ValueError):
+        if bounded:
+            raise PydanticCustomError(
+                OUT_OF_RANGE, "{detail}", {"detail": bounds_detail(str(value)[:64])}
+            ) from None
         raise _refuse(code, "{value!r} is out of range in UTC", value) from None
+    if bounded and not in_bounds(moment):
+        raise PydanticCustomError(OUT_OF_RANGE, "{detail}", {"detail": bounds_detail(moment)})
+    return moment
 
 
 def utc_z(moment: datetime) -> str:
@@ -75,16 +107,17 @@ def utc_z(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _time_type(code: str) -> Any:
+def _time_type(code: str, bounded: bool = False) -> Any:
     return Annotated[
         datetime,
-        BeforeValidator(lambda v: parse_time(v, code)),
+        BeforeValidator(lambda v: parse_time(v, code, bounded=bounded)),
         WithJsonSchema({"type": "string", "format": "date-time", "examples": [EXAMPLE]}),
     ]
 
 
-WindowTime = _time_type("invalid_window")
-"""An end of a time window (`from`, `to`): a bad value is a 422 `invalid_window`."""
+WindowTime = _time_type("invalid_window", bounded=True)
+"""An end of a time window (`from`, `to`): a bad value is a 422 `invalid_window`, one
+outside 2000-01-01 ... now + 1 day a 422 `date_out_of_range`."""
 StartTime = _time_type("invalid_start")
 """The start of uploaded footage: a bad value is a 422 `invalid_start`."""
 
@@ -92,8 +125,8 @@ StartTime = _time_type("invalid_start")
 def check_window(
     start: datetime | None, end: datetime | None, *, longest: timedelta, too_long: str
 ) -> tuple[datetime, datetime]:
-    """The window in UTC; a 422 (`missing_window`, `invalid_window`, `window_too_long`,
-    the latter with `too_long` as its detail) otherwise."""
+    """The window in UTC; a 422 (`missing_window`, `invalid_window`, `date_out_of_range`,
+    `window_too_long`, the latter with `too_long` as its detail) otherwise."""
     if start is None or end is None:
         raise Unprocessable(
             f"from and to are required (ISO 8601 with a UTC offset, e.g. {EXAMPLE})",
@@ -105,6 +138,9 @@ def check_window(
             code="invalid_window",
         )
     start, end = start.astimezone(UTC), end.astimezone(UTC)
+    for moment in (start, end):
+        if not in_bounds(moment):
+            raise Unprocessable(bounds_detail(moment), code="date_out_of_range")
     if end <= start:
         raise Unprocessable("to must be after from", code="invalid_window")
     if end - start > longest:

@@ -437,11 +437,18 @@ def histogram(session: Session, q: HistogramQuery) -> dict[int, list[int]]:
         arr = np.fromstring(cells, dtype=np.int64, sep=" ").reshape(-1, 3)
         arr[:, 1] //= int(q.bucket / timedelta(hours=1))
         return _dense(arr, n_buckets)
-    params["bucket_s"] = q.bucket.total_seconds()
+    # The bucket is the offset from `from` in whole microseconds, divided as integers: the
+    # same rule as search, [from, to), to the microsecond. (A float offset, as julianday's,
+    # put an event starting exactly on a boundary into the bucket before: issue 15 item 8.)
+    params["bucket_us"] = q.bucket // timedelta(microseconds=1)
     if pg:
-        b_expr = "floor(extract(epoch FROM start - :win_from) / :bucket_s)::int"
+        offset_us = "CAST(extract(epoch FROM start - :win_from) * 1000000 AS bigint)"
     else:
-        b_expr = "CAST((julianday(start) - julianday(:win_from)) * 86400.0 / :bucket_s AS INTEGER)"
+        offset_us = (
+            "((CAST(strftime('%s', start) AS INTEGER) - CAST(strftime('%s', :win_from) AS "
+            f"INTEGER)) * 1000000 + {_sqlite_micros('start')} - {_sqlite_micros(':win_from')})"
+        )
+    b_expr = f"({offset_us} / :bucket_us)"
     where = [cams_sql, "start >= :win_from", "start < :win_to"]
     where += _filters(
         EventQuery(q.camera_ids, q.start, q.end, q.labels, q.colors, q.min_confidence),
@@ -457,6 +464,11 @@ def histogram(session: Session, q: HistogramQuery) -> dict[int, list[int]]:
     if not rows:
         return {}
     return _dense(np.array([tuple(r) for r in rows], dtype=np.int64), n_buckets)
+
+
+def _sqlite_micros(column: str) -> str:
+    """The microseconds of a time SQLite holds as text (`YYYY-MM-DD HH:MM:SS[.ffffff]`)."""
+    return f"CAST(substr({column} || '000000', 21, 6) AS INTEGER)"
 
 
 def _epoch_hour(dt: datetime) -> int:

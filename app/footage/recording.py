@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime
 
 from app.cameras import repository as cameras
 from app.cameras.models import CameraStatus
@@ -82,7 +83,13 @@ def record_camera(
     speed: float = 1.0,
     on_segment: Callable[[Segment], None] | None = None,
     reconnect_backoff: tuple[float, ...] = (1, 2, 4, 8, 30),
+    file_start: datetime | None = None,
 ) -> RecordSummary:
+    """Record the camera's stream until `stop` (or `max_segments`), storing each segment.
+
+    `file_start` (file streams only): stamp the file by its own clock from this UTC moment
+    (its first frame) and read it once, as fast as it decodes. Without it a file is paced at
+    real time, so that wall-clock stamps never lie in the future (issue 15 item 1)."""
     url = stream_url(ctx, camera_id)
     if url.startswith("file:") and not ctx.settings.allow_file_streams:
         raise RecordingAborted(
@@ -109,4 +116,5 @@ def record_camera(
         speed=speed,
         reconnect_backoff=reconnect_backoff,
         prefix=f"cam{camera_id}",
+        file_start=file_start,
     )

@@ -303,7 +303,8 @@ def coverage(
     check_window(start, end, longest=MAX_COVERAGE, too_long="window longer than 31 days")
     action = Action.footage_list
     camera = cameras.get_for(session, principal, camera_id, manage=False, action=action)
-    segments = repository.overlapping(session, camera_id, start, end)
+    rows = repository.overlapping_with_jobs(session, camera_id, start, end, INDEX_JOB)
+    segments = [seg for seg, _ in rows]
     if not CameraPolicy.can_manage(principal, camera):
         record(
             session,
@@ -333,7 +334,11 @@ def coverage(
         a, b = o.segment_ids
         flagged.setdefault(a, []).append(b)
         flagged.setdefault(b, []).append(a)
-    items = [segment_public(session, s, sorted(flagged.get(s.id or 0, []))) for s in segments]
+    items = []
+    for seg, job in rows:  # jobs came with the segments: no query per segment
+        public = to_public(seg, job)
+        public.overlaps = sorted(flagged.get(seg.id or 0, []))
+        items.append(public)
     return Coverage(
         camera_id=camera_id,
         start=start,

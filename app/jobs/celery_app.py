@@ -2,8 +2,10 @@
 
 The message only names a job; the database holds its state. Late acknowledgement plus
 `reject_on_worker_lost` means a worker killed mid-job leaves its message to be redelivered,
-and the lease in the job row decides who may run it. A sweeper in every worker re-sends jobs
-that are due (retries) or whose lease expired, so nothing depends on a message surviving.
+and the lease in the job row decides who may run it. A sweeper in every worker sends jobs that
+came due (retries) or whose lease expired, so nothing depends on a message surviving; each
+such job once (`job.announced_at`), and again only after the broker's visibility timeout:
+a job still waiting in a backlog is not sent again every sweep (issue 15 item 17).
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
 
-from app.jobs.celery_config import NOTIFY_WATCH, QUEUE, RETENTION, RUN_JOB, make_celery
+from app.jobs.celery_config import (
+    NOTIFY_WATCH,
+    QUEUE,
+    RETENTION,
+    RUN_JOB,
+    make_celery,
+    visibility_timeout_s,
+)
 from app.settings import Settings
 
 __all__ = ["NOTIFY_WATCH", "QUEUE", "RETENTION", "RUN_JOB", "celery_app", "make_celery"]
@@ -65,16 +74,25 @@ def notifications_watch() -> None:
     lookup_periodic("notifications.watch")(_context())
 
 
-def _sweep() -> None:
-    from app.db import read_session
+def sweep_once(ctx: AppContext) -> list[int]:
+    """Send a message for every due job that needs one (see the module docstring); the ids
+    sent."""
+    from datetime import timedelta
+
     from app.jobs import repository
 
+    resend_after = timedelta(seconds=visibility_timeout_s(ctx.settings))
+    with ctx.transaction() as session:
+        ids = repository.to_announce(session, resend_after)
+    for job_id in ids:
+        celery_app.send_task(RUN_JOB, args=[job_id])
+    return ids
+
+
+def _sweep() -> None:
     while not _stop.wait(SWEEP_INTERVAL_S):
         try:
-            with read_session(_context().engine) as session:
-                ids = repository.due(session)
-            for job_id in ids:
-                celery_app.send_task(RUN_JOB, args=[job_id])
+            sweep_once(_context())
         except Exception:
             log.exception("job sweeper failed; will retry")
 

@@ -13,6 +13,12 @@ NOTIFY_WATCH = "wardcam.notifications_watch"
 QUEUE = "wardcam"
 
 
+def visibility_timeout_s(settings: Settings) -> int:
+    """How long the broker keeps a delivered, unacknowledged message before it delivers it
+    again; also how long the sweeper waits before it re-sends a job it announced already."""
+    return settings.job_lease_seconds + 60
+
+
 def make_celery(settings: Settings) -> Celery:
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule there
     app = Celery("wardcam", broker=settings.broker_url)
@@ -23,7 +29,7 @@ def make_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": settings.job_lease_seconds + 60},
+        broker_transport_options={"visibility_timeout": visibility_timeout_s(settings)},
         worker_hijack_root_logger=False,
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         beat_schedule={

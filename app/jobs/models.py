@@ -38,6 +38,11 @@ class Job(SQLModel, table=True):
     max_attempts: int = 3
     run_after: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    announced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When a message naming this job was last sent to the broker (None: never). The Celery
+    sweeper re-sends a due job only if it was not announced since it came due, or if the
+    last message is older than the broker's visibility timeout: one message per job, not
+    one per sweep (issue 15 item 17)."""
     worker: str | None = Field(default=None, max_length=128)
     progress_done: int = 0
     progress_total: int = 0

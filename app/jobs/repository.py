@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, update
 from sqlmodel import Session, col, select
 
 from app.db import outbox, rowcount, utcnow
@@ -35,12 +35,15 @@ def create(
     target_id: int | None = None,
     max_attempts: int = 3,
 ) -> Job:
+    now = utcnow()
     job = Job(
         kind=kind,
         segment_id=segment_id,
         target_id=target_id,
         state=JobState.pending,
         max_attempts=max_attempts,
+        run_after=now,
+        announced_at=now,  # the outbox announces it once the transaction commits
     )
     session.add(job)
     session.flush()
@@ -65,6 +68,40 @@ def due(session: Session, limit: int = 100) -> list[int]:
     """Ids of jobs that are due now (pending and due, or with an expired lease)."""
     stmt = select(Job.id).where(_claimable(utcnow())).order_by(col(Job.id)).limit(limit)
     return [i for i in session.exec(stmt).all() if i is not None]
+
+
+def _unannounced(now: datetime, resend_after: timedelta) -> ColumnElement[bool]:
+    """Not announced since the job came due (its retry time, or its lease's expiry), or
+    announced so long ago that the message may be lost (older than the broker's visibility
+    timeout: a message still queued is not a reason to send another)."""
+    due_since = case(
+        (col(Job.state) == JobState.running, col(Job.lease_until)), else_=col(Job.run_after)
+    )
+    return or_(
+        col(Job.announced_at).is_(None),
+        col(Job.announced_at) < due_since,
+        col(Job.announced_at) < now - resend_after,
+    )
+
+
+def to_announce(session: Session, resend_after: timedelta, limit: int = 100) -> list[int]:
+    """Due jobs that need a broker message, each marked announced now; several sweepers
+    (one per Celery worker) racing for a job: the conditional UPDATE lets one of them win.
+    The caller sends the messages once this transaction has committed."""
+    now = utcnow()
+    cond = and_(_claimable(now), _unannounced(now, resend_after))
+    stmt = select(Job.id).where(cond).order_by(col(Job.id)).limit(limit)
+    won = []
+    for job_id in [i for i in session.exec(stmt).all() if i is not None]:
+        result = session.execute(
+            update(Job)
+            .where(col(Job.id) == job_id, cond)
+            .values(announced_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(result) == 1:
+            won.append(job_id)
+    return won
 
 
 def claim(session: Session, job_id: int, worker: str, lease: timedelta) -> Job | None:
@@ -156,8 +193,8 @@ def reset(session: Session, job: Job) -> Job:
     """Queue an existing job again (a re-index): same row, so still one job per segment."""
     job.state, job.attempts, job.error = JobState.pending, 0, None
     job.run_after, job.lease_until, job.finished_at = utcnow(), None, None
+    job.announced_at = None  # the sweeper (or a polling pool) picks it up
     job.progress_done = job.progress_total = 0
     session.add(job)
     session.flush()
     return job
-

@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -142,3 +143,140 @@ def test_a_dead_workers_job_is_picked_up_after_its_lease(world: World) -> None:
     seg = world.client.get(f"/segments/{r.json()['id']}", headers=world.h("ward_a")).json()
     assert seg["job"]["state"] == "done" and seg["job"]["attempts"] == 2
     assert seg["status"] == "indexed"
+
+
+def _queued(r: redis.Redis, queue: str = "wardcam") -> int:
+    """Messages waiting in the broker for the wardcam queue (Celery's Redis transport keeps
+    one list per queue and priority step, named after the queue)."""
+    keys = [k for k in r.keys(f"{queue}*") if not k.startswith(b"_kombu")]
+    return sum(int(r.llen(k)) for k in keys if r.type(k) == b"list")
+
+
+@pytest.mark.slow
+def test_the_sweeper_sends_each_waiting_job_once(  # type: ignore[no-untyped-def]
+    settings, redis_db: str, tmp_path: Path
+) -> None:
+    """Issue 15 item 17: the sweeper in every Celery worker re-sent every due job every 5 s,
+    so jobs waiting in a backlog were queued again and again. A real worker whose sweeper
+    runs but which consumes another queue (so the jobs stay waiting in the broker) must add
+    nothing in three sweeps; a consuming worker then runs each job once."""
+    from app.jobs.celery_app import SWEEP_INTERVAL_S
+    from app.main import create_app
+
+    settings.broker_url = redis_db
+    broker = redis.Redis.from_url(redis_db)
+    env = process_env(
+        settings, WARDCAM_DATA_DIR=str(tmp_path / "worker"), WARDCAM_BROKER_URL=redis_db
+    )
+    with TestClient(create_app(settings)) as client:
+        w = World(client)
+        w.keys["admin"] = bootstrap_admin(settings)
+        org = client.post("/orgs", json={"name": "w", "kind": "ward"}, headers=w.h("admin"))
+        user = client.post(
+            "/users",
+            json={"username": "ward", "role": "ward", "org_id": org.json()["id"]},
+            headers=w.h("admin"),
+        )
+        w.keys["ward"] = user.json()["api_key"]
+        cam = w.camera("ward")
+        ids = []
+        for i, clip in enumerate(CLIPS[:3]):
+            r = client.post(
+                f"/cameras/{cam['id']}/footage",
+                content=clip.read_bytes(),
+                params={"start": f"2024-05-01T10:0{i}:00Z"},
+                headers=w.h("ward"),
+            )
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["id"])
+        assert _queued(broker) == 3  # one message per job, sent after each commit
+
+        log_path = tmp_path / "sweeper.log"
+        with log_path.open("w") as log:
+            sweeper = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "app.jobs.celery_app", "worker",
+                 "-Q", "elsewhere", "--pool", "solo", "--loglevel", "INFO"],
+                env=env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        try:
+            wait_for(lambda: "ready" in log_path.read_text(), 60, "the sweeping worker")
+            time.sleep(3 * SWEEP_INTERVAL_S + 1)  # three sweeps
+            assert sweeper.poll() is None, log_path.read_text()[-2000:]
+            assert _queued(broker) == 3, (
+                f"{_queued(broker)} messages for 3 waiting jobs after 3 sweeps"
+            )
+        finally:
+            sweeper.send_signal(signal.SIGTERM)
+            try:
+                sweeper.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                sweeper.kill()
+
+        with (tmp_path / "worker.log").open("w") as log:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "app", "worker"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+
+            def all_done() -> bool:
+                states = [client.get(f"/segments/{i}", headers=w.h("ward")).json() for i in ids]
+                return all(s["job"]["state"] == "done" for s in states)
+
+            wait_for(all_done, 180, "the worker: " + (tmp_path / "worker.log").read_text()[-2000:])
+            assert w.count("job", "attempts = 1") == 3
+            wait_for(lambda: _queued(broker) == 0, 30, "the queue to drain")
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+
+def test_a_due_job_is_announced_once_until_the_visibility_timeout(world: World) -> None:
+    """The sweeper's choice, on both databases: a retry that came due or an expired lease is
+    announced once; a job announced recently is not announced again; one announced longer
+    ago than the broker's visibility timeout is (its message may be lost)."""
+    from sqlalchemy import update
+
+    from app.db import session_scope, utcnow
+    from app.jobs import repository
+    from app.jobs.models import Job
+
+    ctx = world.client.app.state.ctx  # type: ignore[attr-defined]
+    cam = world.camera()
+    r = world.client.post(
+        f"/cameras/{cam['id']}/footage",
+        content=(FOOTAGE / "driveway_ir_night.mp4").read_bytes(),
+        params={"start": "2024-05-01T10:00:00Z"},
+        headers=world.h("ward_a"),
+    )
+    job_id = r.json()["job"]["id"]
+    resend = timedelta(seconds=90)
+
+    def announce() -> list[int]:
+        with session_scope(ctx.engine) as s:
+            return repository.to_announce(s, resend)
+
+    def set_job(**values: object) -> None:
+        with session_scope(ctx.engine) as s:
+            s.execute(update(Job).where(Job.id == job_id).values(**values))  # type: ignore[arg-type]
+
+    assert announce() == []  # announced when its upload committed
+    assert announce() == []
+    now = utcnow()
+    # A retry came due after its last message: announced once.
+    set_job(run_after=now - timedelta(seconds=1), announced_at=now - timedelta(seconds=30))
+    assert announce() == [job_id] and announce() == []
+    # Its worker died: the lease expired after the last message: announced once.
+    with session_scope(ctx.engine) as s:
+        assert repository.claim(s, job_id, "dead", timedelta(seconds=60)) is not None
+    expired = utcnow() - timedelta(seconds=1)
+    set_job(lease_until=expired, announced_at=expired - timedelta(seconds=60))
+    assert announce() == [job_id] and announce() == []
+    # Announced longer ago than the visibility timeout: sent again, once.
+    set_job(announced_at=utcnow() - resend - timedelta(seconds=1))
+    assert announce() == [job_id] and announce() == []
