@@ -204,18 +204,48 @@ def record(
 
 
 @cli.command()
-def worker(
-    concurrency: Annotated[int, typer.Option(help="jobs at once")] = 1,
-    record_cameras: Annotated[
-        list[int] | None,
-        typer.Option("--record", help="also record this camera's stream (repeatable)"),
+def recorders(
+    capacity: Annotated[
+        int | None, typer.Option(help="camera streams at most (default WARDCAM_RECORD_CAPACITY)")
     ] = None,
 ) -> None:
-    """Run jobs: a Celery worker when WARDCAM_BROKER_URL is set, else the in-process pool."""
+    """Record every active camera (a share of them: leases in the database), nothing else.
+
+    A recording-only node: no detector is loaded. Ctrl-C or SIGTERM stops cleanly (open
+    segments are stored)."""
     import signal
     import threading
 
-    from app.footage.recording import record_camera
+    from app.fleet.supervisor import Supervisor
+    from app.observability import logs
+
+    ctx = _context()
+    logs.configure(ctx.settings.log_level, ctx.settings.log_format)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    sup = Supervisor(ctx, capacity).start()
+    typer.echo(f"recording supervisor {sup.worker}: up to {sup.capacity} streams", err=True)
+    while not stop.wait(1.0):
+        pass
+    sup.stop()
+    ctx.close()
+
+
+@cli.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="jobs at once")] = 1,
+    record_capacity: Annotated[
+        int | None,
+        typer.Option(help="camera streams this worker records (default WARDCAM_RECORD_CAPACITY)"),
+    ] = None,
+) -> None:
+    """Run jobs: a Celery worker when WARDCAM_BROKER_URL is set, else the in-process pool.
+    Either way it also records its share of the cameras (`app.fleet`)."""
+    import signal
+    import threading
+
+    from app.fleet.supervisor import Supervisor
     from app.observability import logs
 
     ctx = _context()
@@ -228,10 +258,9 @@ def worker(
     except DetectorLoadError as exc:  # evidence jobs still run; index jobs fail saying this
         typer.echo(f"warning: no detector, index jobs will fail until fixed: {exc}", err=True)
     stop = threading.Event()
-    for cam in record_cameras or []:
-        threading.Thread(
-            target=record_camera, args=(ctx, cam), daemon=True, kwargs={"stop": stop}
-        ).start()
+    sup = Supervisor(ctx, record_capacity)
+    if sup.capacity > 0:
+        sup.start()
     if ctx.settings.broker_url:
         from app.jobs.celery_app import QUEUE, celery_app
 
@@ -251,6 +280,7 @@ def worker(
             ]
         )
         stop.set()
+        sup.stop()
         return
     from app.jobs.pool import InProcessPool
 
@@ -264,6 +294,7 @@ def worker(
     except KeyboardInterrupt:
         pass
     stop.set()
+    sup.stop()
     pool.stop()
     ctx.close()
 

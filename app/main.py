@@ -17,6 +17,8 @@ from app.db import run_migrations
 from app.errors import install_error_handlers
 from app.events.endpoints import router as events_router
 from app.extractions.endpoints import router as extractions_router
+from app.fleet.endpoints import router as fleet_router
+from app.fleet.supervisor import Supervisor
 from app.footage.endpoints import clean_spool
 from app.footage.endpoints import router as footage_router
 from app.health import router as health_router
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         clean_spool(ctx.settings.data_dir / "spool")
         pool: InProcessPool | None = None
         retention: RetentionScheduler | None = None
+        recording: Supervisor | None = None
         if isinstance(ctx.dispatcher, PoolDispatcher) and ctx.settings.job_workers > 0:
             ctx.detectors.used_here = True
             try:
@@ -54,11 +57,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             pool.start()
             retention = RetentionScheduler(ctx)
             retention.start()
+            if ctx.settings.record_capacity > 0:
+                recording = Supervisor(ctx).start()
         log.info(
             "wardcam ready (database %s)",
             ctx.engine.url.render_as_string(hide_password=True).split("@")[-1],
         )
         yield
+        if recording is not None:
+            recording.stop()
         if pool is not None:
             pool.stop()
         if retention is not None:
@@ -80,6 +87,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         health_router,
         identity_router,
         cameras_router,
+        fleet_router,
         footage_router,
         events_router,
         cases_router,

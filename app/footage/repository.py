@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from app.footage.models import Segment, SegmentStatus
+from app.footage.models import Segment, SegmentStatus, SegmentStream
 
 MAX_SEGMENT = timedelta(hours=24)
 """Longest segment accepted; bounds the start of an overlap query so it can use the index."""
@@ -40,12 +40,18 @@ def imported(session: Session, camera_id: int, original_name: str, size: int) ->
 
 
 def overlapping(
-    session: Session, camera_id: int, start: datetime, end: datetime
+    session: Session,
+    camera_id: int,
+    start: datetime,
+    end: datetime,
+    stream: SegmentStream = SegmentStream.main,
 ) -> Sequence[Segment]:
+    """Segments of one stream overlapping [start, end): the footage (`main`) unless asked."""
     return session.exec(
         select(Segment)
         .where(
             Segment.camera_id == camera_id,
+            Segment.stream == stream,
             col(Segment.start) >= start - MAX_SEGMENT,
             col(Segment.start) < end,
             col(Segment.end) > start,
@@ -53,3 +59,13 @@ def overlapping(
         )
         .order_by(col(Segment.start), col(Segment.id))
     ).all()
+
+
+def latest_end(session: Session, camera_id: int, stream: SegmentStream) -> datetime | None:
+    """End of the latest stored segment of this camera stream (how far it is recorded)."""
+    return session.exec(
+        select(Segment.end)
+        .where(Segment.camera_id == camera_id, Segment.stream == stream)
+        .order_by(col(Segment.start).desc())
+        .limit(1)
+    ).first()

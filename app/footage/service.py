@@ -30,7 +30,7 @@ from app.context import AppContext
 from app.db import outbox, read_session, utcnow
 from app.errors import ApiError, NotFound, Unprocessable
 from app.footage import repository
-from app.footage.models import Segment, SegmentSource, SegmentStatus
+from app.footage.models import Segment, SegmentSource, SegmentStatus, SegmentStream
 from app.footage.schemas import Coverage, Gap, JobPublic, SegmentPublic
 from app.jobs import repository as jobs
 from app.jobs.models import Job
@@ -104,8 +104,12 @@ def store_segment(
     lock_mode: str = "",
     audit_details: dict[str, object] | None = None,
     camera_clock: bool = True,
+    stream: SegmentStream = SegmentStream.main,
 ) -> tuple[Segment, Job | None, bool]:
     """Store the original and register it. Returns (segment, job, created).
+
+    A `detect` (sub-)stream segment gets no index job of its own: the index job of the main
+    segment it overlaps decodes it (`app.events.jobs`).
 
     The caller's transaction owner commits; the job is announced and the original locked
     (`lock_mode`, see `lock_original`) after that. `camera_clock=False` for times taken from
@@ -148,6 +152,7 @@ def store_segment(
                 keyframe_interval_s=probe.keyframe_interval_s,
                 probe=json.dumps(asdict(probe), default=str),
                 source=source,
+                stream=stream,
                 original_name=(original_name or None) and original_name[:255],
                 truncated=truncated,
                 truncated_reason=truncated_reason,
@@ -156,7 +161,11 @@ def store_segment(
             )
             repository.add(session, segment)
             assert segment.id is not None
-            job = jobs.create(session, INDEX_JOB, segment_id=segment.id, max_attempts=max_attempts)
+            job = (
+                jobs.create(session, INDEX_JOB, segment_id=segment.id, max_attempts=max_attempts)
+                if stream == SegmentStream.main
+                else None
+            )
             record(
                 session,
                 actor,
@@ -170,6 +179,7 @@ def store_segment(
                     "start": utc_z(start),
                     "duration_s": probe.duration_s,
                     "truncated": truncated,
+                    **({"stream": stream.value} if stream != SegmentStream.main else {}),
                     **(audit_details or {}),
                 },
             )
