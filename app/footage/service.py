@@ -69,16 +69,28 @@ def object_key(camera_id: int, start: datetime, sha256: str, suffix: str) -> str
 
 
 def _suffix(probe: ProbeResult, name: str | None) -> str:
+    """What the container is (a Hikvision MPEG-PS export named `.mp4` is stored as `.mpg`),
+    else the name's extension."""
+    if probe.suffix != ".bin":
+        return probe.suffix
     if name and Path(name).suffix and len(Path(name).suffix) <= 6:
         return Path(name).suffix.lower()
-    fmt = probe.format_name
-    if "mp4" in fmt or "mov" in fmt:
-        return ".mp4"
-    if "matroska" in fmt:
-        return ".mkv"
-    if "mpegts" in fmt:
-        return ".ts"
     return ".bin"
+
+
+_CONTENT_TYPES = {
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".mkv": "video/x-matroska",
+    ".ts": "video/mp2t",
+    ".mpg": "video/mp2p",  # MPEG program stream (Hikvision exports)
+}
+
+
+def content_type(probe: ProbeResult) -> str:
+    """The stored original's media type, from what it is (not what it was called); Dahua
+    `.dav` and anything else unusual is stored as plain bytes."""
+    return _CONTENT_TYPES.get(probe.suffix, "application/octet-stream")
 
 
 def to_public(segment: Segment, job: Job | None) -> SegmentPublic:
@@ -130,7 +142,7 @@ def store_segment(
         )
     key = object_key(camera.id, start, spooled.sha256, _suffix(probe, original_name))
     with spooled.path.open("rb") as fh:
-        store.put(key, fh, length=spooled.size, content_type="video/mp4")
+        store.put(key, fh, length=spooled.size, content_type=content_type(probe))
     try:
         with session.begin_nested():
             segment = Segment(

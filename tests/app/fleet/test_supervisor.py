@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -218,6 +219,15 @@ def test_fleet_recorded_by_one_worker_each_and_taken_over(
             world.client.get(f"/cameras/{cam1['id']}/health", headers=world.h("ward_b")).status_code
             == 403
         )
+
+        # Prometheus: per camera stream, and the index backlog per camera.
+        m = world.client.get("/metrics").text
+        assert f'wardcam_camera_up{{camera_id="{cam1["id"]}",stream="main"}} 1.0' in m
+        assert f'wardcam_camera_up{{camera_id="{cam1["id"]}",stream="detect"}} 1.0' in m
+        assert f'wardcam_camera_up{{camera_id="{cam2["id"]}",stream="main"}} 0.0' in m
+        assert re.search(rf'wardcam_camera_index_backlog{{camera_id="{cam1["id"]}"}} [1-9]', m)
+        assert re.search(rf'wardcam_camera_fps{{camera_id="{cam1["id"]}",stream="main"}} 2\d', m)
+        assert f'wardcam_camera_index_lag_seconds{{camera_id="{cam1["id"]}"}}' in m
 
         # SIGTERM B: open segments are stored, leases released.
         b.send_signal(signal.SIGTERM)
