@@ -305,7 +305,12 @@ def main() -> None:
                     break
             # Take-over: B is up, A is killed.
             b = bench.worker("b")
-            time.sleep(args.poll * 2 + 5)
+            wait_for(
+                "worker B to start",
+                lambda: "recording supervisor" in (work / "b.log").read_text(errors="replace"),
+                120,
+            )
+            time.sleep(args.poll * 2 + 1)  # B polls: it must take nothing while A lives
             a_name = {w for w in bench.holders().values()}
             a.send_signal(signal.SIGKILL)
             killed = datetime.now(UTC)
