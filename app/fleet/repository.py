@@ -135,17 +135,15 @@ def claim(
 
 
 def renew(session: Session, worker: str, ids: Sequence[int], lease: timedelta) -> set[int]:
-    """Extend this worker's leases; the ids it still holds (a lease lost is not renewed)."""
+    """Extend this worker's leases; the ids it still holds. A lease that ran out while this
+    worker stalled is still its own until another worker claims it (then `worker` differs
+    and it is not renewed)."""
     if not ids:
         return set()
     now = utcnow()
     session.execute(
         update(CameraStream)
-        .where(
-            col(CameraStream.id).in_(ids),
-            col(CameraStream.worker) == worker,
-            col(CameraStream.lease_until) >= now,
-        )
+        .where(col(CameraStream.id).in_(ids), col(CameraStream.worker) == worker)
         .values(lease_until=now + lease)
         .execution_options(synchronize_session=False)
     )
