@@ -29,12 +29,14 @@ import secrets
 import shutil
 import socket
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlmodel import Session
 
 from app.context import AppContext
+from app.db import make_engine, session_scope
 from app.fleet import repository
 from app.fleet.repository import Wanted
 from app.footage.models import SegmentStream
@@ -46,6 +48,7 @@ from ingest.streams import is_file_source, redact_url
 log = logging.getLogger(__name__)
 
 UNASSIGNED = "unassigned"
+STORE_CONCURRENCY = 8
 REFUSED = "refused"
 
 
@@ -76,6 +79,12 @@ class Supervisor:
         self.refused: dict[int, str] = {}  # row id -> the encrypted URL refused
         self.takeovers = 0
         self._stoppers: list[threading.Thread] = []
+        # The supervisor's own queries (leases) use an engine of their own: dozens of
+        # recorders storing their segments at once (they cut at about the same moments)
+        # must never keep the renewal waiting for a pooled connection until leases run out.
+        self.engine = make_engine(settings.database_url, pool=not settings.is_sqlite)
+        # ... and at most this many store a segment at once (a burst would take the pool).
+        self._storing = threading.BoundedSemaphore(STORE_CONCURRENCY)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -101,6 +110,7 @@ class Supervisor:
         for t in list(self._stoppers):
             t.join(timeout)
         shutil.rmtree(self.base, ignore_errors=True)
+        self.engine.dispose()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -111,8 +121,24 @@ class Supervisor:
             self._stop.wait(self.poll_s)
 
     # -- one pass --------------------------------------------------------------------------
+    def _tx(self) -> AbstractContextManager[Session]:
+        return session_scope(self.engine)
+
     def tick(self) -> None:
-        with self.ctx.transaction() as session:
+        # 1. Renew first: whatever else is slow, the leases held must not run out.
+        with self._lock:
+            mine = [*self.running, *self.stopping]
+        with self._tx() as session:
+            held = repository.renew(session, self.worker, mine, self.lease)
+        with self._lock:
+            for row_id in [r for r in self.running if r not in held]:
+                run = self.running.pop(row_id)
+                log.warning(
+                    "camera %s %s: lease lost; stopping", run.want.camera_id, run.want.stream
+                )
+                run.recorder.stop_event.set()
+        # 2. What should be recorded now.
+        with self._tx() as session:
             repository.sync(session)
             want = repository.wanted(session)
         with self._lock:
@@ -124,24 +150,13 @@ class Supervisor:
                 elif not run.recorder.alive:  # ended by itself (an error): let it be claimed
                     del self.running[row_id]
                     self._release(row_id, "stopped")
-            mine = [*self.running, *self.stopping]
-        with self.ctx.transaction() as session:
-            held = repository.renew(session, self.worker, mine, self.lease)
-        with self._lock:
-            for row_id in [r for r in self.running if r not in held]:
-                run = self.running.pop(row_id)
-                log.warning(
-                    "camera %s %s: lease lost; stopping", run.want.camera_id, run.want.stream
-                )
-                run.recorder.stop_event.set()
             free = self.capacity - len(self.running) - len(self.stopping)
             busy = set(self.running) | set(self.stopping)
         if free <= 0 or self._stop.is_set():
             return
+        # 3. Claim free streams, main streams first.
         for row_id in [
-            r
-            for r, url in self.refused.items()
-            if want.get(r) is None or want[r].url_encrypted != url
+            r for r, url in self.refused.items() if r not in want or want[r].url_encrypted != url
         ]:
             del self.refused[row_id]
         free_ids = [
@@ -149,7 +164,7 @@ class Supervisor:
         ]
         mains = [w.row_id for w in free_ids if w.stream == repository.MAIN]
         detects = [w.row_id for w in free_ids if w.stream == repository.DETECT]
-        with self.ctx.transaction() as session:
+        with self._tx() as session:
             won = repository.claim(session, self.worker, self.lease, free, mains)
             won += repository.claim(session, self.worker, self.lease, free - len(won), detects)
         for row_id, takeover in won:
@@ -179,7 +194,8 @@ class Supervisor:
             return repository.holds(session, self.worker, w.camera_id, w.stream)
 
         def on_segment(rec: RecordedSegment) -> None:
-            register(self.ctx, w.camera_id, rec, stream=stream, fence=fence)
+            with self._storing:
+                register(self.ctx, w.camera_id, rec, stream=stream, fence=fence)
             st = rec.stats
             values: dict[str, object] = {"last_segment_end": rec.end_utc}
             if st is not None:
@@ -227,7 +243,7 @@ class Supervisor:
     def _refuse(self, w: Wanted, why: str) -> None:
         log.warning("camera %s %s: %s", w.camera_id, w.stream, why)
         self.refused[w.row_id] = w.url_encrypted
-        with self.ctx.transaction() as session:
+        with self._tx() as session:
             repository.report(session, self.worker, w.row_id, error="refused", detail=why)
             repository.release(session, self.worker, w.row_id, REFUSED)
 
@@ -252,7 +268,7 @@ class Supervisor:
 
     def _release(self, row_id: int, state: str) -> None:
         try:
-            with self.ctx.transaction() as session:
+            with self._tx() as session:
                 repository.release(session, self.worker, row_id, state)
         except Exception:  # the lease runs out by itself
             log.exception("releasing camera stream %s failed", row_id)
