@@ -1,6 +1,6 @@
 """The recording fleet on one node: how many cameras the recording supervisor records with no
-segment lost or duplicated below a CPU budget while keeping up, the memory per camera, and how long another
-worker takes to take the cameras over when the first is SIGKILLed.
+segment lost or duplicated below a CPU budget while keeping up, the memory per camera, and
+how long another worker takes to take the cameras over when the first is SIGKILLed.
 
 N simulated cameras are served on loopback by the tests' real RTSP server (gst-rtsp-server,
 Digest auth; each mount a 720p H.264 rendition of a shared clip at about 3 Mbit/s with a 2 s
@@ -12,8 +12,8 @@ segment, A's CPU (user + system, over `--seconds`) and RSS are measured and ever
 record over the window is checked: a hole of more than 0.5 s between segments, or a stream
 that stored nothing, is a *lost* segment; two segments of one stream that overlap, or share a
 start, are *duplicated*; a step passes only if the worker keeps up too (segments stored, p95,
-within one segment length of their end). Then worker B is started, A is SIGKILLed, and the time until B holds
-every stream (and has stored a segment of each) is the take-over time.
+within one segment length of their end). Then worker B is started, A is SIGKILLed, and the
+time until B holds every stream (and has stored a segment of each) is the take-over time.
 
     nice -n 10 .venv/bin/python -m benchmarks.fleet [--steps 8,16,32,64] [--seconds 40]
 
