@@ -168,13 +168,21 @@ def record(
     max_segments: Annotated[int | None, typer.Option(help="stop after this many")] = None,
     realtime: Annotated[bool, typer.Option(help="pace a file source like a live camera")] = False,
 ) -> None:
-    """Pull the camera's stream and store fixed-length segments (Ctrl-C stops cleanly)."""
+    """Pull the camera's stream and store fixed-length segments (Ctrl-C stops cleanly); by
+    hand, for a camera no worker records (refused while one does)."""
     import signal
     import threading
 
+    from app.db import read_session
+    from app.fleet.service import recorded_by
     from app.footage.recording import RecordingAborted, record_camera
 
     ctx = _context()
+    with read_session(ctx.engine) as session:
+        holder = recorded_by(session, camera)
+    if holder is not None:  # two recorders of one camera would store its footage twice
+        typer.echo(f"error: camera {camera} is recorded by worker {holder} already", err=True)
+        raise typer.Exit(2)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -162,3 +162,12 @@ def briefs(
             last_segment_end=None if main is None else main.last_segment_end,
         )
     return out
+
+
+def recorded_by(session: Session, camera_id: int) -> str | None:
+    """The worker recording this camera's main stream now (a live lease), if any."""
+    now = utcnow()
+    for row in repository.of_cameras(session, [camera_id]):
+        if row.stream == repository.MAIN and stream_state(row, now) != "unassigned":
+            return row.worker
+    return None
