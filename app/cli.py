@@ -168,13 +168,21 @@ def record(
     max_segments: Annotated[int | None, typer.Option(help="stop after this many")] = None,
     realtime: Annotated[bool, typer.Option(help="pace a file source like a live camera")] = False,
 ) -> None:
-    """Pull the camera's stream and store fixed-length segments (Ctrl-C stops cleanly)."""
+    """Pull the camera's stream and store fixed-length segments (Ctrl-C stops cleanly); by
+    hand, for a camera no worker records (refused while one does)."""
     import signal
     import threading
 
+    from app.db import read_session
+    from app.fleet.service import recorded_by
     from app.footage.recording import RecordingAborted, record_camera
 
     ctx = _context()
+    with read_session(ctx.engine) as session:
+        holder = recorded_by(session, camera)
+    if holder is not None:  # two recorders of one camera would store its footage twice
+        typer.echo(f"error: camera {camera} is recorded by worker {holder} already", err=True)
+        raise typer.Exit(2)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -204,18 +212,48 @@ def record(
 
 
 @cli.command()
-def worker(
-    concurrency: Annotated[int, typer.Option(help="jobs at once")] = 1,
-    record_cameras: Annotated[
-        list[int] | None,
-        typer.Option("--record", help="also record this camera's stream (repeatable)"),
+def recorders(
+    capacity: Annotated[
+        int | None, typer.Option(help="camera streams at most (default WARDCAM_RECORD_CAPACITY)")
     ] = None,
 ) -> None:
-    """Run jobs: a Celery worker when WARDCAM_BROKER_URL is set, else the in-process pool."""
+    """Record every active camera (a share of them: leases in the database), nothing else.
+
+    A recording-only node: no detector is loaded. Ctrl-C or SIGTERM stops cleanly (open
+    segments are stored)."""
     import signal
     import threading
 
-    from app.footage.recording import record_camera
+    from app.fleet.supervisor import Supervisor
+    from app.observability import logs
+
+    ctx = _context()
+    logs.configure(ctx.settings.log_level, ctx.settings.log_format)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    sup = Supervisor(ctx, capacity).start()
+    typer.echo(f"recording supervisor {sup.worker}: up to {sup.capacity} streams", err=True)
+    while not stop.wait(1.0):
+        pass
+    sup.stop()
+    ctx.close()
+
+
+@cli.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="jobs at once")] = 1,
+    record_capacity: Annotated[
+        int | None,
+        typer.Option(help="camera streams this worker records (default WARDCAM_RECORD_CAPACITY)"),
+    ] = None,
+) -> None:
+    """Run jobs: a Celery worker when WARDCAM_BROKER_URL is set, else the in-process pool.
+    Either way it also records its share of the cameras (`app.fleet`)."""
+    import signal
+    import threading
+
+    from app.fleet.supervisor import Supervisor
     from app.observability import logs
 
     ctx = _context()
@@ -228,10 +266,9 @@ def worker(
     except DetectorLoadError as exc:  # evidence jobs still run; index jobs fail saying this
         typer.echo(f"warning: no detector, index jobs will fail until fixed: {exc}", err=True)
     stop = threading.Event()
-    for cam in record_cameras or []:
-        threading.Thread(
-            target=record_camera, args=(ctx, cam), daemon=True, kwargs={"stop": stop}
-        ).start()
+    sup = Supervisor(ctx, record_capacity)
+    if sup.capacity > 0:
+        sup.start()
     if ctx.settings.broker_url:
         from app.jobs.celery_app import QUEUE, celery_app
 
@@ -251,6 +288,7 @@ def worker(
             ]
         )
         stop.set()
+        sup.stop()
         return
     from app.jobs.pool import InProcessPool
 
@@ -264,6 +302,7 @@ def worker(
     except KeyboardInterrupt:
         pass
     stop.set()
+    sup.stop()
     pool.stop()
     ctx.close()
 

@@ -17,6 +17,8 @@ from app.db import run_migrations
 from app.errors import install_error_handlers
 from app.events.endpoints import router as events_router
 from app.extractions.endpoints import router as extractions_router
+from app.fleet.endpoints import router as fleet_router
+from app.fleet.supervisor import Supervisor
 from app.footage.endpoints import clean_spool
 from app.footage.endpoints import router as footage_router
 from app.health import router as health_router
@@ -47,6 +49,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         pool: InProcessPool | None = None
         retention: RetentionScheduler | None = None
         watch: WatchScheduler | None = None
+        recording: Supervisor | None = None
         if isinstance(ctx.dispatcher, PoolDispatcher) and ctx.settings.job_workers > 0:
             ctx.detectors.used_here = True
             try:
@@ -59,11 +62,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             retention.start()
             watch = WatchScheduler(ctx)
             watch.start()
+            if ctx.settings.record_capacity > 0:
+                recording = Supervisor(ctx).start()
         log.info(
             "wardcam ready (database %s)",
             ctx.engine.url.render_as_string(hide_password=True).split("@")[-1],
         )
         yield
+        if recording is not None:
+            recording.stop()
         if pool is not None:
             pool.stop()
         if retention is not None:
@@ -87,6 +94,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         health_router,
         identity_router,
         cameras_router,
+        fleet_router,
         footage_router,
         events_router,
         cases_router,

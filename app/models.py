@@ -20,10 +20,22 @@ from app.cameras import models as cameras
 from app.cases import models as cases
 from app.events import models as events
 from app.extractions import models as extractions
+from app.fleet import models as fleet
 from app.footage import models as footage
 from app.identity import models as identity
 from app.jobs import models as jobs
 from app.notifications import models as notifications
 
-DOMAINS = (audit, cameras, cases, events, extractions, footage, identity, jobs, notifications)
+DOMAINS = (
+    audit,
+    cameras,
+    cases,
+    events,
+    extractions,
+    fleet,
+    footage,
+    identity,
+    jobs,
+    notifications,
+)
 metadata = SQLModel.metadata

@@ -127,6 +127,15 @@ class Settings(BaseSettings):
     third of that while the handler runs, so a long job keeps it and a dead worker's job is
     taken over within one lease (plus a worker's poll)."""
     job_max_attempts: int = Field(default=3, ge=1, le=20)
+    record_capacity: int = Field(default=64, ge=0, le=2000)
+    """Camera streams one worker process records at most (the recording supervisor,
+    `app.fleet`); 0: this process records none."""
+    record_lease_s: float = Field(default=30.0, ge=2, le=60)
+    """A recorder's lease on its camera stream: a dead worker's cameras are taken over by
+    another within this (plus one poll)."""
+    record_poll_s: float = Field(default=5.0, gt=0, le=15)
+    """How often a supervisor renews its leases and looks for cameras added, re-activated,
+    retired or put in maintenance (each is seen within this)."""
     retention_interval_s: int = Field(default=3600, ge=10)
     """How often the retention sweep runs (in-process scheduler or Celery beat)."""
     object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE", ""] = ""

@@ -19,6 +19,7 @@ DOMAINS = (
     "cases",
     "events",
     "extractions",
+    "fleet",
     "footage",
     "identity",
     "retention",

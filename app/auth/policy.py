@@ -27,6 +27,7 @@ class Action(StrEnum):
     camera_list = "camera.list"
     camera_update = "camera.update"
     camera_delete = "camera.delete"
+    camera_health = "camera.health"
     camera_access_log = "camera.access_log"
     footage_upload = "footage.upload"
     footage_list = "footage.list"
@@ -67,6 +68,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.camera_update: frozenset({Role.admin, Role.ward}),
     Action.camera_delete: frozenset({Role.admin, Role.ward}),
     Action.camera_access_log: frozenset({Role.admin, Role.ward}),
+    Action.camera_health: frozenset({Role.admin, Role.ward}),
     Action.footage_upload: frozenset({Role.admin, Role.ward}),
     Action.footage_list: frozenset({Role.admin, Role.ward, *_POLICE_READ}),
     Action.segment_read: frozenset({Role.admin, Role.ward, *_POLICE_READ}),

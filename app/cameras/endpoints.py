@@ -24,6 +24,7 @@ from app.cameras.schemas import (
 )
 from app.deps import MAX_ID, ContextDep, IdPath, SessionDep
 from app.errors import Unprocessable
+from app.fleet import service as fleet
 from app.geo import GeoError, check_radius, parse_bbox, parse_near
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
@@ -100,7 +101,10 @@ def list_cameras(
             details={"near": near, "radius_m": radius_m, "bbox": bbox, "results": len(found)},
             camera_ids=[c.id for c, _ in found if c.id is not None],
         )
+    health = fleet.briefs(session, principal, [c for c, _ in found])
     items = [service.to_public(c, d) for c, d in found]
+    for item in items:
+        item.health = health.get(item.id)
     next_cursor = None
     if point is None and len(found) == limit and found[-1][0].id is not None:
         next_cursor = str(found[-1][0].id)

@@ -35,6 +35,12 @@ class Camera(SQLModel, table=True):
     timezone: str = Field(max_length=64)
     clock_offset_s: float = 0.0
     stream_url_encrypted: str | None = Field(default=None, sa_column=Column(Text))
+    """The record (main) stream, kept as evidence; encrypted (it holds the password)."""
+    detect_url_encrypted: str | None = Field(default=None, sa_column=Column(Text))
+    """The optional detect (sub-)stream: indexed instead of the main one; encrypted."""
+    vendor: str | None = Field(default=None, max_length=16)
+    """hikvision, dahua, kbvision, imou, ezviz or generic, when the URLs were built from it."""
+    channel: int | None = None
     retention_days: int = 30
     sharing_policy: SharingPolicy = Field(sa_column=Column(EnumText(SharingPolicy), nullable=False))
     status: CameraStatus = Field(sa_column=Column(EnumText(CameraStatus), nullable=False))

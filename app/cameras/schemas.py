@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
 from app.cameras.models import CameraStatus, SharingPolicy
 from app.deps import IdField
+from app.fleet.schemas import HealthBrief
 from app.text import CleanStr
 
 STREAM_SCHEMES = frozenset({"rtsp", "rtsps", "http", "https"})
@@ -52,6 +53,29 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Vendor = Literal["hikvision", "dahua", "kbvision", "imou", "ezviz", "generic"]
+
+
+class StreamSource(_Strict):
+    """A camera (or NVR channel) by vendor: its standard RTSP main and sub-stream URLs are
+    built from this (`ingest.vendors.build_rtsp_url`) and stored encrypted; the password is
+    never returned."""
+
+    vendor: Vendor
+    host: Annotated[str, StringConstraints(min_length=1, max_length=253)]
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    channel: Annotated[int, Field(ge=1, le=512)] = 1
+    user: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    password: SecretStr | None = Field(default=None, max_length=256)
+    tls: bool = Field(default=False, description="rtsps://")
+    path: Annotated[str, StringConstraints(max_length=500)] | None = Field(
+        default=None, description="generic vendor only: e.g. '/stream{stream_no}'"
+    )
+    detect_stream: bool = Field(
+        default=True, description="also record the sub-stream and detect on it"
+    )
+
+
 class CameraCreate(_Strict):
     name: Name
     latitude: Latitude
@@ -59,7 +83,11 @@ class CameraCreate(_Strict):
     address: Address = ""
     timezone: TimeZone
     clock_offset_s: ClockOffset = 0.0
-    stream_url: StreamUrl | None = None
+    stream_url: StreamUrl | None = Field(default=None, description="record (main) stream")
+    detect_stream_url: StreamUrl | None = Field(
+        default=None, description="detect (sub-)stream, e.g. 640x360: indexed instead of main"
+    )
+    source: StreamSource | None = Field(default=None, description="instead of the URLs")
     retention_days: RetentionDays = 30
     sharing_policy: SharingPolicy = SharingPolicy.owner_approval
     status: CameraStatus = CameraStatus.active
@@ -76,6 +104,8 @@ class CameraUpdate(_Strict):
     timezone: TimeZone | None = None
     clock_offset_s: ClockOffset | None = None
     stream_url: StreamUrl | None = Field(default=None, description="'' removes it")
+    detect_stream_url: StreamUrl | None = Field(default=None, description="'' removes it")
+    source: StreamSource | None = Field(default=None, description="replaces both URLs")
     retention_days: RetentionDays | None = None
     sharing_policy: SharingPolicy | None = None
     status: CameraStatus | None = None
@@ -96,12 +126,18 @@ class CameraPublic(BaseModel):
     timezone: str
     clock_offset_s: float
     has_stream: bool
+    has_detect_stream: bool = False
+    vendor: str | None = None
+    channel: int | None = None
     retention_days: int
     sharing_policy: SharingPolicy
     status: CameraStatus
     created_at: datetime
     updated_at: datetime
     distance_m: float | None = None
+    health: HealthBrief | None = Field(
+        default=None, description="in the list, for the caller's own cameras (admins: all)"
+    )
 
 
 class CameraPage(BaseModel):

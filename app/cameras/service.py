@@ -11,17 +11,77 @@ from app.auth.principal import Principal
 from app.cameras import repository
 from app.cameras.models import Camera, CameraStatus
 from app.cameras.policy import CameraPolicy
-from app.cameras.schemas import CameraCreate, CameraPublic, CameraUpdate, check_stream_url
+from app.cameras.schemas import (
+    CameraCreate,
+    CameraPublic,
+    CameraUpdate,
+    StreamSource,
+    check_stream_url,
+)
 from app.db import utcnow
 from app.errors import BadRequest, NotFound, Unprocessable
 from app.identity import repository as identity
 from app.identity.models import OrgKind
 from app.security import SecretBox
+from ingest.vendors import build_rtsp_url
 
 
 def to_public(camera: Camera, distance_m: float | None = None) -> CameraPublic:
-    data = camera.model_dump(exclude={"stream_url_encrypted"})
-    return CameraPublic(**data, has_stream=bool(camera.stream_url_encrypted), distance_m=distance_m)
+    data = camera.model_dump(exclude={"stream_url_encrypted", "detect_url_encrypted"})
+    return CameraPublic(
+        **data,
+        has_stream=bool(camera.stream_url_encrypted),
+        has_detect_stream=bool(camera.detect_url_encrypted),
+        distance_m=distance_m,
+    )
+
+
+def _from_source(source: StreamSource) -> tuple[str, str | None]:
+    """(main URL, sub URL or None) of a vendor source; a bad one is a 422."""
+    password = source.password.get_secret_value() if source.password else None
+    try:
+        urls = [
+            build_rtsp_url(
+                source.vendor,
+                source.host,
+                channel=source.channel,
+                stream=kind,
+                user=source.user,
+                password=password,
+                port=source.port,
+                path=source.path,
+                tls=source.tls,
+            )
+            for kind in (("main", "sub") if source.detect_stream else ("main",))
+        ]
+    except ValueError as exc:
+        raise Unprocessable(f"stream source: {exc}", code="invalid_stream_url") from None
+    return urls[0], urls[1] if len(urls) > 1 else None
+
+
+def _streams(
+    data: CameraCreate | CameraUpdate, changes: dict[str, Any], box: SecretBox, allow_file: bool
+) -> dict[str, Any]:
+    """The encrypted stream columns (and vendor/channel) to set from what the client sent."""
+    out: dict[str, Any] = {}
+    if data.source is not None:
+        if "stream_url" in changes or "detect_stream_url" in changes:
+            raise Unprocessable(
+                "give either source or stream_url/detect_stream_url", code="invalid_stream_url"
+            )
+        main, sub = _from_source(data.source)
+        out["stream_url_encrypted"] = box.encrypt(main)
+        out["detect_url_encrypted"] = box.encrypt(sub) if sub else None
+        out["vendor"], out["channel"] = data.source.vendor, data.source.channel
+        return out
+    if "stream_url" in changes:
+        main_url = _stream(changes["stream_url"], allow_file)
+        out["stream_url_encrypted"] = box.encrypt(main_url) if main_url else None
+        out["vendor"] = out["channel"] = None
+    if "detect_stream_url" in changes:
+        sub_url = _stream(changes["detect_stream_url"], allow_file)
+        out["detect_url_encrypted"] = box.encrypt(sub_url) if sub_url else None
+    return out
 
 
 def _stream(value: str | None, allow_file: bool) -> str | None:
@@ -63,12 +123,14 @@ def create(
     *,
     allow_file_streams: bool,
 ) -> Camera:
-    stream = _stream(data.stream_url, allow_file_streams)
+    streams = _streams(data, data.model_dump(exclude_unset=True), box, allow_file_streams)
     camera = Camera(
-        **data.model_dump(exclude={"stream_url", "org_id"}),
+        **data.model_dump(exclude={"stream_url", "detect_stream_url", "source", "org_id"}),
         org_id=_owner_org(session, principal, data.org_id),
-        stream_url_encrypted=box.encrypt(stream) if stream else None,
+        **streams,
     )
+    if camera.detect_url_encrypted and not camera.stream_url_encrypted:
+        raise Unprocessable("a detect stream needs a record stream", code="invalid_stream_url")
     repository.save(session, camera)
     record(
         session,
@@ -77,7 +139,12 @@ def create(
         target_type="camera",
         target_id=camera.id,
         camera_ids=[camera.id] if camera.id else [],
-        details={"name": camera.name, "stream_url_set": stream is not None},
+        details={
+            "name": camera.name,
+            "stream_url_set": camera.stream_url_encrypted is not None,
+            "detect_stream_url_set": camera.detect_url_encrypted is not None,
+            **({"vendor": camera.vendor} if camera.vendor else {}),
+        },
     )
     return camera
 
@@ -108,9 +175,12 @@ def update(
         if key in changes and changes[key] is None:
             raise Unprocessable(f"{key} cannot be null", code="invalid_input")
     changed = sorted(changes)
-    if "stream_url" in changes:
-        stream = _stream(changes.pop("stream_url"), allow_file_streams)
-        camera.stream_url_encrypted = box.encrypt(stream) if stream else None
+    for key, value in _streams(data, changes, box, allow_file_streams).items():
+        setattr(camera, key, value)
+    for key in ("stream_url", "detect_stream_url", "source"):
+        changes.pop(key, None)
+    if camera.detect_url_encrypted and not camera.stream_url_encrypted:
+        raise Unprocessable("a detect stream needs a record stream", code="invalid_stream_url")
     for key, value in changes.items():
         setattr(camera, key, value)
     camera.updated_at = utcnow()

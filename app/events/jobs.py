@@ -3,18 +3,22 @@ events with their thumbnails. Re-indexing replaces them: never duplicates."""
 
 from __future__ import annotations
 
+import functools
 import io
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session
 
+from app.cameras import repository as cameras
+from app.db import utcnow
 from app.events import repository
 from app.events.models import Event
 from app.footage import repository as footage
-from app.footage.models import Segment, SegmentStatus
+from app.footage.models import Segment, SegmentSource, SegmentStatus, SegmentStream
 from app.footage.service import INDEX_JOB
-from app.jobs.registry import JobContext, PermanentJobError, handler
+from app.jobs.registry import JobContext, NotReady, PermanentJobError, handler
 from app.storage import ObjectStore
 from app.storage.download import local_copy
 from detectors import DetectorLoadError, PipelineConfig, run_pipeline
@@ -79,9 +83,85 @@ def replace_events(
     return rows
 
 
+DETECT_WAIT = timedelta(minutes=3)
+"""How long after a dual-stream segment's end its index waits for the detect stream to cover
+it; then (the sub-stream is down) the main segment is indexed itself."""
+NOT_READY_DELAY_S = 15.0
+COVER_SLACK_S = 1.0
+"""The two streams are anchored by the clock independently: edges and holes up to this are
+covered."""
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A file to detect on: its stored key and hash, where it starts in the segment, and
+    (a detect-stream file) the record frame size the boxes are scaled to."""
+
+    key: str
+    sha256: str
+    segment_id: int
+    offset_s: float = 0.0
+    record_size: tuple[int, int] | None = None
+
+
+def _covers(parts: list[Segment], start: datetime, end: datetime) -> bool:
+    slack = timedelta(seconds=COVER_SLACK_S)
+    cursor = start
+    for p in parts:
+        if p.start > cursor + slack:
+            return False
+        cursor = max(cursor, p.end)
+    return cursor + slack >= end
+
+
+def sources(session: Session, segment: Segment, now: datetime) -> list[_Source]:
+    """What the index of this segment decodes. A recorded main segment of a camera with a
+    detect stream: the detect segments overlapping it (dual-stream; `NotReady` while the
+    detect stream has not been recorded past its end yet). Otherwise the segment itself."""
+    assert segment.id is not None
+    own = [_Source(segment.object_key, segment.sha256, segment.id)]
+    camera = cameras.get(session, segment.camera_id)
+    if (
+        camera is None
+        or not camera.detect_url_encrypted
+        or segment.stream != SegmentStream.main
+        or segment.source != SegmentSource.record
+    ):
+        return own
+    parts = list(
+        footage.overlapping(
+            session, segment.camera_id, segment.start, segment.end, stream=SegmentStream.detect
+        )
+    )
+    if parts and _covers(parts, segment.start, segment.end):
+        return [
+            _Source(
+                p.object_key,
+                p.sha256,
+                p.id or 0,
+                (p.start - segment.start).total_seconds(),
+                (segment.width, segment.height),
+            )
+            for p in parts
+        ]
+    latest = footage.latest_end(session, segment.camera_id, SegmentStream.detect)
+    if (latest is None or latest < segment.end) and now < segment.end + DETECT_WAIT:
+        raise NotReady(
+            f"the detect stream of camera {segment.camera_id} is not recorded up to "
+            f"{segment.end.isoformat()} yet",
+            NOT_READY_DELAY_S,
+        )
+    return own
+
+
 @handler(INDEX_JOB)
 def index_segment(jc: JobContext) -> None:
-    """Verify the original, run the detection pipeline, store its events and thumbnails.
+    """Verify the original(s), run the detection pipeline, store events and thumbnails.
+
+    Dual-stream cameras: detection runs on the detect-stream segments that cover this main
+    segment (`sources`); the pipeline scales boxes to the recorded frame and shifts times
+    onto this segment's clock, and only the sightings that start within it are kept (one
+    starting earlier belongs to the segment before).
 
     A file that fails to decode part-way keeps the events found up to the failure; the job
     then fails (no retry: the bytes will not change) with the reason and the frame count.
@@ -90,28 +170,59 @@ def index_segment(jc: JobContext) -> None:
         segment = None if jc.segment_id is None else footage.get(session, jc.segment_id)
         if segment is None:
             raise PermanentJobError(f"segment {jc.segment_id} does not exist")
-        key, expected = segment.object_key, segment.sha256
+        todo = sources(session, segment, utcnow())
+        duration = segment.duration_s
     try:
         detector = jc.app.detectors.get()
     except DetectorLoadError as exc:  # one line saying how to fix it; retrying cannot help
         raise PermanentJobError(str(exc)) from None
-    with local_copy(jc.app.store, key, Path(key).suffix) as path:
-        if sha256_file(path) != expected:
-            raise PermanentJobError(
-                f"stored original of segment {jc.segment_id} does not match its acquisition hash"
+    events: list[Sighting] = []
+    error: str | None = None
+    decoded = total = 0
+    for n, src in enumerate(todo):
+        with local_copy(jc.app.store, src.key, Path(src.key).suffix) as path:
+            if sha256_file(path) != src.sha256:
+                raise PermanentJobError(
+                    f"stored original of segment {src.segment_id} does not match its "
+                    "acquisition hash"
+                )
+            result = run_pipeline(
+                path,
+                detector,
+                PipelineConfig(),
+                progress=functools.partial(_progress, jc, decoded, total),
+                record_size=src.record_size,
+                time_offset_s=src.offset_s,
             )
-        result = run_pipeline(
-            path, detector, PipelineConfig(), progress=lambda done, total: jc.progress(done, total)
-        )
-    jc.progress(result.frames_decoded, result.frames_total, force=True)
+        found = result.events
+        if len(todo) > 1:  # several files: keep what starts here, track ids kept apart
+            found = [
+                replace(e, track_id=e.track_id + n * TRACK_ID_STRIDE)
+                for e in found
+                if 0.0 <= e.start_s < duration
+            ]
+        events += found
+        decoded += result.frames_decoded
+        total += result.frames_total
+        if result.error:
+            error = (
+                f"decoding failed after frame {result.frames_decoded} of "
+                f"{result.frames_total}: {result.error}"
+            )
+            break
+    jc.progress(decoded, total, force=True)
     with jc.app.transaction() as session:
         segment = footage.get(session, segment.id or 0)
         assert segment is not None
-        replace_events(session, jc.app.store, segment, result.events)
-        segment.status = SegmentStatus.failed if result.error else SegmentStatus.indexed
+        replace_events(session, jc.app.store, segment, events)
+        segment.status = SegmentStatus.failed if error else SegmentStatus.indexed
         session.add(segment)
-    if result.error:
-        raise PermanentJobError(
-            f"decoding failed after frame {result.frames_decoded} of {result.frames_total}: "
-            f"{result.error} ({len(result.events)} events up to there were kept)"
-        )
+    if error:
+        raise PermanentJobError(f"{error} ({len(events)} events up to there were kept)")
+
+
+TRACK_ID_STRIDE = 1_000_000
+
+
+def _progress(jc: JobContext, done0: int, total0: int, done: int, total: int) -> None:
+    jc.progress(done0 + done, total0 + total)

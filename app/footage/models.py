@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.db import EnumText, UTCDateTime, utcnow
@@ -20,6 +20,15 @@ class SegmentSource(StrEnum):
     upload = "upload"
     nvr_import = "import"
     record = "record"
+
+
+class SegmentStream(StrEnum):
+    """Which of a camera's streams a segment holds. `detect` segments (a dual-stream
+    camera's sub-stream) are what the index job decodes; only `main` segments are footage
+    (coverage, evidence packages)."""
+
+    main = "main"
+    detect = "detect"
 
 
 class SegmentStatus(StrEnum):
@@ -35,6 +44,17 @@ class Segment(SQLModel, table=True):
         UniqueConstraint("camera_id", "sha256", name="uq_segment_camera_sha256"),
         Index("ix_segment_camera_start", "camera_id", "start"),
         Index("ix_segment_ingested_at", "ingested_at"),  # /metrics: ingest of the last hour
+        # A recorded segment is keyed by its camera, stream and start: two recorders of one
+        # camera (a worker thought dead that was only slow) cannot both store the same span.
+        Index(
+            "uq_segment_recorded_start",
+            "camera_id",
+            "stream",
+            "start",
+            unique=True,
+            postgresql_where=text("source = 'record'"),
+            sqlite_where=text("source = 'record'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -56,6 +76,10 @@ class Segment(SQLModel, table=True):
     keyframe_interval_s: float | None = None
     probe: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     source: SegmentSource = Field(sa_column=Column(EnumText(SegmentSource), nullable=False))
+    stream: SegmentStream = Field(
+        default=SegmentStream.main,
+        sa_column=Column(EnumText(SegmentStream), nullable=False, server_default="main"),
+    )
     original_name: str | None = Field(default=None, max_length=255)
     truncated: bool = False
     truncated_reason: str | None = Field(default=None, max_length=500)

@@ -7,12 +7,15 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
 from app.cameras import repository as cameras
 from app.cameras.models import CameraStatus
 from app.context import AppContext
 from app.db import read_session
 from app.footage import service
-from app.footage.models import Segment, SegmentSource
+from app.footage.models import Segment, SegmentSource, SegmentStream
 from ingest.errors import IngestError
 from ingest.hashing import Spooled
 from ingest.probe import probe
@@ -37,9 +40,22 @@ def stream_url(ctx: AppContext, camera_id: int) -> str:
         return ctx.secret_box.decrypt(camera.stream_url_encrypted)
 
 
-def register(ctx: AppContext, camera_id: int, rec: RecordedSegment) -> Segment | None:
+Fence = Callable[[Session], bool]
+"""Called in the transaction that stores a segment: False drops it (the recorder's lease on
+the stream is gone, so another recorder owns the camera now: `app.fleet`)."""
+
+
+def register(
+    ctx: AppContext,
+    camera_id: int,
+    rec: RecordedSegment,
+    *,
+    stream: SegmentStream = SegmentStream.main,
+    fence: Fence | None = None,
+) -> Segment | None:
     """Store one recorded segment; the local file is removed either way. Its indexing job is
-    announced through the context's dispatcher once the segment is committed."""
+    announced through the context's dispatcher once the segment is committed. A segment the
+    fence refuses, or whose (camera, stream, start) is already stored, is dropped."""
     try:
         info = probe(rec.path)
     except IngestError as exc:
@@ -48,6 +64,9 @@ def register(ctx: AppContext, camera_id: int, rec: RecordedSegment) -> Segment |
         return None
     try:
         with ctx.transaction() as session:
+            if fence is not None and not fence(session):
+                log.warning("camera %s %s: lease lost; segment not stored", camera_id, stream)
+                return None
             camera = cameras.get(session, camera_id)
             assert camera is not None
             segment, _, _ = service.store_segment(
@@ -66,7 +85,16 @@ def register(ctx: AppContext, camera_id: int, rec: RecordedSegment) -> Segment |
                 camera_clock=False,
                 max_attempts=ctx.settings.job_max_attempts,
                 lock_mode=ctx.settings.object_lock_mode,
+                stream=stream,
             )
+    except IntegrityError:
+        log.warning(
+            "camera %s %s: a segment starting %s is stored already; dropped",
+            camera_id,
+            stream,
+            rec.start_utc.isoformat(),
+        )
+        return None
     finally:
         rec.path.unlink(missing_ok=True)
     return segment

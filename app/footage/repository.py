@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, and_, col, select
 
-from app.footage.models import Segment, SegmentStatus
+from app.footage.models import Segment, SegmentStatus, SegmentStream
 from app.jobs.models import Job
 
 MAX_SEGMENT = timedelta(hours=24)
@@ -40,9 +40,12 @@ def imported(session: Session, camera_id: int, original_name: str, size: int) ->
     return session.exec(stmt).first() is not None
 
 
-def _overlap(camera_id: int, start: datetime, end: datetime) -> list[object]:
+def _overlap(
+    camera_id: int, start: datetime, end: datetime, stream: SegmentStream = SegmentStream.main
+) -> list[object]:
     return [
         Segment.camera_id == camera_id,
+        Segment.stream == stream,
         col(Segment.start) >= start - MAX_SEGMENT,
         col(Segment.start) < end,
         col(Segment.end) > start,
@@ -51,11 +54,16 @@ def _overlap(camera_id: int, start: datetime, end: datetime) -> list[object]:
 
 
 def overlapping(
-    session: Session, camera_id: int, start: datetime, end: datetime
+    session: Session,
+    camera_id: int,
+    start: datetime,
+    end: datetime,
+    stream: SegmentStream = SegmentStream.main,
 ) -> Sequence[Segment]:
+    """Segments of one stream overlapping [start, end): the footage (`main`) unless asked."""
     return session.exec(
         select(Segment)
-        .where(*_overlap(camera_id, start, end))  # type: ignore[arg-type]
+        .where(*_overlap(camera_id, start, end, stream))  # type: ignore[arg-type]
         .order_by(col(Segment.start), col(Segment.id))
     ).all()
 
@@ -73,3 +81,13 @@ def overlapping_with_jobs(
         .order_by(col(Segment.start), col(Segment.id))
     ).all()
     return [(seg, job) for seg, job in rows]
+
+
+def latest_end(session: Session, camera_id: int, stream: SegmentStream) -> datetime | None:
+    """End of the latest stored segment of this camera stream (how far it is recorded)."""
+    return session.exec(
+        select(Segment.end)
+        .where(Segment.camera_id == camera_id, Segment.stream == stream)
+        .order_by(col(Segment.start).desc())
+        .limit(1)
+    ).first()

@@ -43,6 +43,8 @@ class SegmentPublic(BaseModel):
     fps: float | None
     keyframe_interval_s: float | None
     source: str
+    stream: str = "main"
+    """`main` (footage) or `detect` (a dual-stream camera's sub-stream, decoded for the index)."""
     original_name: str | None
     truncated: bool
     truncated_reason: str | None

@@ -33,7 +33,7 @@ from app.errors import ApiError, BadRequest, Conflict, NotFound, Unprocessable
 from app.events import repository as events
 from app.extractions import repository as extractions
 from app.footage import repository
-from app.footage.models import Segment, SegmentSource, SegmentStatus
+from app.footage.models import Segment, SegmentSource, SegmentStatus, SegmentStream
 from app.footage.schemas import (
     Coverage,
     Gap,
@@ -79,16 +79,28 @@ def object_key(camera_id: int, start: datetime, sha256: str, suffix: str) -> str
 
 
 def _suffix(probe: ProbeResult, name: str | None) -> str:
+    """What the container is (a Hikvision MPEG-PS export named `.mp4` is stored as `.mpg`),
+    else the name's extension."""
+    if probe.suffix != ".bin":
+        return probe.suffix
     if name and Path(name).suffix and len(Path(name).suffix) <= 6:
         return Path(name).suffix.lower()
-    fmt = probe.format_name
-    if "mp4" in fmt or "mov" in fmt:
-        return ".mp4"
-    if "matroska" in fmt:
-        return ".mkv"
-    if "mpegts" in fmt:
-        return ".ts"
     return ".bin"
+
+
+_CONTENT_TYPES = {
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".mkv": "video/x-matroska",
+    ".ts": "video/mp2t",
+    ".mpg": "video/mp2p",  # MPEG program stream (Hikvision exports)
+}
+
+
+def content_type(probe: ProbeResult) -> str:
+    """The stored original's media type, from what it is (not what it was called); Dahua
+    `.dav` and anything else unusual is stored as plain bytes."""
+    return _CONTENT_TYPES.get(probe.suffix, "application/octet-stream")
 
 
 def to_public(segment: Segment, job: Job | None) -> SegmentPublic:
@@ -114,8 +126,12 @@ def store_segment(
     lock_mode: str = "",
     audit_details: dict[str, object] | None = None,
     camera_clock: bool = True,
+    stream: SegmentStream = SegmentStream.main,
 ) -> tuple[Segment, Job | None, bool]:
     """Store the original and register it. Returns (segment, job, created).
+
+    A `detect` (sub-)stream segment gets no index job of its own: the index job of the main
+    segment it overlaps decodes it (`app.events.jobs`).
 
     The caller's transaction owner commits; the job is announced and the original locked
     (`lock_mode`, see `lock_original`) after that. `camera_clock=False` for times taken from
@@ -137,7 +153,7 @@ def store_segment(
         )
     key = object_key(camera.id, start, spooled.sha256, _suffix(probe, original_name))
     with spooled.path.open("rb") as fh:
-        store.put(key, fh, length=spooled.size, content_type="video/mp4")
+        store.put(key, fh, length=spooled.size, content_type=content_type(probe))
     try:
         with session.begin_nested():
             segment = Segment(
@@ -159,6 +175,7 @@ def store_segment(
                 keyframe_interval_s=probe.keyframe_interval_s,
                 probe=json.dumps(asdict(probe), default=str),
                 source=source,
+                stream=stream,
                 original_name=(original_name or None) and original_name[:255],
                 truncated=truncated,
                 truncated_reason=truncated_reason,
@@ -168,7 +185,11 @@ def store_segment(
             repository.add(session, segment)
             assert segment.id is not None
             overlaps = overlapping_ids(session, segment)
-            job = jobs.create(session, INDEX_JOB, segment_id=segment.id, max_attempts=max_attempts)
+            job = (
+                jobs.create(session, INDEX_JOB, segment_id=segment.id, max_attempts=max_attempts)
+                if stream == SegmentStream.main
+                else None
+            )
             record(
                 session,
                 actor,
@@ -183,6 +204,7 @@ def store_segment(
                     "duration_s": probe.duration_s,
                     "truncated": truncated,
                     **({"overlaps": overlaps} if overlaps else {}),
+                    **({"stream": stream.value} if stream != SegmentStream.main else {}),
                     **(audit_details or {}),
                 },
             )
@@ -225,12 +247,11 @@ def check_same_start(existing: Segment, start_raw: datetime) -> None:
 
 def overlapping_ids(session: Session, segment: Segment) -> list[int]:
     """Other segments of the camera whose time overlaps this one's (a camera records one
-    thing at a time: an overlap means a wrong start somewhere)."""
-    return [
-        s.id
-        for s in repository.overlapping(session, segment.camera_id, segment.start, segment.end)
-        if s.id is not None and s.id != segment.id
-    ]
+    thing at a time per stream: an overlap means a wrong start somewhere)."""
+    same = repository.overlapping(
+        session, segment.camera_id, segment.start, segment.end, segment.stream
+    )
+    return [s.id for s in same if s.id is not None and s.id != segment.id]
 
 
 def camera_for_upload(engine: Engine, principal: Principal, camera_id: int) -> Camera:

@@ -31,6 +31,15 @@ class PermanentJobError(Exception):
     """Retrying cannot help (the input itself is bad)."""
 
 
+class NotReady(Exception):
+    """What the job needs is not there yet (a dual-stream segment's detect stream is still
+    being recorded): run it again after `delay_s`, without using up an attempt."""
+
+    def __init__(self, message: str, delay_s: float) -> None:
+        super().__init__(message)
+        self.delay_s = delay_s
+
+
 class LeaseLost(Exception):
     """Another worker took the job over (our lease expired)."""
 

@@ -189,6 +189,21 @@ def finish(
     return job.state
 
 
+def postpone(
+    session: Session, job_id: int, worker: str, reason: str, delay_s: float
+) -> JobState | None:
+    """Pending again after `delay_s`, the attempt not counted (`registry.NotReady`)."""
+    job = session.get(Job, job_id, populate_existing=True, with_for_update=True)
+    if job is None or job.worker != worker or job.state != JobState.running:
+        return None
+    job.state, job.lease_until, job.error = JobState.pending, None, reason
+    job.attempts = max(0, job.attempts - 1)
+    job.run_after = utcnow() + timedelta(seconds=delay_s)
+    session.add(job)
+    session.flush()
+    return job.state
+
+
 def reset(session: Session, job: Job) -> Job:
     """Queue an existing job again (a re-index): same row, so still one job per segment."""
     job.state, job.attempts, job.error = JobState.pending, 0, None

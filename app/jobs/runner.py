@@ -25,7 +25,7 @@ from datetime import timedelta
 from app.context import AppContext
 from app.jobs import registry, repository
 from app.jobs.models import Job, JobState
-from app.jobs.registry import JobContext, LeaseLost, PermanentJobError
+from app.jobs.registry import JobContext, LeaseLost, NotReady, PermanentJobError
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,10 @@ def _execute(app: AppContext, job: Job, worker: str) -> JobState | None:
     except LeaseLost as exc:
         log.warning("%s", exc)
         return None
+    except NotReady as exc:
+        log.info("job %s (%s) postponed %.0fs: %s", job.id, job.kind, exc.delay_s, exc)
+        with app.transaction() as session:
+            return repository.postpone(session, job.id, worker, str(exc), exc.delay_s)
     except PermanentJobError as exc:
         error, retry = str(exc) or type(exc).__name__, False
     except Exception as exc:

@@ -9,6 +9,12 @@ the work (read from the database at scrape time, so every API process reports th
 - `wardcam_ingest_segments_last_hour{camera_id}`, `wardcam_ingest_bytes_last_hour{...}`:
   per active camera (0 for a camera that sent nothing: alert on it);
 - `wardcam_extractions{state}`: evidence requests per state;
+- `wardcam_camera_up{camera_id,stream}` (1 while recording), `wardcam_camera_state{...,state}`,
+  `wardcam_camera_last_segment_age_seconds`, `wardcam_camera_fps`,
+  `wardcam_camera_declared_fps`, `wardcam_camera_bitrate_bps`, `wardcam_camera_takeovers`:
+  per camera stream the fleet records, as its recorder reported (`app.fleet`);
+- `wardcam_camera_index_backlog{camera_id}`, `wardcam_camera_index_lag_seconds{camera_id}`:
+  segments waiting for their index, and the age of the oldest one's end;
 - `wardcam_metrics_database_up`: 0 when the database could not be read for this scrape.
 """
 
@@ -17,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from datetime import datetime
 
 from fastapi import FastAPI, Response
 from prometheus_client import (
@@ -34,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.db import read_session, utcnow
 from app.extractions.models import ExtractionState
 from app.extractions.service import FULFIL_JOB
+from app.fleet.service import stream_state
 from app.footage.service import INDEX_JOB
 from app.observability import repository
 
@@ -102,6 +110,63 @@ class DatabaseCollector(Collector):
         for state in ExtractionState:
             evidence.add_metric([state.value], snap.extractions.get(state.value, 0))
         yield evidence
+        yield from _fleet(snap, now)
+
+
+def _fleet(snap: repository.Snapshot, now: datetime) -> Iterable[Metric]:
+    labels = ["camera_id", "stream"]
+    up = GaugeMetricFamily("wardcam_camera_up", "1 while the stream is recording", labels=labels)
+    state = GaugeMetricFamily(
+        "wardcam_camera_state", "1 for the stream's current state", labels=[*labels, "state"]
+    )
+    age = GaugeMetricFamily(
+        "wardcam_camera_last_segment_age_seconds",
+        "Seconds since the end of the stream's last stored segment",
+        labels=labels,
+    )
+    fps = GaugeMetricFamily("wardcam_camera_fps", "Measured frames per second", labels=labels)
+    declared = GaugeMetricFamily(
+        "wardcam_camera_declared_fps", "Frames per second the stream declares", labels=labels
+    )
+    rate = GaugeMetricFamily(
+        "wardcam_camera_bitrate_bps", "Measured bits per second", labels=labels
+    )
+    takeovers = GaugeMetricFamily(
+        "wardcam_camera_takeovers",
+        "Times the stream was taken over from a worker whose lease ran out",
+        labels=labels,
+    )
+    for row in snap.streams:
+        key = [str(row.camera_id), row.stream]
+        current = stream_state(row, now)
+        up.add_metric(key, 1 if current == "recording" else 0)
+        state.add_metric([*key, current], 1)
+        if row.last_segment_end is not None:
+            age.add_metric(key, max(0.0, (now - row.last_segment_end).total_seconds()))
+        if row.fps is not None:
+            fps.add_metric(key, row.fps)
+        if row.declared_fps is not None:
+            declared.add_metric(key, row.declared_fps)
+        if row.bitrate_bps is not None:
+            rate.add_metric(key, row.bitrate_bps)
+        takeovers.add_metric(key, row.takeovers)
+    yield from (up, state, age, fps, declared, rate, takeovers)
+    backlog = GaugeMetricFamily(
+        "wardcam_camera_index_backlog",
+        "Segments of the camera waiting for their index job",
+        labels=["camera_id"],
+    )
+    lag = GaugeMetricFamily(
+        "wardcam_camera_index_lag_seconds",
+        "Age of the end of the camera's oldest segment not yet indexed",
+        labels=["camera_id"],
+    )
+    for camera_id in sorted(set(snap.backlog) | set(snap.unindexed_since)):
+        backlog.add_metric([str(camera_id)], snap.backlog.get(camera_id, 0))
+        since = snap.unindexed_since.get(camera_id)
+        lag.add_metric([str(camera_id)], max(0.0, (now - since).total_seconds()) if since else 0.0)
+    yield backlog
+    yield lag
 
 
 class Metrics:

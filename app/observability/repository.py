@@ -5,7 +5,9 @@
 - the oldest job still waiting, per kind: one index seek per state;
 - what each active camera ingested in the last hour: the segments on `ix_segment_ingested_at`
   within the hour (a camera ingests tens an hour), for at most `CAMERA_CAP` cameras;
-- extraction requests per state: humans file them, there are few.
+- extraction requests per state: humans file them, there are few;
+- the fleet's camera streams (one row each) and, per camera, the index backlog and the end of
+  its oldest segment not yet indexed (grouped over the jobs and segments still waiting).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from sqlmodel import Session, col, select
 
 from app.cameras.models import Camera, CameraStatus
 from app.extractions.models import Extraction
+from app.fleet import repository as fleet
+from app.fleet.models import CameraStream
 from app.footage.models import Segment
 from app.jobs.models import Job, JobState
 
@@ -34,6 +38,12 @@ class Snapshot:
     ingest: dict[int, tuple[int, int]] = field(default_factory=dict)
     """camera id -> (segments, bytes) ingested in the last hour."""
     extractions: dict[str, int] = field(default_factory=dict)
+    streams: list[CameraStream] = field(default_factory=list)
+    """Every camera stream the fleet records, with the health its recorder keeps."""
+    backlog: dict[int, int] = field(default_factory=dict)
+    """camera id -> segments waiting for their index job."""
+    unindexed_since: dict[int, datetime] = field(default_factory=dict)
+    """camera id -> end of its oldest main segment not yet indexed."""
 
 
 def job_counts(session: Session, kinds: tuple[str, ...]) -> dict[tuple[str, str], int]:
@@ -99,6 +109,9 @@ def snapshot(session: Session, now: datetime, kinds: tuple[str, ...]) -> Snapsho
         ingest=ingest_since(session, now - timedelta(hours=1)),
         extractions=extraction_counts(session),
     )
+    snap.streams = fleet.of_cameras(session)[:CAMERA_CAP]
+    snap.backlog = fleet.index_backlog(session)
+    snap.unindexed_since = fleet.oldest_unindexed(session)
     for kind in kinds:
         oldest = oldest_waiting(session, kind)
         if oldest is not None:

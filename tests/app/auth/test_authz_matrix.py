@@ -124,6 +124,10 @@ MATRIX: dict[tuple[str, str], tuple[str, Callable[[Ctx], tuple[str, dict[str, An
         "yy yn nn nn nn nn",
         lambda c: (f"/cameras/{c.camera}/access-log", {}),
     ),
+    ("GET", "/cameras/{camera_id}/health"): (
+        "yy yn nn nn nn nn",
+        lambda c: (f"/cameras/{c.camera}/health", {}),
+    ),
     ("POST", "/cameras/{camera_id}/footage"): (
         "yy yn nn nn nn nn",
         lambda c: (
