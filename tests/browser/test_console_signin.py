@@ -46,7 +46,9 @@ def console(
         detector_model=DETECTOR_MODEL,
     )
     app = create_app(settings)
-    make_person(app, "admin", username="quantri", password=ADMIN_PASSWORD, full_name="Trần Thị Quản Trị")
+    make_person(
+        app, "admin", username="quantri", password=ADMIN_PASSWORD, full_name="Trần Thị Quản Trị"
+    )
     return live_server(app), app
 
 
@@ -71,7 +73,9 @@ def create_org(page: Page, name: str, kind: str) -> None:
     expect(page.locator(".flash--success")).to_contain_text(name)
 
 
-def invite(page: Page, url: str, username: str, role: str, org: str | None, unit: str | None) -> str:
+def invite(
+    page: Page, url: str, username: str, role: str, org: str | None, unit: str | None
+) -> str:
     """As the signed-in admin: create the user on the Users page; returns the link shown."""
     page.goto(url + "/console/users")
     page.locator("details.form").evaluate("d => d.open = true")

@@ -500,6 +500,8 @@ def test_docs_load_swagger_ui_from_this_server(client: TestClient) -> None:
     assert urls and all(u.startswith("/") for u in urls), urls
     for u in urls:
         assert client.get(u).status_code == 200, u
+    assert "<script>" not in page.text  # no inline start-up: the console's CSP holds
+    assert "script-src 'self'" in page.headers["content-security-policy"]
     assert client.get("/redoc").status_code == 404
 
 
