@@ -8,6 +8,8 @@ answered with a page in the reader's language, while the API's routes keep their
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import JSONResponse
@@ -62,6 +64,12 @@ def _install_docs(app: FastAPI, console: Console) -> None:
         return get_swagger_ui_oauth2_redirect_html()
 
 
+def _path_of(url: str | None) -> str:
+    """The path and query of htmx's current page (a full URL), to come back to after sign-in."""
+    parts = urlsplit(url or "/")
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
 def _is_console(request: Request) -> bool:
     return bool(getattr(request.state, "console", False))
 
@@ -109,7 +117,9 @@ def _install_handlers(app: FastAPI) -> None:
             return JSONResponse(
                 error_body("sign in first", "signin_required"),
                 status_code=401,
-                headers={"HX-Redirect": sign_in_url(request.headers.get("hx-current-url") or "/")},
+                headers={
+                    "HX-Redirect": sign_in_url(_path_of(request.headers.get("hx-current-url")))
+                },
             )
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(sign_in_url(path if request.method == "GET" else "/"), 303)

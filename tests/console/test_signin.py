@@ -186,8 +186,13 @@ def test_signed_out_cookie_is_refused(world: World) -> None:
     thief.cookies.set("wardcam_session", cookie)
     r = thief.get("/console/audit", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/sign-in?next=%2Fconsole%2Faudit"
-    r = thief.get("/console/audit", headers={"HX-Request": "true"}, follow_redirects=False)
+    r = thief.get(
+        "/console/audit",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/console/audit?x=1"},
+        follow_redirects=False,
+    )
     assert r.status_code == 401
+    assert r.headers["HX-Redirect"] == "/sign-in?next=%2Fconsole%2Faudit%3Fx%3D1"
     r = thief.get("/audit")
     assert r.status_code == 401 and r.json()["code"] == "signin_required"
     assert len(_audit(world.client, "signout")) == 1
