@@ -179,7 +179,8 @@ def test_signed_out_cookie_is_refused(world: World) -> None:
     browser = _fresh(world.client)
     csrf = sign_in(browser, "", "auditor", PASSWORD)
     cookie = browser.cookies["wardcam_session"]
-    assert browser.get("/console/audit").status_code == 200
+    page = browser.get("/console/audit")
+    assert page.status_code == 200 and page.headers["cache-control"] == "private, no-store"
     r = browser.post("/sign-out", data={"csrf_token": csrf}, follow_redirects=False)
     assert r.status_code == 303
     thief = _fresh(world.client)
