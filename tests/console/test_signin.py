@@ -519,3 +519,47 @@ def test_make_person_signs_in(client: TestClient, role: str) -> None:
     assert person.password == DEFAULT_PASSWORD
     csrf = sign_in(_fresh(client), "", person.username, person.password)
     assert len(csrf) == 64
+
+
+def test_first_admin_gets_into_the_console_through_the_command_line(
+    settings,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    """`wardcam admin bootstrap`, then `wardcam admin users invite admin` prints the link."""
+    import os
+    import subprocess
+    import sys
+
+    from app.main import create_app
+    from tests.conftest import TEST_SECRET
+
+    env = {
+        **os.environ,
+        "WARDCAM_DATABASE_URL": settings.database_url,
+        "WARDCAM_SECRET_KEY": TEST_SECRET,
+        "WARDCAM_DATA_DIR": str(tmp_path),
+        "WARDCAM_PUBLIC_URL": "https://wardcam.example.vn",
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app", "admin", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    assert run("bootstrap").returncode == 0
+    out = run("users", "invite", "admin")
+    assert out.returncode == 0, out.stderr
+    link = out.stdout.strip().splitlines()[-1]
+    assert link.startswith("https://wardcam.example.vn/invitation/")
+    assert run("users", "invite", "nobody").returncode == 2
+    with TestClient(create_app(settings), base_url="https://testserver") as client:
+        done = _accept(client, link)
+        assert done.status_code == 303
+        sign_in(client, "", "admin", PASSWORD)
+        assert "Xin chào, admin" in client.get("/").text
+        [created] = _audit(client, "invitation.create")
+        assert created["actor"] is None and created["details"]["via"] == "cli"
