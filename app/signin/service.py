@@ -257,6 +257,7 @@ def sign_in(session: Session, settings: Settings, username: str, password: str, 
     key = _username_key(username)
     since = now - timedelta(minutes=settings.signin_window_minutes)
     repository.prune_failures(session, now - timedelta(days=1))
+    repository.prune_sessions(session, now - timedelta(days=1))
     by_name = repository.failures_since(session, username_key=key, ip=None, since=since)
     by_ip = repository.failures_since(session, username_key=None, ip=ip, since=since)
     if by_name >= settings.signin_max_failures or by_ip >= settings.signin_max_failures_ip:
