@@ -21,6 +21,7 @@ from app.console.i18n import default_language, i18n
 from app.console.maps import map_tiles
 from app.console.session import (
     SignInRequired,
+    clear_session_cookie,
     console_of,
     finish,
     language_of,
@@ -122,7 +123,9 @@ def _install_handlers(app: FastAPI) -> None:
                 },
             )
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(sign_in_url(path if request.method == "GET" else "/"), 303)
+        response = RedirectResponse(sign_in_url(path if request.method == "GET" else "/"), 303)
+        clear_session_cookie(request, response)  # it has ended: let the browser forget it
+        return response
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:

@@ -225,10 +225,20 @@ def test_idle_and_absolute_expiry(world: World) -> None:
     _give_password(world.client, world.users["auditor"])
     browser = _fresh(world.client)
     sign_in(browser, "", "auditor", PASSWORD)
+    stale_cookie = browser.cookies["wardcam_session"]
     idle = _settings(world.client).session_idle_minutes
     _sql(world.client, "UPDATE web_session SET last_seen_at = :t", t="2020-01-01 00:00:00")
     assert browser.get("/console/audit", follow_redirects=False).status_code == 303
     assert idle == 30
+    # The browser still holding the ended session's cookie can sign in again.
+    browser.cookies.set("wardcam_session", stale_cookie)  # as a browser that ignored the reset
+    page = browser.get("/sign-in")
+    r = browser.post(
+        "/sign-in",
+        data={"csrf_token": csrf_of(page.text), "username": "auditor", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
     browser = _fresh(world.client)
     sign_in(browser, "", "auditor", PASSWORD)
     _sql(
