@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
@@ -32,11 +33,13 @@ from app.console.session import (
     read_form,
 )
 from app.console.templating import ROLE_LABELS, Flash
+from app.db import utcnow
 from app.deps import IdPath, SessionDep, SettingsDep
 from app.errors import ApiError
 from app.identity import repository as identity_repo
 from app.identity import service as identity
 from app.identity.models import OrgKind, Role
+from app.identity.policy import UserPolicy
 from app.identity.schemas import OrgCreate, UnitCreate, UserCreate
 from app.retention import repository as retention
 from app.signin import service as signin
@@ -169,12 +172,7 @@ def audit_page(
         since=start,
         until=end,
     )
-    names = {
-        u.id: u.username
-        for u in identity_repo.list_users(
-            session, org_id=None, role=None, active=None, after_id=0, limit=10_000
-        )
-    }
+    names = identity_repo.usernames(session, {e.actor_user_id for e in rows if e.actor_user_id})
     entries = [
         {
             "seq": e.seq,
@@ -197,8 +195,6 @@ def audit_page(
     query = {"actor": actor, "action": action, "camera": camera, "from": since, "to": until}
     more = None
     if len(rows) == limit:
-        from urllib.parse import urlencode
-
         more = f"{AUDIT}?{urlencode({**query, 'before': rows[-1].seq})}"
     return _page(
         request,
@@ -291,8 +287,6 @@ def _users_page(
         own = identity_repo.get_org(session, person.org_id)
         org_names = {person.org_id: own.name} if own else {}
     units = identity_repo.unit_names(session, {u.unit_id for u in users if u.unit_id})
-    from app.identity.policy import UserPolicy
-
     rows = [
         {
             "user": u,
@@ -426,8 +420,6 @@ def reactivate(request: Request, person: Person, session: SessionDep, user_id: I
 @router.get(INVITATIONS)
 def invitations_page(request: Request, person: Person, session: SessionDep) -> Response:
     ensure(request, person, Action.invitation_list)
-    from app.db import utcnow
-
     now = utcnow()
     rows = [
         {
