@@ -25,6 +25,7 @@ from app.footage import models as footage
 from app.identity import models as identity
 from app.jobs import models as jobs
 from app.notifications import models as notifications
+from app.signin import models as signin
 
 DOMAINS = (
     audit,
@@ -37,5 +38,6 @@ DOMAINS = (
     identity,
     jobs,
     notifications,
+    signin,
 )
 metadata = SQLModel.metadata

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, text, update
@@ -45,9 +46,7 @@ def append(session: Session, fields: dict[str, Any], camera_ids: Sequence[int]) 
     """
     if session.get_bind().dialect.name == "postgresql":
         # The entry, the new head and the camera links in one statement (one round trip).
-        return int(
-            session.execute(_PG_APPEND, {**fields, "cams": list(camera_ids)}).scalar_one()
-        )
+        return int(session.execute(_PG_APPEND, {**fields, "cams": list(camera_ids)}).scalar_one())
     entry_id = int(
         session.execute(insert(_ENTRY).values(**fields).returning(_ENTRY.c.id)).scalar_one()
     )
@@ -124,3 +123,38 @@ def for_target(session: Session, target_type: str, target_id: object) -> Sequenc
         .where(AuditEntry.target_type == target_type, AuditEntry.target_id == str(target_id))
         .order_by(col(AuditEntry.seq))
     ).all()
+
+
+def search(
+    session: Session,
+    *,
+    before_seq: int | None = None,
+    limit: int = 50,
+    action: str | None = None,
+    actor_user_id: int | None = None,
+    camera_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Sequence[AuditEntry]:
+    """The newest entries first, filtered (the console's audit page); `before_seq` pages on."""
+    stmt = select(AuditEntry)
+    if before_seq is not None:
+        stmt = stmt.where(col(AuditEntry.seq) < before_seq)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    if actor_user_id is not None:
+        stmt = stmt.where(AuditEntry.actor_user_id == actor_user_id)
+    if camera_id is not None:
+        linked = select(AuditCamera.audit_id).where(AuditCamera.camera_id == camera_id)
+        stmt = stmt.where(col(AuditEntry.id).in_(linked))
+    if since is not None:
+        stmt = stmt.where(col(AuditEntry.ts) >= since)
+    if until is not None:
+        stmt = stmt.where(col(AuditEntry.ts) < until)
+    return session.exec(stmt.order_by(col(AuditEntry.seq).desc()).limit(limit)).all()
+
+
+def actions(session: Session) -> list[str]:
+    """The actions the log holds, for the filter's choices."""
+    stmt = select(AuditEntry.action).distinct().order_by(col(AuditEntry.action))
+    return list(session.exec(stmt).all())

@@ -22,6 +22,8 @@ class Action(StrEnum):
     user_list = "user.list"
     user_manage = "user.manage"
     key_manage = "key.manage"
+    invitation_create = "invitation.create"
+    invitation_list = "invitation.list"
     camera_create = "camera.create"
     camera_read = "camera.read"
     camera_list = "camera.list"
@@ -47,6 +49,7 @@ class Action(StrEnum):
     audit_read = "audit.read"
     audit_verify = "audit.verify"
     notification_manage = "notification.manage"
+    hold_list = "retention.holds"
 
 
 _POLICE_READ = {Role.officer, Role.investigator, Role.supervisor}
@@ -62,6 +65,9 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.user_list: frozenset({Role.admin, Role.supervisor}),
     Action.user_manage: frozenset({Role.admin, Role.supervisor}),
     Action.key_manage: frozenset({Role.admin, Role.supervisor}),
+    # Supervisors: the officers and investigators of their organisation (UserPolicy).
+    Action.invitation_create: frozenset({Role.admin, Role.supervisor}),
+    Action.invitation_list: frozenset({Role.admin, Role.supervisor}),
     Action.camera_create: frozenset({Role.admin, Role.ward}),
     Action.camera_read: frozenset({Role.admin, Role.ward, *_POLICE_READ}),
     Action.camera_list: frozenset({Role.admin, Role.ward, *_POLICE_READ}),
@@ -88,6 +94,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.audit_verify: frozenset({Role.admin, Role.auditor}),
     # Wards and supervisors: their own organisation's (app/notifications/service.py).
     Action.notification_manage: frozenset({Role.admin, Role.ward, Role.supervisor}),
+    Action.hold_list: frozenset({Role.admin, Role.auditor}),
 }
 
 

@@ -41,6 +41,13 @@ def unit_names(session: Session, unit_ids: set[int]) -> dict[int, str]:
     return {i: n for i, n in rows if i is not None}
 
 
+def usernames(session: Session, user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    rows = session.exec(select(User.id, User.username).where(col(User.id).in_(user_ids))).all()
+    return {i: n for i, n in rows if i is not None}
+
+
 def get_user(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 
