@@ -12,6 +12,8 @@ from app import openapi
 from app.audit.endpoints import router as audit_router
 from app.cameras.endpoints import router as cameras_router
 from app.cases.endpoints import router as cases_router
+from app.console.assets import ConsoleStaticFiles
+from app.console.pages import routers as console_routers
 from app.context import AppContext
 from app.db import run_migrations
 from app.errors import install_error_handlers
@@ -88,5 +90,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     for router in routers:
         app.include_router(router)
+    for router in console_routers():
+        app.include_router(router)
+    app.mount("/static", ConsoleStaticFiles(), name="static")
     openapi.install(app)
     return app

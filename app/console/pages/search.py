@@ -1,0 +1,413 @@
+"""Search for officers and investigators: draw a circle, rectangle or polygon (or pick
+cameras), a time window in the cameras' local time, classes and colours, and the case or
+purpose the API requires. Results come from `app.events.service.search`, the very call
+behind `GET /events`, so a console search is the same audit entry; the histogram above them
+is `GET /events/histogram`'s, a thumbnail `GET /events/{id}/thumbnail`'s, an opened result
+`GET /events/{id}`'s."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from app.auth.policy import Action, role_may
+from app.auth.principal import Principal
+from app.cameras import repository as camera_rows
+from app.cases import service as cases
+from app.cases.models import CaseStatus
+from app.console.i18n import N_, datetime_local_value, format_utc_offset, i18n, zone
+from app.console.maps import MapCamera
+from app.console.pages.common import (
+    DEFAULT_ZONE,
+    attempt,
+    error_flash,
+    error_page,
+    form_time,
+    fragment,
+    lang_of,
+    page,
+    require_role,
+)
+from app.console.session import Person
+from app.db import utcnow
+from app.deps import MAX_ID, ContextDep, SessionDep
+from app.errors import ApiError, NotFound, Unprocessable
+from app.events import service as events
+from app.events.service import RawFilters
+from detectors import LABELS, PALETTE
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 48
+LABEL_NAMES = {
+    "person": N_("Person"),
+    "bicycle": N_("Bicycle"),
+    "car": N_("Car"),
+    "motorcycle": N_("Motorbike"),
+    "bus": N_("Bus"),
+    "truck": N_("Truck"),
+}
+COLOUR_NAMES = {
+    "white": N_("White"),
+    "black": N_("Black"),
+    "grey": N_("Grey"),
+    "red": N_("Red"),
+    "blue": N_("Blue"),
+    "green": N_("Green"),
+    "yellow": N_("Yellow"),
+    "brown": N_("Brown or orange"),
+    "unknown": N_("Colour unknown"),
+}
+BUCKETS = (
+    ("1m", 60), ("5m", 300), ("15m", 900), ("30m", 1800), ("1h", 3600),
+    ("3h", 10800), ("6h", 21600), ("12h", 43200), ("1d", 86400),
+)
+MAX_BARS = 48
+
+
+@dataclass
+class SearchForm:
+    """The search form as typed (re-rendered as typed) and what it means for the API."""
+
+    values: dict[str, Any]
+    raw: RawFilters | None
+    error: str | None
+    submitted: bool
+
+
+def _zone_of(session: Session, person: Principal) -> str:
+    """Times are typed and shown in the cameras' own zone: the zone every visible camera
+    shares, else Việt Nam's."""
+    zones = {c.timezone for c in camera_rows.visible_cameras(session, person).values()}
+    return zones.pop() if len(zones) == 1 else DEFAULT_ZONE
+
+
+def _ids(values: list[str]) -> list[int]:
+    return [int(v) for v in values if v.isdigit() and 0 < int(v) <= MAX_ID]
+
+
+def read_search(request: Request, tz: str, tr_gettext: Any) -> SearchForm:
+    q = request.query_params
+    now = utcnow()
+    values: dict[str, Any] = {
+        "from": q.get("from") or datetime_local_value(now - timedelta(hours=24), tz)[:16],
+        "to": q.get("to") or datetime_local_value(now, tz)[:16],
+        "near": q.get("near", ""),
+        "radius_m": q.get("radius_m", ""),
+        "bbox": q.get("bbox", ""),
+        "polygon": q.get("polygon", ""),
+        "label": q.getlist("label"),
+        "color": q.getlist("color"),
+        "camera_id": _ids(q.getlist("camera_id")),
+        "case_id": q.get("case_id", ""),
+        "purpose": q.get("purpose", ""),
+    }
+    submitted = "go" in q or "cursor" in q
+    if not submitted:
+        return SearchForm(values, None, None, False)
+    try:
+        start = form_time(values["from"], tz)
+        end = form_time(values["to"], tz)
+    except ValueError:
+        return SearchForm(values, None, tr_gettext("Give the time window as date and time."), True)
+    radius = None
+    if values["radius_m"]:
+        try:
+            radius = float(values["radius_m"])
+        except ValueError:
+            return SearchForm(values, None, tr_gettext("The radius is not a number."), True)
+    case_id = int(values["case_id"]) if str(values["case_id"]).isdigit() else None
+    raw = RawFilters(
+        from_=start,
+        to=end,
+        near=values["near"] or None,
+        radius_m=radius,
+        bbox=values["bbox"] or None,
+        polygon=values["polygon"] or None,
+        labels=list(values["label"]),
+        colors=list(values["color"]),
+        camera_ids=list(values["camera_id"]),
+        case_id=case_id,
+        purpose=None if case_id else (values["purpose"].strip() or None),
+    )
+    return SearchForm(values, raw, None, True)
+
+
+def _query(values: dict[str, Any], **extra: Any) -> str:
+    pairs: list[tuple[str, Any]] = []
+    for key in ("from", "to", "near", "radius_m", "bbox", "polygon", "case_id", "purpose"):
+        if values.get(key):
+            pairs.append((key, values[key]))
+    for key in ("label", "color", "camera_id"):
+        pairs += [(key, v) for v in values.get(key, [])]
+    pairs.append(("go", "1"))
+    pairs += [(k, v) for k, v in extra.items() if v is not None]
+    return urlencode(pairs)
+
+
+def _why(values: dict[str, Any]) -> str:
+    """The case or purpose a result's links carry (thumbnails and opened results are read
+    under the reason their search gave, as the API's links are)."""
+    if str(values.get("case_id", "")).isdigit():
+        return urlencode({"case_id": values["case_id"]})
+    return urlencode({"purpose": values.get("purpose", "")})
+
+
+def _bucket(start: datetime, end: datetime) -> tuple[str, int]:
+    span = (end - start).total_seconds()
+    for name, seconds in BUCKETS:
+        if span / seconds <= MAX_BARS:
+            return name, seconds
+    return BUCKETS[-1]
+
+
+@dataclass
+class Results:
+    items: list[dict[str, Any]]
+    next_url: str | None
+    bars: list[dict[str, Any]]
+    total: int
+    cameras_searched: int
+    bucket_seconds: int
+
+
+def run_search(
+    session: Session,
+    ctx: Any,
+    person: Principal,
+    form: SearchForm,
+    *,
+    cursor: str | None,
+    with_histogram: bool,
+) -> Results:
+    """One page of results (the service call behind `GET /events`) and, for the first page,
+    the histogram (`GET /events/histogram`'s); ApiError as the API raises it."""
+    assert form.raw is not None
+    found = events.search(
+        session,
+        person,
+        form.raw,
+        codec=ctx.cursor_codec,
+        max_days=ctx.settings.max_search_days,
+        order="asc",
+        limit=PAGE_SIZE,
+        cursor=cursor,
+    )
+    why = _why(form.values)
+    items = found["items"]
+    for item in items:
+        item["thumb"] = f"/search/thumbnail/{item['id']}?{why}" if item["thumbnail_url"] else None
+        item["open"] = f"/search/event/{item['id']}?{why}"
+    nxt = found["next_cursor"]
+    next_url = f"/search/results?{_query(form.values, cursor=nxt)}" if nxt else None
+    bars: list[dict[str, Any]] = []
+    total, size = 0, 0
+    if with_histogram and form.raw.from_ and form.raw.to:
+        name, size = _bucket(form.raw.from_, form.raw.to)
+        hist = events.histogram(
+            session, person, form.raw, max_days=ctx.settings.max_search_days, bucket=name
+        )
+        sums = [0] * hist.buckets
+        for cam in hist.cameras:
+            for i, n in enumerate(cam.counts):
+                sums[i] += n
+        top = max(sums) if sums else 0
+        total = hist.total
+        for i, n in enumerate(sums):
+            bars.append(
+                {
+                    "start": hist.start + timedelta(seconds=i * hist.bucket_seconds),
+                    "count": n,
+                    "height": round(100 * n / top) if top else 0,
+                }
+            )
+    return Results(items, next_url, bars, total, found["cameras_searched"], size)
+
+
+def _cases_of(session: Session, person: Principal) -> list[Any]:
+    if not role_may(person.role, Action.case_list):
+        return []
+    return cases.list_visible(
+        session, person, status=CaseStatus.open, before_id=None, limit=100
+    )
+
+
+@router.get("/search", summary="Search footage by place and time")
+def search_page(request: Request, session: SessionDep, ctx: ContextDep, person: Person) -> Response:
+    denied = attempt(session, lambda: require_role(person, Action.event_search))
+    if isinstance(denied, ApiError):
+        return error_page(request, person, denied)
+    tr = i18n(lang_of(request, person))
+    tz = _zone_of(session, person)
+    form = read_search(request, tz, tr.gettext)
+    visible = camera_rows.visible_cameras(session, person)
+    markers = [MapCamera(c.id, c.name, c.latitude, c.longitude).as_json() for c in visible.values()]
+    results: Results | None = None
+    flashes = []
+    status = 200
+    if form.error:
+        flashes.append(_flash(form.error))
+        status = 422
+    elif form.raw is not None:
+        found = attempt(
+            session,
+            lambda: run_search(session, ctx, person, form, cursor=None, with_histogram=True),
+        )
+        if isinstance(found, ApiError):
+            flashes.append(error_flash(found))
+            status = found.status_code
+        else:
+            results = found
+    offset = format_utc_offset(utcnow().astimezone(zone(tz)).utcoffset())
+    return page(
+        request,
+        person,
+        "pages/search.html",
+        status_code=status,
+        title=tr.gettext("Search footage"),
+        flashes=flashes,
+        values=form.values,
+        zone_name=tz,
+        zone_offset=offset,
+        markers=markers,
+        camera_choices=sorted(((c.id, c.name) for c in visible.values()), key=lambda x: x[1]),
+        label_names=LABEL_NAMES,
+        colour_names=COLOUR_NAMES,
+        labels=LABELS,
+        colours=PALETTE,
+        cases=_cases_of(session, person),
+        results=results,
+        submitted=form.submitted,
+    )
+
+
+def _flash(text: str) -> Any:
+    from app.console.templating import Flash
+
+    return Flash(text, "error")
+
+
+@router.get("/search/results", summary="More search results (htmx)")
+def search_results(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    person: Person,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response:
+    """The results fragment: with a cursor the next thumbnails and the next "load more";
+    without, the whole results block (histogram, first page)."""
+    denied = attempt(session, lambda: require_role(person, Action.event_search))
+    if isinstance(denied, ApiError):
+        return error_page(request, person, denied)
+    tr = i18n(lang_of(request, person))
+    tz = _zone_of(session, person)
+    form = read_search(request, tz, tr.gettext)
+    if form.raw is None:
+        return error_page(
+            request, person, Unprocessable(form.error or "no search", code="invalid_input")
+        )
+    found = attempt(
+        session,
+        lambda: run_search(
+            session, ctx, person, form, cursor=cursor, with_histogram=cursor is None
+        ),
+    )
+    if isinstance(found, ApiError):
+        return error_page(request, person, found)
+    template = "pages/search_items.html" if cursor else "pages/search_results.html"
+    return fragment(
+        request, person, template, results=found, label_names=LABEL_NAMES,
+        colour_names=COLOUR_NAMES, zone_name=tz,
+    )
+
+
+@router.get("/search/thumbnail/{event_id}", summary="A result's thumbnail")
+def thumbnail(
+    event_id: int,
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    person: Person,
+    case_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    purpose: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    """`GET /events/{id}/thumbnail` for the console: the same service call and audit entry."""
+    denied = attempt(session, lambda: require_role(person, Action.event_read))
+    if isinstance(denied, ApiError):
+        return Response(status_code=denied.status_code)
+    got = attempt(
+        session,
+        lambda: events.get_event(
+            session, person, event_id, action="event.thumbnail", case_id=case_id, purpose=purpose
+        ),
+    )
+    if isinstance(got, ApiError):
+        return Response(status_code=got.status_code)
+    event, _ = got
+    key = event.thumbnail_key
+    if not key or not ctx.store.exists(key):
+        return Response(status_code=NotFound.status_code)
+    data = b"".join(ctx.store.iter_chunks(key))
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/search/event/{event_id}", summary="One result with its camera on the map")
+def event_page(
+    event_id: int,
+    request: Request,
+    session: SessionDep,
+    person: Person,
+    case_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    purpose: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    denied = attempt(session, lambda: require_role(person, Action.event_read))
+    if isinstance(denied, ApiError):
+        return error_page(request, person, denied)
+    got = attempt(
+        session,
+        lambda: events.read_event(session, person, event_id, case_id=case_id, purpose=purpose),
+    )
+    if isinstance(got, ApiError):
+        return error_page(request, person, got)
+    tr = i18n(lang_of(request, person))
+    ev = got
+    why = urlencode({"case_id": case_id} if case_id else {"purpose": purpose or ""})
+    around = timedelta(minutes=2)
+    request_url = None
+    if role_may(person.role, Action.extraction_create):
+        request_url = "/casework/request?" + urlencode(
+            {
+                "camera_id": ev.camera.id,
+                "from": datetime_local_value(ev.start - around, ev.camera.timezone)[:16],
+                "to": datetime_local_value(ev.end + around, ev.camera.timezone)[:16],
+                "event_id": ev.id,
+                **({"case_id": case_id} if case_id else {}),
+            }
+        )
+    cam = ev.camera
+    return page(
+        request,
+        person,
+        "pages/search_event.html",
+        title=tr.gettext("%(label)s at %(camera)s")
+        % {"label": tr.gettext(LABEL_NAMES.get(ev.label, ev.label)), "camera": cam.name},
+        ev=ev,
+        thumb=f"/search/thumbnail/{ev.id}?{why}" if ev.thumbnail_url else None,
+        marker=[MapCamera(cam.id, cam.name, cam.latitude, cam.longitude).as_json()],
+        label_names=LABEL_NAMES,
+        colour_names=COLOUR_NAMES,
+        request_url=request_url,
+        back=request.headers.get("referer") if _same_origin(request) else None,
+    )
+
+
+def _same_origin(request: Request) -> bool:
+    ref = request.headers.get("referer", "")
+    return ref.startswith(str(request.base_url)) and "/search" in ref
