@@ -45,9 +45,7 @@ def append(session: Session, fields: dict[str, Any], camera_ids: Sequence[int]) 
     """
     if session.get_bind().dialect.name == "postgresql":
         # The entry, the new head and the camera links in one statement (one round trip).
-        return int(
-            session.execute(_PG_APPEND, {**fields, "cams": list(camera_ids)}).scalar_one()
-        )
+        return int(session.execute(_PG_APPEND, {**fields, "cams": list(camera_ids)}).scalar_one())
     entry_id = int(
         session.execute(insert(_ENTRY).values(**fields).returning(_ENTRY.c.id)).scalar_one()
     )

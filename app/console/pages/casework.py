@@ -6,6 +6,7 @@ HTTP range requests, for the case's members only. Each step is the API's service
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import zipfile
@@ -316,19 +317,28 @@ def file_request(
         )
     except ValidationError as exc:
         for err in exc.errors():
-            name = {"camera_ids": "camera_id", "from": "from"}.get(str(err["loc"][0]), str(err["loc"][0]))
+            name = {"camera_ids": "camera_id", "from": "from"}.get(
+                str(err["loc"][0]), str(err["loc"][0])
+            )
             errors.setdefault(name, err["msg"])
         return _request_form(request, session, person, values, errors=errors, status_code=422)
     made = attempt(
         session,
         lambda: extractions.request(
-            session, person, int(values["case_id"]), data,
+            session,
+            person,
+            int(values["case_id"]),
+            data,
             max_hours=ctx.settings.max_extraction_hours,
         ),
     )
     if isinstance(made, ApiError):
         return _request_form(
-            request, session, person, values, flashes=[error_flash(made)],
+            request,
+            session,
+            person,
+            values,
+            flashes=[error_flash(made)],
             status_code=made.status_code,
         )
     return RedirectResponse(f"/casework/extractions/{made.id}", status_code=303)
@@ -447,10 +457,8 @@ def _package_dir(ctx: AppContext, ex: Extraction) -> Path:
                     with zf.open(info) as src, target.open("wb") as dst:
                         shutil.copyfileobj(src, dst, 1 << 20)
         (work / "out").mkdir(exist_ok=True)
-        try:
+        with contextlib.suppress(OSError):  # another request unpacked it first
             (work / "out").rename(root)
-        except OSError:  # another request unpacked it first
-            pass
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return root
@@ -470,7 +478,9 @@ def _ready(
         return ex
     if ex.state != ExtractionState.ready or not ex.package_key:
         return error_page(
-            request, person, Conflict(f"no package: the request is {ex.state}", code="package_not_ready")
+            request,
+            person,
+            Conflict(f"no package: the request is {ex.state}", code="package_not_ready"),
         )
     return ex
 

@@ -15,8 +15,8 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from fastapi import Request
-from starlette.responses import HTMLResponse
 from sqlmodel import Session
+from starlette.responses import HTMLResponse
 
 from app.audit.service import DENIED, record
 from app.auth.policy import Action, role_may

@@ -21,7 +21,7 @@ from app.auth.principal import Principal
 from app.cameras import repository as camera_rows
 from app.cases import service as cases
 from app.cases.models import CaseStatus
-from app.console.i18n import N_, datetime_local_value, format_utc_offset, i18n, zone
+from app.console.i18n import N_, I18n, datetime_local_value, format_utc_offset, i18n, zone
 from app.console.maps import MapCamera
 from app.console.pages.common import (
     DEFAULT_ZONE,
@@ -65,8 +65,15 @@ COLOUR_NAMES = {
     "unknown": N_("Colour unknown"),
 }
 BUCKETS = (
-    ("1m", 60), ("5m", 300), ("15m", 900), ("30m", 1800), ("1h", 3600),
-    ("3h", 10800), ("6h", 21600), ("12h", 43200), ("1d", 86400),
+    ("1m", 60),
+    ("5m", 300),
+    ("15m", 900),
+    ("30m", 1800),
+    ("1h", 3600),
+    ("3h", 10800),
+    ("6h", 21600),
+    ("12h", 43200),
+    ("1d", 86400),
 )
 MAX_BARS = 48
 
@@ -92,7 +99,7 @@ def _ids(values: list[str]) -> list[int]:
     return [int(v) for v in values if v.isdigit() and 0 < int(v) <= MAX_ID]
 
 
-def read_search(request: Request, tz: str, tr_gettext: Any) -> SearchForm:
+def read_search(request: Request, tz: str, tr: I18n) -> SearchForm:
     q = request.query_params
     now = utcnow()
     values: dict[str, Any] = {
@@ -115,13 +122,13 @@ def read_search(request: Request, tz: str, tr_gettext: Any) -> SearchForm:
         start = form_time(values["from"], tz)
         end = form_time(values["to"], tz)
     except ValueError:
-        return SearchForm(values, None, tr_gettext("Give the time window as date and time."), True)
+        return SearchForm(values, None, tr.gettext("Give the time window as date and time."), True)
     radius = None
     if values["radius_m"]:
         try:
             radius = float(values["radius_m"])
         except ValueError:
-            return SearchForm(values, None, tr_gettext("The radius is not a number."), True)
+            return SearchForm(values, None, tr.gettext("The radius is not a number."), True)
     case_id = int(values["case_id"]) if str(values["case_id"]).isdigit() else None
     raw = RawFilters(
         from_=start,
@@ -233,9 +240,7 @@ def run_search(
 def _cases_of(session: Session, person: Principal) -> list[Any]:
     if not role_may(person.role, Action.case_list):
         return []
-    return cases.list_visible(
-        session, person, status=CaseStatus.open, before_id=None, limit=100
-    )
+    return cases.list_visible(session, person, status=CaseStatus.open, before_id=None, limit=100)
 
 
 @router.get("/search", summary="Search footage by place and time")
@@ -245,7 +250,7 @@ def search_page(request: Request, session: SessionDep, ctx: ContextDep, person: 
         return error_page(request, person, denied)
     tr = i18n(lang_of(request, person))
     tz = _zone_of(session, person)
-    form = read_search(request, tz, tr.gettext)
+    form = read_search(request, tz, tr)
     visible = camera_rows.visible_cameras(session, person)
     markers = [MapCamera(c.id, c.name, c.latitude, c.longitude).as_json() for c in visible.values()]
     results: Results | None = None
@@ -308,7 +313,7 @@ def search_results(
         return error_page(request, person, denied)
     tr = i18n(lang_of(request, person))
     tz = _zone_of(session, person)
-    form = read_search(request, tz, tr.gettext)
+    form = read_search(request, tz, tr)
     if form.raw is None:
         return error_page(
             request, person, Unprocessable(form.error or "no search", code="invalid_input")
@@ -323,8 +328,13 @@ def search_results(
         return error_page(request, person, found)
     template = "pages/search_items.html" if cursor else "pages/search_results.html"
     return fragment(
-        request, person, template, results=found, label_names=LABEL_NAMES,
-        colour_names=COLOUR_NAMES, zone_name=tz,
+        request,
+        person,
+        template,
+        results=found,
+        label_names=LABEL_NAMES,
+        colour_names=COLOUR_NAMES,
+        zone_name=tz,
     )
 
 

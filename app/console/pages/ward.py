@@ -23,7 +23,7 @@ from app.cameras import repository as camera_rows
 from app.cameras import service as cameras
 from app.cameras.models import Camera, CameraStatus, SharingPolicy
 from app.cameras.schemas import CameraCreate, CameraUpdate
-from app.console.i18n import N_, datetime_local_value, i18n
+from app.console.i18n import N_, i18n
 from app.console.maps import MapCamera
 from app.console.pages.common import (
     DEFAULT_ZONE,
@@ -112,12 +112,15 @@ def ward_home(request: Request, session: SessionDep, person: Person) -> Response
         assert c.id is not None
         st = states[c.id]
         detail = (
-            tr.gettext("Last footage: %(when)s") % {"when": tr.datetime(st.last_footage_end, c.timezone)}
+            tr.gettext("Last footage: %(when)s")
+            % {"when": tr.datetime(st.last_footage_end, c.timezone)}
             if st.last_footage_end
             else tr.gettext("No footage yet")
         )
         markers.append(
-            MapCamera(c.id, c.name, c.latitude, c.longitude, f"/ward/cameras/{c.id}", detail).as_json()
+            MapCamera(
+                c.id, c.name, c.latitude, c.longitude, f"/ward/cameras/{c.id}", detail
+            ).as_json()
         )
     return page(
         request,
@@ -226,24 +229,40 @@ def create_camera(
         data = CameraCreate.model_validate({k: v for k, v in values.items() if k != "status"})
     except ValidationError as exc:
         return _camera_form(
-            request, person, session, camera=None, values=values,
-            errors=_field_errors(exc), status_code=422,
+            request,
+            person,
+            session,
+            camera=None,
+            values=values,
+            errors=_field_errors(exc),
+            status_code=422,
         )
     made = attempt(
         session,
         lambda: cameras.create(
-            session, person, data, ctx.secret_box, allow_file_streams=ctx.settings.allow_file_streams
+            session,
+            person,
+            data,
+            ctx.secret_box,
+            allow_file_streams=ctx.settings.allow_file_streams,
         ),
     )
     if isinstance(made, ApiError):
         return _camera_form(
-            request, person, session, camera=None, values=values,
-            flashes=[error_flash(made)], status_code=made.status_code,
+            request,
+            person,
+            session,
+            camera=None,
+            values=values,
+            flashes=[error_flash(made)],
+            status_code=made.status_code,
         )
     return RedirectResponse(f"/ward/cameras/{made.id}?saved=1", status_code=303)
 
 
-def _managed(session: Session, person: Principal, camera_id: int, action: Action) -> Camera | ApiError:
+def _managed(
+    session: Session, person: Principal, camera_id: int, action: Action
+) -> Camera | ApiError:
     return attempt(
         session,
         lambda: cameras.get_for(session, person, camera_id, manage=True, action=action.value),
@@ -293,21 +312,35 @@ def update_camera(
         data = CameraUpdate.model_validate(changes)
     except ValidationError as exc:
         return _camera_form(
-            request, person, session, camera=camera, values=values,
-            errors=_field_errors(exc), status_code=422,
+            request,
+            person,
+            session,
+            camera=camera,
+            values=values,
+            errors=_field_errors(exc),
+            status_code=422,
         )
     done = attempt(
         session,
         lambda: cameras.update(
-            session, person, camera, data, ctx.secret_box,
+            session,
+            person,
+            camera,
+            data,
+            ctx.secret_box,
             allow_file_streams=ctx.settings.allow_file_streams,
         ),
     )
     if isinstance(done, ApiError):
         again = camera_rows.get(session, camera_id)
         return _camera_form(
-            request, person, session, camera=again, values=values,
-            flashes=[error_flash(done)], status_code=done.status_code,
+            request,
+            person,
+            session,
+            camera=again,
+            values=values,
+            flashes=[error_flash(done)],
+            status_code=done.status_code,
         )
     return RedirectResponse(f"/ward/cameras/{camera_id}?saved=1", status_code=303)
 
@@ -379,7 +412,9 @@ def _request_rows(session: Session, person: Principal, state: str | None) -> lis
     out = []
     for ex in rows:
         public = extractions.to_public(session, ex, person)
-        cams = {c.id: c for c in camera_rows.get_many(session, [d.camera_id for d in public.cameras])}
+        cams = {
+            c.id: c for c in camera_rows.get_many(session, [d.camera_id for d in public.cameras])
+        }
         out.append({"ex": public, "cams": cams})
     return out
 
