@@ -19,6 +19,7 @@ CODES: dict[str, tuple[str, str]] = {
     "unauthorized": ("401", "not authenticated"),
     "missing_api_key": ("401", "no `Authorization: Bearer <key>` header"),
     "invalid_api_key": ("401", "the key is unknown, revoked, or its user deactivated"),
+    "signin_required": ("401", "a console request without a live session (sign in again)"),
     # 403
     "forbidden": ("403", "not allowed"),
     "role_not_allowed": ("403", "your role may not do this at all (app/auth/policy.py)"),
@@ -29,6 +30,7 @@ CODES: dict[str, tuple[str, str]] = {
     "not_your_org": ("403", "that organisation is not yours"),
     "not_your_user": ("403", "that user is not of your organisation"),
     "user_not_managed": ("403", "supervisors manage officers and investigators only"),
+    "csrf_failed": ("403", "a console request without its session's CSRF token"),
     # 404
     "not_found": ("404", "no such path or object"),
     "camera_not_found": ("404", "no such camera (or not one you can see)"),
@@ -40,6 +42,7 @@ CODES: dict[str, tuple[str, str]] = {
     "org_not_found": ("404", "no such organisation"),
     "user_not_found": ("404", "no such user"),
     "key_not_found": ("404", "the user has no such key"),
+    "invitation_not_found": ("404", "no such invitation link"),
     # 405, 408, 409
     "method_not_allowed": ("405", "the path exists, the method does not"),
     "upload_timeout": ("408", "an upload stopped sending for WARDCAM_BODY_TIMEOUT_S"),
@@ -53,12 +56,20 @@ CODES: dict[str, tuple[str, str]] = {
     "package_not_ready": ("409", "the evidence package is not built (yet)"),
     "cannot_deactivate_self": ("409", "nobody deactivates themselves"),
     "last_admin": ("409", "the last active admin cannot be deactivated"),
+    "user_inactive": ("409", "the user is deactivated: reactivate them first"),
+    # 410
+    "gone": ("410", "it existed and can no longer be used"),
+    "invitation_used": ("410", "the invitation link was used already"),
+    "invitation_expired": ("410", "the invitation link expired or was replaced"),
     # 413, 415, 431
     "too_large": ("413", "the upload is larger than WARDCAM_MAX_UPLOAD_BYTES"),
     "raw_body_required": ("415", "send the video as the body itself, not as a form"),
     "headers_too_large": ("431", "request headers over WARDCAM_MAX_HEADER_BYTES"),
     # 422
     "invalid_input": ("422", "a field is missing or malformed (see `errors`)"),
+    "password_too_short": ("422", "a password needs at least 10 characters"),
+    "password_too_long": ("422", "a password has at most 200 characters"),
+    "password_is_username": ("422", "the password cannot be the user name"),
     "invalid_text": ("422", "control or invisible formatting characters in text"),
     "missing_window": ("422", "`from` and `to` are required"),
     "invalid_window": ("422", "a time is not ISO 8601 with an offset, or `to` is not after `from`"),

@@ -12,8 +12,7 @@ from app import openapi
 from app.audit.endpoints import router as audit_router
 from app.cameras.endpoints import router as cameras_router
 from app.cases.endpoints import router as cases_router
-from app.console.assets import ConsoleStaticFiles
-from app.console.pages import routers as console_routers
+from app.console.web import install as install_console
 from app.context import AppContext
 from app.db import run_migrations
 from app.errors import install_error_handlers
@@ -30,6 +29,7 @@ from app.observability.logs import RequestIdMiddleware
 from app.observability.metrics import Metrics
 from app.retention.jobs import RetentionScheduler
 from app.settings import Settings
+from app.signin.endpoints import router as signin_router
 from detectors import DetectorLoadError
 
 log = logging.getLogger("wardcam")
@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         version="0.1.0",
         summary="Index neighbourhood CCTV footage by time and place; court-ready evidence.",
         lifespan=lifespan,
+        docs_url=None,  # the console serves /docs from its vendored Swagger UI (offline)
+        redoc_url=None,  # ReDoc would load from a CDN; Swagger UI is enough
     )
     app.state.ctx = ctx
     install_error_handlers(app)
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     routers = (
         health_router,
         identity_router,
+        signin_router,
         cameras_router,
         footage_router,
         events_router,
@@ -90,8 +93,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     for router in routers:
         app.include_router(router)
-    for router in console_routers():
-        app.include_router(router)
-    app.mount("/static", ConsoleStaticFiles(), name="static")
+    install_console(app)
     openapi.install(app)
     return app

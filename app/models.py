@@ -23,6 +23,7 @@ from app.extractions import models as extractions
 from app.footage import models as footage
 from app.identity import models as identity
 from app.jobs import models as jobs
+from app.signin import models as signin
 
-DOMAINS = (audit, cameras, cases, events, extractions, footage, identity, jobs)
+DOMAINS = (audit, cameras, cases, events, extractions, footage, identity, jobs, signin)
 metadata = SQLModel.metadata

@@ -139,6 +139,20 @@ class Settings(BaseSettings):
     shutdown_timeout_s: int = Field(default=30, ge=1, le=3600)
     """How long a stopping server waits for requests in flight before cancelling them."""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    public_url: str = ""
+    """Where people reach the service (`https://wardcam.example.vn`): invitation links are built
+    on it, and an https URL makes the console's cookies Secure even behind a proxy."""
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    """A console session ends after this long without a request."""
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    """... and this long after signing in, whatever happens."""
+    invitation_hours: float = Field(default=72.0, gt=0, le=24 * 30)
+    """How long an invitation link can be used (once)."""
+    signin_max_failures: int = Field(default=5, ge=1, le=1000)
+    """Wrong passwords for one user name within `signin_window_minutes` before it is locked."""
+    signin_max_failures_ip: int = Field(default=20, ge=1, le=100_000)
+    """Wrong passwords from one address within `signin_window_minutes` before it is locked."""
+    signin_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -12,10 +13,13 @@ from sqlmodel import Session
 from app.auth import repository
 from app.auth.policy import Action, role_may
 from app.auth.principal import Principal
+from app.context import AppContext
 from app.db import read_session
 from app.deps import ContextDep, SessionDep
 from app.errors import Forbidden, Unauthorized
 from app.security import api_key_matches, split_api_key
+from app.signin import service as signin
+from app.signin.service import SESSION_COOKIE
 
 _bearer = HTTPBearer(auto_error=False, description="An API key issued by wardcam")
 
@@ -52,6 +56,8 @@ def get_principal(
     the endpoint commits once, see app.deps) holds no lock while the endpoint works. The
     request's session is entered first all the same: a refused key is audited in it.
     """
+    if creds is None and request.cookies.get(SESSION_COOKIE):
+        return _session_principal(request, ctx)
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise Unauthorized(
             "an API key is required: Authorization: Bearer <key>", code="missing_api_key"
@@ -72,6 +78,25 @@ def get_principal(
                 },
             },
         )
+    request.state.principal = principal
+    return principal
+
+
+def _session_principal(request: Request, ctx: AppContext) -> Principal:
+    """A person signed in to the console calling the API from its pages (the upload sends the
+    file to `POST /cameras/{id}/footage`): the session cookie, and for anything but a read the
+    session's CSRF token in `X-CSRF-Token` (a cookie alone is sent by any site's form)."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    with read_session(ctx.engine) as lookup:
+        found = signin.live_session(lookup, ctx.settings, token)
+    if found is None:
+        raise Unauthorized("the console session has ended: sign in again", code="signin_required")
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        expected = signin.csrf_token_for(token, ctx.settings.secret_bytes)
+        sent = request.headers.get("X-CSRF-Token", "")
+        if not hmac.compare_digest(sent.encode(), expected.encode()):
+            raise Forbidden("the X-CSRF-Token header is missing or wrong", code="csrf_failed")
+    principal = signin.principal_of(found[1])
     request.state.principal = principal
     return principal
 

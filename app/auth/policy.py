@@ -22,6 +22,8 @@ class Action(StrEnum):
     user_list = "user.list"
     user_manage = "user.manage"
     key_manage = "key.manage"
+    invitation_create = "invitation.create"
+    invitation_list = "invitation.list"
     camera_create = "camera.create"
     camera_read = "camera.read"
     camera_list = "camera.list"
@@ -59,6 +61,9 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.user_list: frozenset({Role.admin, Role.supervisor}),
     Action.user_manage: frozenset({Role.admin, Role.supervisor}),
     Action.key_manage: frozenset({Role.admin, Role.supervisor}),
+    # Supervisors: the officers and investigators of their organisation (UserPolicy).
+    Action.invitation_create: frozenset({Role.admin, Role.supervisor}),
+    Action.invitation_list: frozenset({Role.admin, Role.supervisor}),
     Action.camera_create: frozenset({Role.admin, Role.ward}),
     Action.camera_read: frozenset({Role.admin, Role.ward, *_POLICE_READ}),
     Action.camera_list: frozenset({Role.admin, Role.ward, *_POLICE_READ}),

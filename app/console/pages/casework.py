@@ -27,22 +27,19 @@ from app.cases import repository as case_rows
 from app.cases import service as cases
 from app.cases.models import Case, CaseStatus
 from app.cases.schemas import CaseCreate
-from app.console.i18n import N_, i18n
+from app.console import nav
+from app.console.i18n import N_
 from app.console.pages.common import (
     DEFAULT_ZONE,
-    FormValues,
     attempt,
     error_flash,
-    error_page,
     form_time,
     fragment,
-    lang_of,
     page,
-    read_form,
-    require_role,
+    tr_of,
 )
 from app.console.pages.ward import ACTION_LABELS
-from app.console.session import CsrfChecked, Person
+from app.console.session import CsrfChecked, Form, Person, ensure, mark_console, read_form
 from app.console.templating import Flash
 from app.context import AppContext
 from app.deps import MAX_ID, ContextDep, IdPath, SessionDep
@@ -51,9 +48,12 @@ from app.extractions import service as extractions
 from app.extractions.models import Extraction, ExtractionState
 from app.extractions.schemas import ExtractionCreate, ExtractionPublic
 from app.identity import repository as identity
+from app.identity.models import Role
 
-router = APIRouter(prefix="/casework", include_in_schema=False)
-FormDep = Annotated[FormValues, Depends(read_form)]
+router = APIRouter(
+    prefix="/casework", include_in_schema=False, dependencies=[Depends(mark_console)]
+)
+FormDep = Annotated[Form, Depends(read_form)]
 
 STATE_LABELS = {
     "pending": N_("Waiting for the camera owners"),
@@ -81,23 +81,16 @@ WORKING = {
 }
 
 
-def _gate(session: Session, request: Request, person: Principal, action: Action) -> Response | None:
-    denied = attempt(session, lambda: require_role(person, action))
-    return error_page(request, person, denied) if isinstance(denied, ApiError) else None
-
-
 def _case(
-    session: Session, request: Request, person: Principal, case_id: int, action: Action
-) -> Case | Response:
-    found = attempt(session, lambda: cases.get_visible(session, person, case_id, action.value))
-    return error_page(request, person, found) if isinstance(found, ApiError) else found
+    request: Request, session: Session, person: Principal, case_id: int, action: Action
+) -> Case:
+    return cases.get_visible(session, person, case_id, action.value)
 
 
 @router.get("/cases", summary="My cases")
 def case_list(request: Request, session: SessionDep, person: Person) -> Response:
-    if (refused := _gate(session, request, person, Action.case_list)) is not None:
-        return refused
-    tr = i18n(lang_of(request, person))
+    ensure(request, person, Action.case_list)
+    tr = tr_of(request, person)
     rows = cases.list_visible(session, person, status=None, before_id=None, limit=200)
     return page(
         request,
@@ -119,9 +112,8 @@ def _allowed(person: Principal) -> set[Action]:
 
 @router.post("/cases", dependencies=[CsrfChecked])
 def open_case(request: Request, session: SessionDep, person: Person, form: FormDep) -> Response:
-    if (refused := _gate(session, request, person, Action.case_create)) is not None:
-        return refused
-    tr = i18n(lang_of(request, person))
+    ensure(request, person, Action.case_create)
+    tr = tr_of(request, person)
     values = {"number": form.get("number").strip(), "title": form.get("title").strip()}
     errors: dict[str, str] = {}
     flashes: list[Flash] = []
@@ -166,12 +158,9 @@ def case_page(
     person: Person,
     added: Annotated[int, Query()] = 0,
 ) -> Response:
-    if (refused := _gate(session, request, person, Action.case_read)) is not None:
-        return refused
-    case = _case(session, request, person, case_id, Action.case_read)
-    if isinstance(case, Response):
-        return case
-    tr = i18n(lang_of(request, person))
+    ensure(request, person, Action.case_read)
+    case = _case(request, session, person, case_id, Action.case_read)
+    tr = tr_of(request, person)
     members = _names(session, list(case_rows.member_ids(session, case_id)))
     requests = [
         extractions.to_public(session, ex, person)
@@ -212,16 +201,11 @@ def case_page(
 def add_member(
     case_id: IdPath, request: Request, session: SessionDep, person: Person, form: FormDep
 ) -> Response:
-    if (refused := _gate(session, request, person, Action.case_member_add)) is not None:
-        return refused
-    case = _case(session, request, person, case_id, Action.case_member_add)
-    if isinstance(case, Response):
-        return case
+    ensure(request, person, Action.case_member_add)
+    case = _case(request, session, person, case_id, Action.case_member_add)
     user = identity.user_named(session, form.get("username").strip())
     user_id = user.id if user and user.id else 0
-    done = attempt(session, lambda: cases.add_member(session, person, case, user_id or MAX_ID))
-    if isinstance(done, ApiError):
-        return error_page(request, person, done)
+    cases.add_member(session, person, case, user_id or MAX_ID)
     return RedirectResponse(f"/casework/cases/{case_id}?added=1", status_code=303)
 
 
@@ -235,7 +219,7 @@ def _request_form(
     flashes: list[Flash] | None = None,
     status_code: int = 200,
 ) -> Response:
-    tr = i18n(lang_of(request, person))
+    tr = tr_of(request, person)
     mine = cases.list_visible(session, person, status=CaseStatus.open, before_id=None, limit=200)
     visible = camera_rows.visible_cameras(session, person)
     chosen = [visible[c] for c in values["camera_id"] if c in visible]
@@ -261,8 +245,7 @@ def _ids(values: list[str]) -> list[int]:
 
 @router.get("/request", summary="Request footage (pre-filled from a result)")
 def request_form(request: Request, session: SessionDep, person: Person) -> Response:
-    if (refused := _gate(session, request, person, Action.extraction_create)) is not None:
-        return refused
+    ensure(request, person, Action.extraction_create)
     q = request.query_params
     values = {
         "case_id": q.get("case_id", ""),
@@ -279,12 +262,11 @@ def request_form(request: Request, session: SessionDep, person: Person) -> Respo
 def file_request(
     request: Request, session: SessionDep, ctx: ContextDep, person: Person, form: FormDep
 ) -> Response:
-    if (refused := _gate(session, request, person, Action.extraction_create)) is not None:
-        return refused
-    tr = i18n(lang_of(request, person))
+    ensure(request, person, Action.extraction_create)
+    tr = tr_of(request, person)
     values: dict[str, Any] = {
         "case_id": form.get("case_id"),
-        "camera_id": _ids(form.all("camera_id")),
+        "camera_id": _ids(form.getall("camera_id")),
         "from": form.get("from"),
         "to": form.get("to"),
         "reason": form.get("reason").strip(),
@@ -345,12 +327,9 @@ def file_request(
 
 
 def _extraction(
-    session: Session, request: Request, person: Principal, extraction_id: int, action: Action
-) -> Extraction | Response:
-    found = attempt(
-        session, lambda: extractions.get_visible(session, person, extraction_id, action.value)
-    )
-    return error_page(request, person, found) if isinstance(found, ApiError) else found
+    request: Request, session: Session, person: Principal, extraction_id: int, action: Action
+) -> Extraction:
+    return extractions.get_visible(session, person, extraction_id, action.value)
 
 
 def _view(session: Session, person: Principal, ex: Extraction) -> dict[str, Any]:
@@ -370,12 +349,9 @@ def _view(session: Session, person: Principal, ex: Extraction) -> dict[str, Any]
 def extraction_page(
     extraction_id: IdPath, request: Request, session: SessionDep, ctx: ContextDep, person: Person
 ) -> Response:
-    if (refused := _gate(session, request, person, Action.extraction_read)) is not None:
-        return refused
-    ex = _extraction(session, request, person, extraction_id, Action.extraction_read)
-    if isinstance(ex, Response):
-        return ex
-    tr = i18n(lang_of(request, person))
+    ensure(request, person, Action.extraction_read)
+    ex = _extraction(request, session, person, extraction_id, Action.extraction_read)
+    tr = tr_of(request, person)
     view = _view(session, person, ex)
     return page(
         request,
@@ -393,11 +369,8 @@ def extraction_state(
 ) -> Response:
     """Polled by the request's page while the owners decide and the package is built; it
     stops polling once the state is final (the fragment then has no hx-trigger)."""
-    if (refused := _gate(session, request, person, Action.extraction_read)) is not None:
-        return refused
-    ex = _extraction(session, request, person, extraction_id, Action.extraction_read)
-    if isinstance(ex, Response):
-        return ex
+    ensure(request, person, Action.extraction_read)
+    ex = _extraction(request, session, person, extraction_id, Action.extraction_read)
     return fragment(request, person, "pages/extraction_state.html", **_view(session, person, ex))
 
 
@@ -407,14 +380,9 @@ def package(
 ) -> Response:
     """`GET /extractions/{id}/package` for the console: the same checks and audit entry,
     committed before the first byte is sent."""
-    if (refused := _gate(session, request, person, Action.package_download)) is not None:
-        return refused
-    ex = _extraction(session, request, person, extraction_id, Action.package_download)
-    if isinstance(ex, Response):
-        return ex
-    done = attempt(session, lambda: extractions.record_download(session, person, ex))
-    if isinstance(done, ApiError):
-        return error_page(request, person, done)
+    ensure(request, person, Action.package_download)
+    ex = _extraction(request, session, person, extraction_id, Action.package_download)
+    extractions.record_download(session, person, ex)
     assert ex.package_key is not None
     key = ex.package_key
     info = ctx.store.stat(key)
@@ -468,20 +436,11 @@ def _clips(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*.mp4"))
 
 
-def _ready(
-    session: Session, request: Request, person: Principal, extraction_id: int
-) -> Extraction | Response:
-    if (refused := _gate(session, request, person, Action.package_download)) is not None:
-        return refused
-    ex = _extraction(session, request, person, extraction_id, Action.package_download)
-    if isinstance(ex, Response):
-        return ex
+def _ready(session: Session, request: Request, person: Principal, extraction_id: int) -> Extraction:
+    ensure(request, person, Action.package_download)
+    ex = _extraction(request, session, person, extraction_id, Action.package_download)
     if ex.state != ExtractionState.ready or not ex.package_key:
-        return error_page(
-            request,
-            person,
-            Conflict(f"no package: the request is {ex.state}", code="package_not_ready"),
-        )
+        raise Conflict(f"no package: the request is {ex.state}", code="package_not_ready")
     return ex
 
 
@@ -492,11 +451,9 @@ def play(
     """The clips of a ready package in the browser; opening them is audited like a
     download (`extraction.play`, in each packaged camera's access log)."""
     ex = _ready(session, request, person, extraction_id)
-    if isinstance(ex, Response):
-        return ex
     clips = _clips(_package_dir(ctx, ex))
     extractions.record_play(session, person, ex, clips)
-    tr = i18n(lang_of(request, person))
+    tr = tr_of(request, person)
     view = _view(session, person, ex)
     return page(
         request,
@@ -520,8 +477,6 @@ def clip(
     """A clip of a ready package, with HTTP range requests (the video element seeks); the
     same members-only check as the download on every request."""
     ex = _ready(session, request, person, extraction_id)
-    if isinstance(ex, Response):
-        return Response(status_code=ex.status_code)
     root = _package_dir(ctx, ex)
     if name not in _clips(root):
         return Response(status_code=NotFound.status_code)
@@ -531,3 +486,12 @@ def clip(
         headers={"Cache-Control": "private, no-store"},
         content_disposition_type="inline",
     )
+
+
+nav.register(
+    N_("Cases"),
+    "/casework/cases",
+    {Role.investigator, Role.supervisor, Role.officer},
+    order=20,
+    description=N_("Your cases, their requests for footage and evidence packages"),
+)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -21,28 +21,29 @@ from app.auth.principal import Principal
 from app.cameras import repository as camera_rows
 from app.cases import service as cases
 from app.cases.models import CaseStatus
-from app.console.i18n import N_, I18n, datetime_local_value, format_utc_offset, i18n, zone
+from app.console import nav
+from app.console.i18n import N_, I18n, datetime_local_value, format_utc_offset, zone
 from app.console.maps import MapCamera
 from app.console.pages.common import (
     DEFAULT_ZONE,
     attempt,
     error_flash,
-    error_page,
     form_time,
     fragment,
-    lang_of,
     page,
-    require_role,
+    tr_of,
 )
-from app.console.session import Person
+from app.console.session import Person, ensure, mark_console
+from app.console.templating import Flash
 from app.db import utcnow
 from app.deps import MAX_ID, ContextDep, SessionDep
 from app.errors import ApiError, NotFound, Unprocessable
 from app.events import service as events
 from app.events.service import RawFilters
+from app.identity.models import Role
 from detectors import LABELS, PALETTE
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_console)])
 
 PAGE_SIZE = 48
 LABEL_NAMES = {
@@ -245,10 +246,8 @@ def _cases_of(session: Session, person: Principal) -> list[Any]:
 
 @router.get("/search", summary="Search footage by place and time")
 def search_page(request: Request, session: SessionDep, ctx: ContextDep, person: Person) -> Response:
-    denied = attempt(session, lambda: require_role(person, Action.event_search))
-    if isinstance(denied, ApiError):
-        return error_page(request, person, denied)
-    tr = i18n(lang_of(request, person))
+    ensure(request, person, Action.event_search)
+    tr = tr_of(request, person)
     tz = _zone_of(session, person)
     form = read_search(request, tz, tr)
     visible = camera_rows.visible_cameras(session, person)
@@ -292,9 +291,7 @@ def search_page(request: Request, session: SessionDep, ctx: ContextDep, person: 
     )
 
 
-def _flash(text: str) -> Any:
-    from app.console.templating import Flash
-
+def _flash(text: str) -> Flash:
     return Flash(text, "error")
 
 
@@ -308,24 +305,13 @@ def search_results(
 ) -> Response:
     """The results fragment: with a cursor the next thumbnails and the next "load more";
     without, the whole results block (histogram, first page)."""
-    denied = attempt(session, lambda: require_role(person, Action.event_search))
-    if isinstance(denied, ApiError):
-        return error_page(request, person, denied)
-    tr = i18n(lang_of(request, person))
+    ensure(request, person, Action.event_search)
+    tr = tr_of(request, person)
     tz = _zone_of(session, person)
     form = read_search(request, tz, tr)
     if form.raw is None:
-        return error_page(
-            request, person, Unprocessable(form.error or "no search", code="invalid_input")
-        )
-    found = attempt(
-        session,
-        lambda: run_search(
-            session, ctx, person, form, cursor=cursor, with_histogram=cursor is None
-        ),
-    )
-    if isinstance(found, ApiError):
-        return error_page(request, person, found)
+        raise Unprocessable(form.error or "no search: fill in the form", code="invalid_input")
+    found = run_search(session, ctx, person, form, cursor=cursor, with_histogram=cursor is None)
     template = "pages/search_items.html" if cursor else "pages/search_results.html"
     return fragment(
         request,
@@ -349,21 +335,13 @@ def thumbnail(
     purpose: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
     """`GET /events/{id}/thumbnail` for the console: the same service call and audit entry."""
-    denied = attempt(session, lambda: require_role(person, Action.event_read))
-    if isinstance(denied, ApiError):
-        return Response(status_code=denied.status_code)
-    got = attempt(
-        session,
-        lambda: events.get_event(
-            session, person, event_id, action="event.thumbnail", case_id=case_id, purpose=purpose
-        ),
+    ensure(request, person, Action.event_read)
+    event, _ = events.get_event(
+        session, person, event_id, action="event.thumbnail", case_id=case_id, purpose=purpose
     )
-    if isinstance(got, ApiError):
-        return Response(status_code=got.status_code)
-    event, _ = got
     key = event.thumbnail_key
     if not key or not ctx.store.exists(key):
-        return Response(status_code=NotFound.status_code)
+        raise NotFound(f"event {event_id} has no thumbnail", code="thumbnail_not_found")
     data = b"".join(ctx.store.iter_chunks(key))
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
@@ -377,17 +355,9 @@ def event_page(
     case_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     purpose: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
-    denied = attempt(session, lambda: require_role(person, Action.event_read))
-    if isinstance(denied, ApiError):
-        return error_page(request, person, denied)
-    got = attempt(
-        session,
-        lambda: events.read_event(session, person, event_id, case_id=case_id, purpose=purpose),
-    )
-    if isinstance(got, ApiError):
-        return error_page(request, person, got)
-    tr = i18n(lang_of(request, person))
-    ev = got
+    ensure(request, person, Action.event_read)
+    ev = events.read_event(session, person, event_id, case_id=case_id, purpose=purpose)
+    tr = tr_of(request, person)
     why = urlencode({"case_id": case_id} if case_id else {"purpose": purpose or ""})
     around = timedelta(minutes=2)
     request_url = None
@@ -421,3 +391,12 @@ def event_page(
 def _same_origin(request: Request) -> bool:
     ref = request.headers.get("referer", "")
     return ref.startswith(str(request.base_url)) and "/search" in ref
+
+
+nav.register(
+    N_("Search footage"),
+    "/search",
+    {Role.officer, Role.investigator, Role.supervisor},
+    order=10,
+    description=N_("Draw an area on the map, choose a time and what to look for"),
+)

@@ -23,20 +23,17 @@ from app.cameras import repository as camera_rows
 from app.cameras import service as cameras
 from app.cameras.models import Camera, CameraStatus, SharingPolicy
 from app.cameras.schemas import CameraCreate, CameraUpdate
-from app.console.i18n import N_, i18n
+from app.console import nav
+from app.console.i18n import N_
 from app.console.maps import MapCamera
 from app.console.pages.common import (
     DEFAULT_ZONE,
-    FormValues,
     attempt,
     error_flash,
-    error_page,
-    lang_of,
     page,
-    read_form,
-    require_role,
+    tr_of,
 )
-from app.console.session import CsrfChecked, Person
+from app.console.session import CsrfChecked, Form, Person, ensure, mark_console, read_form
 from app.console.templating import Flash
 from app.deps import MAX_ID, ContextDep, IdPath, SessionDep
 from app.errors import ApiError
@@ -45,9 +42,10 @@ from app.extractions.models import ExtractionState
 from app.extractions.schemas import DecisionIn
 from app.footage import service as footage
 from app.identity import repository as identity
+from app.identity.models import Role
 
-router = APIRouter(prefix="/ward", include_in_schema=False)
-FormDep = Annotated[FormValues, Depends(read_form)]
+router = APIRouter(prefix="/ward", include_in_schema=False, dependencies=[Depends(mark_console)])
+FormDep = Annotated[Form, Depends(read_form)]
 
 # Audit actions as a ward reads them in an access log.
 ACTION_LABELS: dict[str, str] = {
@@ -90,21 +88,14 @@ def _zones() -> list[str]:
     return [DEFAULT_ZONE, *[z for z in asia if z != DEFAULT_ZONE], "UTC"]
 
 
-def _gate(session: Session, request: Request, person: Principal, action: Action) -> Response | None:
-    """The role check of the API's `require(action)`; a refusal is a 403 page, audited."""
-    denied = attempt(session, lambda: require_role(person, action))
-    return error_page(request, person, denied) if isinstance(denied, ApiError) else None
-
-
 def _own_cameras(session: Session, person: Principal) -> list[Camera]:
     return [c for c, _ in camera_rows.list_visible(session, person, limit=1000)]
 
 
 @router.get("", summary="The ward's cameras")
 def ward_home(request: Request, session: SessionDep, person: Person) -> Response:
-    if (refused := _gate(session, request, person, Action.camera_list)) is not None:
-        return refused
-    tr = i18n(lang_of(request, person))
+    ensure(request, person, Action.camera_list)
+    tr = tr_of(request, person)
     cams = _own_cameras(session, person)
     states = footage.camera_states(session, cams)
     markers = []
@@ -169,7 +160,7 @@ def _camera_form(
     flashes: list[Flash] | None = None,
     status_code: int = 200,
 ) -> Response:
-    tr = i18n(lang_of(request, person))
+    tr = tr_of(request, person)
     others = [c for c in _own_cameras(session, person) if camera is None or c.id != camera.id]
     upload = None
     if camera is not None:
@@ -207,14 +198,13 @@ def _field_errors(exc: ValidationError) -> dict[str, str]:
     return out
 
 
-def _posted_camera(form: FormValues) -> dict[str, Any]:
+def _posted_camera(form: Form) -> dict[str, Any]:
     return {k: form.get(k).strip() for k in (*CAMERA_FIELDS, "sharing_policy", "status")}
 
 
 @router.get("/cameras/new", summary="Register a camera")
 def new_camera(request: Request, session: SessionDep, person: Person) -> Response:
-    if (refused := _gate(session, request, person, Action.camera_create)) is not None:
-        return refused
+    ensure(request, person, Action.camera_create)
     return _camera_form(request, person, session, camera=None, values=_camera_form_values(None))
 
 
@@ -222,8 +212,7 @@ def new_camera(request: Request, session: SessionDep, person: Person) -> Respons
 def create_camera(
     request: Request, session: SessionDep, ctx: ContextDep, person: Person, form: FormDep
 ) -> Response:
-    if (refused := _gate(session, request, person, Action.camera_create)) is not None:
-        return refused
+    ensure(request, person, Action.camera_create)
     values = _posted_camera(form)
     try:
         data = CameraCreate.model_validate({k: v for k, v in values.items() if k != "status"})
@@ -260,13 +249,8 @@ def create_camera(
     return RedirectResponse(f"/ward/cameras/{made.id}?saved=1", status_code=303)
 
 
-def _managed(
-    session: Session, person: Principal, camera_id: int, action: Action
-) -> Camera | ApiError:
-    return attempt(
-        session,
-        lambda: cameras.get_for(session, person, camera_id, manage=True, action=action.value),
-    )
+def _managed(session: Session, person: Principal, camera_id: int, action: Action) -> Camera:
+    return cameras.get_for(session, person, camera_id, manage=True, action=action.value)
 
 
 @router.get("/cameras/{camera_id}", summary="One camera: edit, upload")
@@ -277,12 +261,9 @@ def camera_page(
     person: Person,
     saved: Annotated[int, Query()] = 0,
 ) -> Response:
-    if (refused := _gate(session, request, person, Action.camera_update)) is not None:
-        return refused
+    ensure(request, person, Action.camera_update)
     camera = _managed(session, person, camera_id, Action.camera_update)
-    if isinstance(camera, ApiError):
-        return error_page(request, person, camera)
-    tr = i18n(lang_of(request, person))
+    tr = tr_of(request, person)
     flashes = [Flash(tr.gettext("Camera saved."), "success")] if saved else []
     return _camera_form(
         request, person, session, camera=camera, values=_camera_form_values(camera), flashes=flashes
@@ -298,11 +279,8 @@ def update_camera(
     person: Person,
     form: FormDep,
 ) -> Response:
-    if (refused := _gate(session, request, person, Action.camera_update)) is not None:
-        return refused
+    ensure(request, person, Action.camera_update)
     camera = _managed(session, person, camera_id, Action.camera_update)
-    if isinstance(camera, ApiError):
-        return error_page(request, person, camera)
     values = _posted_camera(form)
     current = _camera_form_values(camera)
     changes = {k: v for k, v in values.items() if v != current.get(k)}
@@ -353,11 +331,8 @@ def access_log(
     person: Person,
     cursor: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Response:
-    if (refused := _gate(session, request, person, Action.camera_access_log)) is not None:
-        return refused
+    ensure(request, person, Action.camera_access_log)
     camera = _managed(session, person, camera_id, Action.camera_access_log)
-    if isinstance(camera, ApiError):
-        return error_page(request, person, camera)
     limit = 50
     rows = audit.for_camera(session, camera_id, before_id=cursor, limit=limit)
     names: dict[int, str] = {}
@@ -394,7 +369,7 @@ def access_log(
         if cursor is not None and request.headers.get("hx-request")
         else "pages/ward_access_log.html"
     )
-    tr = i18n(lang_of(request, person))
+    tr = tr_of(request, person)
     return page(
         request,
         person,
@@ -432,9 +407,8 @@ def requests_page(
     person: Person,
     done: Annotated[str, Query(max_length=16)] = "",
 ) -> Response:
-    if (refused := _gate(session, request, person, Action.extraction_decide)) is not None:
-        return refused
-    tr = i18n(lang_of(request, person))
+    ensure(request, person, Action.extraction_decide)
+    tr = tr_of(request, person)
     flashes = []
     if done == "approve":
         flashes.append(Flash(tr.gettext("Approved. The requester has been told."), "success"))
@@ -463,17 +437,16 @@ def decide(
     person: Person,
     form: FormDep,
 ) -> Response:
-    if (refused := _gate(session, request, person, Action.extraction_decide)) is not None:
-        return refused
+    ensure(request, person, Action.extraction_decide)
     body: dict[str, Any] = {"decision": form.get("decision"), "note": form.get("note").strip()}
     if per_camera_decisions():
-        picked = [int(v) for v in form.all("camera_ids") if v.isdigit() and 0 < int(v) <= MAX_ID]
+        picked = [int(v) for v in form.getall("camera_ids") if v.isdigit() and 0 < int(v) <= MAX_ID]
         if picked:
             body["camera_ids"] = picked
     try:
         data = DecisionIn.model_validate(body)
     except ValidationError as exc:
-        tr = i18n(lang_of(request, person))
+        tr = tr_of(request, person)
         return page(
             request,
             person,
@@ -486,7 +459,21 @@ def decide(
             per_camera=per_camera_decisions(),
             decision_labels=DECISION_LABELS,
         )
-    done = attempt(session, lambda: extractions.decide(session, person, extraction_id, data))
-    if isinstance(done, ApiError):
-        return error_page(request, person, done)
+    extractions.decide(session, person, extraction_id, data)
     return RedirectResponse(f"/ward/requests?done={data.decision}", status_code=303)
+
+
+nav.register(
+    N_("Our cameras"),
+    "/ward",
+    {Role.ward},
+    order=10,
+    description=N_("Cameras on a map, their footage and gaps; register and upload"),
+)
+nav.register(
+    N_("Requests for footage"),
+    "/ward/requests",
+    {Role.ward},
+    order=20,
+    description=N_("Approve or deny the police's requests for your cameras' footage"),
+)

@@ -1,0 +1,130 @@
+"""The console inside the API's app: its pages, static files, offline /docs, and its errors
+as pages.
+
+`install(app)` is called by `app.main.create_app`. Console routes carry the `mark_console`
+dependency (or `Person`/`CsrfChecked`, which mark the request too); an error raised in one is
+answered with a page in the reader's language, while the API's routes keep their JSON.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import JSONResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from app.console import admin_pages, signin_pages, transparency
+from app.console import pages as role_pages
+from app.console.assets import ConsoleStaticFiles
+from app.console.i18n import default_language, i18n
+from app.console.maps import map_tiles
+from app.console.session import (
+    SignInRequired,
+    console_of,
+    finish,
+    language_of,
+    page_context,
+    public_context,
+    sign_in_url,
+)
+from app.console.templating import Console
+from app.errors import ApiError, error_body
+
+SWAGGER = "vendor/swagger-ui-5.35.0"
+
+
+def install(app: FastAPI) -> None:
+    console = Console(default_language=default_language(), map_tiles=map_tiles())
+    app.state.console = console
+    app.mount("/static", ConsoleStaticFiles(), name="static")
+    for module in (signin_pages, admin_pages, transparency):
+        app.include_router(module.router)
+    for router in role_pages.routers():
+        app.include_router(router)
+    _install_docs(app, console)
+    _install_handlers(app)
+
+
+def _install_docs(app: FastAPI, console: Console) -> None:
+    """Swagger UI from the vendored copy: /docs works on a closed network (FastAPI's own
+    /docs and /redoc load it from a CDN; create_app turns those off)."""
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="wardcam API",
+            swagger_js_url=console.assets.url(f"{SWAGGER}/swagger-ui-bundle.js"),
+            swagger_css_url=console.assets.url(f"{SWAGGER}/swagger-ui.css"),
+            swagger_favicon_url=console.assets.url(f"{SWAGGER}/favicon-32x32.png"),
+            oauth2_redirect_url="/docs/oauth2-redirect",
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    def oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+
+def _is_console(request: Request) -> bool:
+    return bool(getattr(request.state, "console", False))
+
+
+def error_page(request: Request, status_code: int, code: str, detail: str) -> Response:
+    """An error as a page: the 403 page for refusals, a short explanation otherwise."""
+    person = getattr(request.state, "principal", None)
+    ctx = page_context(request, person) if person is not None else public_context(request)
+    tr = i18n(ctx["lang"])
+    if status_code == 403 and code == "csrf_failed":
+        title = tr.gettext("The form has expired")
+        text = tr.gettext(
+            "The page was open too long or you signed out meanwhile. Reload the page and try again."
+        )
+    elif status_code == 403:
+        title = tr.gettext("Not allowed")
+        text = tr.gettext(
+            "Your role does not give access to this page. "
+            "The refusal was recorded in the audit log."
+        )
+    elif status_code == 404:
+        title = tr.gettext("Not found")
+        text = tr.gettext("There is nothing at this address, or it is not yours to see.")
+    else:
+        title = tr.gettext("This did not work")
+        text = tr.gettext("The request was refused. Nothing was changed.")
+    response = console_of(request).response(
+        request,
+        "error.html",
+        title=title,
+        heading=title,
+        text=text,
+        detail=detail,
+        code=code,
+        status_code=status_code,
+        **ctx,
+    )
+    return finish(request, response)
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, _: SignInRequired) -> Response:
+        if request.headers.get("hx-request"):
+            return JSONResponse(
+                error_body("sign in first", "signin_required"),
+                status_code=401,
+                headers={"HX-Redirect": sign_in_url(request.headers.get("hx-current-url") or "/")},
+            )
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(sign_in_url(path if request.method == "GET" else "/"), 303)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        if _is_console(request) and not request.headers.get("hx-request"):
+            return error_page(request, exc.status_code, exc.code, exc.detail)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(
+            error_body(exc.detail, exc.code), status_code=exc.status_code, headers=headers
+        )
+
+
+__all__ = ["error_page", "install", "language_of"]
