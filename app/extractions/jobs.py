@@ -3,6 +3,14 @@
 Every original is re-hashed against its acquisition hash while it is packaged; a mismatch
 fails the job (no retry), marks the request failed and writes a `evidence.tamper_suspected`
 audit entry that the camera's owner sees in its access log.
+
+No failure is silent. The job keeps track of its step (and the camera and segment it is
+working on); when it fails for good (an original missing from the store, a tampered one,
+footage that cannot be cut: at once; anything else once its attempts are used up) the
+request becomes `failed` with `error` saying what and where, an `extraction.failed` audit
+entry goes to the request's chain of custody and to its cameras' access logs, the failure is
+logged at ERROR, counted in `wardcam_extractions{state="failed"}`, and handed to
+`notify_failure`. A failure that will be retried is shown in `error` while it waits.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +30,7 @@ from app.audit.service import FAILED, record
 from app.cameras import repository as cameras
 from app.cameras.models import Camera
 from app.cases import repository as cases
+from app.context import AppContext
 from app.db import utcnow
 from app.events import repository as events
 from app.events.serialise import package_event
@@ -29,8 +39,10 @@ from app.extractions.models import Decision, Extraction, ExtractionState
 from app.extractions.service import FULFIL_JOB, package_key
 from app.footage import repository as footage
 from app.identity import repository as identity
-from app.jobs.registry import JobContext, PermanentJobError, handler
+from app.jobs import repository as jobs
+from app.jobs.registry import JobContext, LeaseLost, PermanentJobError, handler
 from app.signing import signing_key
+from app.storage import ObjectNotFound
 from app.storage.download import download
 from evidence.cut import SourceSegment
 from evidence.errors import EvidenceError, TamperError
@@ -73,18 +85,152 @@ def _camera_meta(cam: Camera) -> dict[str, Any]:
     }
 
 
-def _set_state(jc: JobContext, state: ExtractionState, **fields: Any) -> None:
-    with jc.app.transaction() as session:
-        ex = repository.get(session, jc.target_id or 0)
-        assert ex is not None
-        ex.state, ex.updated_at = state, utcnow()
-        for k, v in fields.items():
-            setattr(ex, k, v)
-        session.add(ex)
+@dataclass
+class Step:
+    """Where a fulfilment is: what a failure names (`extraction.failed_step` and so on)."""
+
+    name: str = "prepare"
+    camera_id: int | None = None
+    segment_id: int | None = None
+
+    def at(self, name: str, camera_id: int | None = None, segment_id: int | None = None) -> None:
+        self.name, self.camera_id, self.segment_id = name, camera_id, segment_id
+
+    def describe(self) -> str:
+        where = STEPS.get(self.name, self.name)
+        if self.segment_id is not None:
+            where += f" (segment {self.segment_id} of camera {self.camera_id})"
+        elif self.camera_id is not None:
+            where += f" (camera {self.camera_id})"
+        return where
+
+
+STEPS = {
+    "prepare": "reading the request",
+    "thumbnails": "reading the event thumbnails",
+    "read_original": "reading a stored original",
+    "package": "cutting, redacting and signing the package",
+    "store_package": "storing the package",
+    "finish": "recording the package",
+}
+PERMANENT = (PermanentJobError, EvidenceError, ObjectNotFound)
+"""Failures that another attempt cannot mend: the request fails at once."""
 
 
 @handler(FULFIL_JOB)
 def fulfil(jc: JobContext) -> None:
+    """Build the package; on failure, say so on the request (see the module's docstring)."""
+    step = Step()
+    try:
+        _fulfil(jc, step)
+    except LeaseLost:
+        raise  # another worker has the job now
+    except Exception as exc:
+        reason = _reason(exc, step)
+        if isinstance(exc, PERMANENT) or _last_attempt(jc):
+            _fail(jc, reason, step, tampered=isinstance(exc, TamperError))
+            raise PermanentJobError(reason) from None
+        _retrying(jc, reason)
+        raise
+
+
+def _reason(exc: Exception, step: Step) -> str:
+    if isinstance(exc, TamperError):
+        return f"possible tampering: {exc}"
+    if isinstance(exc, ObjectNotFound):
+        what = "stored original" if step.name == "read_original" else "object"
+        return f"{step.describe()} failed: the {what} {exc.key} is missing from the object store"
+    if isinstance(exc, (EvidenceError, PermanentJobError)):
+        return f"{step.describe()} failed: {exc}"
+    return f"{step.describe()} failed: {type(exc).__name__}: {exc}"
+
+
+def _last_attempt(jc: JobContext) -> bool:
+    with jc.app.transaction() as session:
+        job = jobs.for_target(session, FULFIL_JOB, jc.target_id or 0)
+        return job is None or job.attempts >= job.max_attempts
+
+
+def _retrying(jc: JobContext, reason: str) -> None:
+    """Waiting for another attempt: back to `approved`, the reason shown meanwhile."""
+    log.warning("extraction %s: %s; will retry", jc.target_id, reason)
+    with jc.app.transaction() as session:
+        ex = repository.get(session, jc.target_id or 0)
+        job = jobs.for_target(session, FULFIL_JOB, jc.target_id or 0)
+        if ex is None or job is None:
+            return
+        ex.state, ex.updated_at = ExtractionState.approved, utcnow()
+        ex.error = f"attempt {job.attempts} of {job.max_attempts} failed, retrying: {reason}"
+        session.add(ex)
+
+
+def _fail(jc: JobContext, reason: str, step: Step, *, tampered: bool) -> None:
+    """The request failed for good: its state, the audit entries, the log, the hook."""
+    with jc.app.transaction() as session:
+        ex = repository.get(session, jc.target_id or 0)
+        if ex is None:
+            return
+        approved = [
+            d.camera_id
+            for d in repository.cameras_of(session, ex.id or 0)
+            if d.decision == Decision.approved
+        ]
+        job = jobs.for_target(session, FULFIL_JOB, ex.id or 0)
+        ex.state, ex.updated_at, ex.error = ExtractionState.failed, utcnow(), reason
+        ex.failed_step, ex.failed_camera_id = step.name, step.camera_id
+        ex.failed_segment_id = step.segment_id
+        session.add(ex)
+        if tampered:
+            record(
+                session,
+                None,
+                "evidence.tamper_suspected",
+                outcome=FAILED,
+                target_type="extraction",
+                target_id=ex.id,
+                case_id=ex.case_id,
+                camera_ids=approved,
+                details={"detail": reason},
+            )
+        record(
+            session,
+            None,
+            "extraction.failed",
+            outcome=FAILED,
+            target_type="extraction",
+            target_id=ex.id,
+            case_id=ex.case_id,
+            camera_ids=approved,
+            details={
+                "error": reason,
+                "step": step.name,
+                "camera_id": step.camera_id,
+                "segment_id": step.segment_id,
+                "job_id": jc.job_id,
+                "attempts": job.attempts if job else None,
+            },
+        )
+        failed = ex.model_copy()
+    log.error("extraction %s (case %s) failed: %s", failed.id, failed.case_id, reason)
+    notify_failure(jc.app, failed, reason)
+
+
+def notify_failure(app: AppContext, ex: Extraction, reason: str) -> None:
+    """Tell people that an evidence request failed (called once, after the failure is
+    committed: `ex` is that state). The request already shows `failed` with `error`, the
+    audit log and the camera owners' access logs have `extraction.failed`, the log has an
+    ERROR line and `wardcam_extractions{state="failed"}` counts it; this is where
+    notifications (webhooks, mail to the requester and the case's unit) hook in. It must not
+    raise: the job's outcome is recorded whatever happens here."""
+    log.info(
+        "notify: extraction %s of case %s failed (%s); no notification channel configured",
+        ex.id,
+        ex.case_id,
+        reason,
+    )
+
+
+def _fulfil(jc: JobContext, step: Step) -> None:
     app = jc.app
     with app.transaction() as session:
         ex = None if jc.target_id is None else repository.get(session, jc.target_id)
@@ -158,6 +304,7 @@ def fulfil(jc: JobContext) -> None:
     }
     thumbs: dict[str, bytes] = {}
     event_rows = []
+    step.at("thumbnails")
     for e in found:
         arc = f"thumbnails/{e.id}.jpg"
         if e.thumbnail_key:
@@ -169,6 +316,7 @@ def fulfil(jc: JobContext) -> None:
         for cid in with_footage:
             sources = []
             for seg in segs[cid]:
+                step.at("read_original", cid, seg.id)
                 path = download(
                     app.store,
                     seg.object_key,
@@ -177,27 +325,22 @@ def fulfil(jc: JobContext) -> None:
                 sources.append(SourceSegment(path, seg.start, seg.sha256, seg.id))
             windows.append(CameraWindow(f"cam{cid}", sources, {"camera_id": cid}))
         out_zip = work / "package.zip"
-        try:
-            result = export_package(
-                out_zip,
-                windows,
-                snapshot.start,
-                snapshot.end,
-                signing_key=signing_key(app.settings),
-                manifest_meta=meta,
-                events=event_rows,
-                thumbnails=thumbs,
-                custody=custody,
-                redact=snapshot.redact,
-                detector=app.detectors.get() if snapshot.redact else None,
-                workdir=work / "clips",
-            )
-        except TamperError as exc:
-            _tamper(jc, snapshot, with_footage, str(exc))
-            raise PermanentJobError(f"possible tampering: {exc}") from None
-        except EvidenceError as exc:
-            _set_state(jc, ExtractionState.failed, error=str(exc))
-            raise PermanentJobError(str(exc)) from None
+        step.at("package")
+        result = export_package(
+            out_zip,
+            windows,
+            snapshot.start,
+            snapshot.end,
+            signing_key=signing_key(app.settings),
+            manifest_meta=meta,
+            events=event_rows,
+            thumbnails=thumbs,
+            custody=custody,
+            redact=snapshot.redact,
+            detector=app.detectors.get() if snapshot.redact else None,
+            workdir=work / "clips",
+        )
+        step.at("store_package")
         key = package_key(snapshot)
         with out_zip.open("rb") as fh:
             app.store.put(
@@ -207,6 +350,7 @@ def fulfil(jc: JobContext) -> None:
                 content_type="application/zip",
                 legal_hold=app.store.supports_object_lock,
             )
+    step.at("finish")
     with app.transaction() as session:
         ex = repository.get(session, snapshot.id or 0)
         assert ex is not None
@@ -234,25 +378,4 @@ def fulfil(jc: JobContext) -> None:
                 "manifest_sha256": result.package.manifest_sha256,
                 "segments": sum(len(segs[c]) for c in with_footage),
             },
-        )
-
-
-def _tamper(jc: JobContext, ex: Extraction, camera_ids: list[int], detail: str) -> None:
-    log.error("extraction %s: %s", ex.id, detail)
-    with jc.app.transaction() as session:
-        row = repository.get(session, ex.id or 0)
-        assert row is not None
-        row.state, row.updated_at = ExtractionState.failed, utcnow()
-        row.error = f"possible tampering: {detail}"
-        session.add(row)
-        record(
-            session,
-            None,
-            "evidence.tamper_suspected",
-            outcome=FAILED,
-            target_type="extraction",
-            target_id=ex.id,
-            case_id=ex.case_id,
-            camera_ids=camera_ids,
-            details={"detail": detail},
         )

@@ -45,6 +45,12 @@ class Extraction(SQLModel, table=True):
     package_size: int | None = Field(default=None, sa_column=Column(BigInteger))
     manifest_sha256: str | None = Field(default=None, max_length=64)
     error: str | None = Field(default=None, sa_column=Column(Text))
+    """Why the package could not be built (`failed`), or why the last attempt failed while
+    another waits."""
+    failed_step: str | None = Field(default=None, max_length=32)
+    """The fulfilment step that failed (`app.extractions.jobs.STEPS`)."""
+    failed_camera_id: int | None = None
+    failed_segment_id: int | None = None
 
 
 class ExtractionCamera(SQLModel, table=True):

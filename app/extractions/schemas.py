@@ -22,9 +22,14 @@ class ExtractionCreate(BaseModel):
 
 
 class DecisionIn(BaseModel):
+    """One decision for some of the caller's cameras in a request: `camera_ids` names them
+    (a ward owning two cameras approves one and denies the other in two calls); without it,
+    every one of the caller's cameras still undecided."""
+
     model_config = ConfigDict(extra="forbid")
     decision: Literal["approve", "deny"]
     note: Annotated[CleanText, StringConstraints(max_length=2000)] = ""
+    camera_ids: Annotated[list[IdField] | None, Field(min_length=1, max_length=50)] = None
 
 
 class CameraDecisionPublic(BaseModel):
@@ -36,6 +41,14 @@ class CameraDecisionPublic(BaseModel):
     note: str | None
     outcome: str | None
     segments: int
+
+
+class FailurePublic(BaseModel):
+    """Where a failed request's fulfilment stopped (`error` says why)."""
+
+    step: str
+    camera_id: int | None = None
+    segment_id: int | None = None
 
 
 class ExtractionPublic(BaseModel):
@@ -56,4 +69,5 @@ class ExtractionPublic(BaseModel):
     package_sha256: str | None = None
     package_size: int | None = None
     error: str | None = None
+    failure: FailurePublic | None = None
     job_id: int | None = None

@@ -1,10 +1,11 @@
 """The extraction workflow: request under a case, per-camera consent, then fulfilment.
 
-A request covers several cameras, possibly of several wards. Each camera is decided by its
-own sharing policy: `auto` approves at once, `owner_approval` waits for the owning ward.
+A request covers several cameras, possibly of several wards. Each camera is decided on its
+own: `auto` sharing approves it at once, `owner_approval` waits for the owning ward, which
+decides each of its cameras separately (`camera_ids`), or all its undecided ones at once.
 The request is `pending` while any camera waits; once all are decided it is `denied` if every
-camera was denied, else `approved` and queued for fulfilment (denied cameras are left out of
-the package and listed as denied in its manifest).
+camera was denied, else `approved` and queued for fulfilment with the approved cameras only
+(denied cameras are left out of the package and listed as denied in its manifest).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from app.extractions.schemas import (
     DecisionIn,
     ExtractionCreate,
     ExtractionPublic,
+    FailurePublic,
 )
 from app.identity import repository as identity
 from app.jobs import repository as jobs
@@ -74,6 +76,13 @@ def to_public(session: Session, ex: Extraction, principal: Principal) -> Extract
         package_sha256=ex.package_sha256 if owner is None else None,
         package_size=ex.package_size if owner is None else None,
         error=ex.error if owner is None else None,
+        failure=(
+            FailurePublic(
+                step=ex.failed_step, camera_id=ex.failed_camera_id, segment_id=ex.failed_segment_id
+            )
+            if ex.failed_step and ex.state == ExtractionState.failed and owner is None
+            else None
+        ),
         job_id=job.id if job and owner is None else None,
     )
 
@@ -206,44 +215,84 @@ def _settle(session: Session, principal: Principal, ex: Extraction) -> Job | Non
 def decide(
     session: Session, principal: Principal, extraction_id: int, data: DecisionIn
 ) -> Extraction:
-    """The owning ward approves or denies its own cameras in this request."""
+    """The owning ward approves or denies some of its own cameras in this request.
+
+    Decisions are per camera: `data.camera_ids` names the cameras this decision is for
+    (default: all of the caller's cameras still undecided), so a ward owning two cameras
+    of one request may approve one and deny the other. Each camera's decision is its own
+    audit entry, in that camera's access log. The request moves on once every camera is
+    decided (see `_settle`)."""
     ex = get(session, extraction_id)
     assert ex.id is not None
-    rows = list(repository.cameras_of(session, ex.id))
-    own = cameras.visible_ids(session, principal, [r.camera_id for r in rows])
-    mine = [r for r in rows if r.camera_id in own]
-    if not mine:
-        raise Forbidden(
-            "this request does not touch your cameras",
-            code="not_your_camera",
-            audit={
-                "action": "extraction.decide",
-                "actor": principal,
-                "target_type": "extraction",
-                "target_id": ex.id,
-                "case_id": ex.case_id,
-            },
+    rows = {r.camera_id: r for r in repository.cameras_of(session, ex.id)}
+    refusal = {
+        "action": Action.extraction_decide.value,
+        "actor": principal,
+        "target_type": "extraction",
+        "target_id": ex.id,
+        "case_id": ex.case_id,
+    }
+    if data.camera_ids is not None:
+        named = sorted(set(data.camera_ids))
+        own = cameras.visible_ids(session, principal, named)
+        others = [c for c in named if c not in own]
+        if others:
+            raise Forbidden(
+                f"camera(s) {others} are not yours to decide",
+                code="not_your_camera",
+                audit={**refusal, "camera_ids": others},
+            )
+        absent = [c for c in named if c not in rows]
+        if absent:
+            raise Unprocessable(
+                f"camera(s) {absent} are not in extraction {ex.id}; its cameras of yours are "
+                f"{sorted(cameras.visible_ids(session, principal, list(rows)))}",
+                code="camera_not_in_request",
+                audit={**refusal, "camera_ids": absent},
+            )
+        targets = [rows[c] for c in named]
+    else:
+        own = cameras.visible_ids(session, principal, list(rows))
+        if not own:
+            raise Forbidden(
+                "this request does not touch your cameras",
+                code="not_your_camera",
+                audit={**refusal, "camera_ids": sorted(rows)},
+            )
+        targets = [rows[c] for c in sorted(own) if rows[c].decision == Decision.pending]
+        if not targets:
+            raise Conflict(
+                "your cameras in this request are already decided",
+                code="already_decided",
+                audit={**refusal, "camera_ids": sorted(own)},
+            )
+    done = [r.camera_id for r in targets if r.decision != Decision.pending]
+    if done or ex.state != ExtractionState.pending:
+        decided = done or [r.camera_id for r in targets]
+        raise Conflict(
+            f"camera(s) {decided} of this request are already decided"
+            + ("" if ex.state == ExtractionState.pending else f" (the request is {ex.state})"),
+            code="already_decided",
+            audit={**refusal, "camera_ids": decided},
         )
-    pending = [r for r in mine if r.decision == Decision.pending]
-    if not pending or ex.state != ExtractionState.pending:
-        raise Conflict("your cameras in this request are already decided", code="already_decided")
     now = utcnow()
     decision = Decision.approved if data.decision == "approve" else Decision.denied
-    for r in pending:
+    for r in targets:
         r.decision, r.decided_by, r.decided_at = decision, principal.user_id, now
         r.note = data.note or None
         session.add(r)
+        record(
+            session,
+            principal,
+            f"extraction.{data.decision}",
+            target_type="extraction",
+            target_id=ex.id,
+            case_id=ex.case_id,
+            purpose=data.note or None,
+            camera_ids=[r.camera_id],
+            details={"camera_id": r.camera_id, "decision": str(decision)},
+        )
     session.flush()
-    record(
-        session,
-        principal,
-        f"extraction.{data.decision}",
-        target_type="extraction",
-        target_id=ex.id,
-        case_id=ex.case_id,
-        purpose=data.note or None,
-        camera_ids=[r.camera_id for r in pending],
-    )
     _settle(session, principal, ex)
     return ex
 

@@ -320,3 +320,140 @@ def test_tampered_original_fails_the_job_loudly(
         "items"
     ]
     assert any(e["action"] == "evidence.tamper_suspected" for e in log)
+
+
+def _decide(world: World, ex_id: int, who: str, **body: object):  # type: ignore[no-untyped-def]
+    return world.client.post(f"/extractions/{ex_id}/decision", json=body, headers=world.h(who))
+
+
+def _access_log(world: World, cam: int, who: str = "ward_a") -> list[dict]:
+    r = world.client.get(
+        f"/cameras/{cam}/access-log", params={"limit": 500}, headers=world.h(who)
+    )
+    assert r.status_code == 200, r.text
+    items: list[dict] = r.json()["items"]
+    return items
+
+
+@pytest.mark.slow
+def test_a_ward_decides_each_of_its_cameras(
+    world: World, segments: list[BuiltSegment], tmp_path: Path
+) -> None:
+    """Issue 15, item 4: a ward owning two cameras of one request approves one and denies
+    the other; the package holds the approved camera only."""
+    north = world.camera(clock_offset_s=OFFSET, name="North gate")
+    south = world.camera(clock_offset_s=OFFSET, name="South gate")
+    other = world.camera("ward_b")
+    _upload_all(world, north["id"], segments[:2])
+    _upload_all(world, south["id"], segments[2:])
+    case = _case(world)
+    start, end = T0, T0 + timedelta(seconds=30)
+    ex = _request(world, case["id"], [north["id"], south["id"], other["id"]], start, end).json()
+    # Refusals: a camera of someone else, a camera not in the request (both audited).
+    r = _decide(world, ex["id"], "ward_a", decision="approve", camera_ids=[other["id"]])
+    assert r.status_code == 403 and r.json()["code"] == "not_your_camera", r.text
+    spare = world.camera(name="Spare")
+    r = _decide(world, ex["id"], "ward_a", decision="approve", camera_ids=[spare["id"]])
+    assert r.status_code == 422 and r.json()["code"] == "camera_not_in_request", r.text
+    # Approve one camera: the other stays undecided, the request pending.
+    r = _decide(
+        world, ex["id"], "ward_a", decision="approve", note="the gate", camera_ids=[north["id"]]
+    )
+    assert r.status_code == 200, r.text
+    decided = {c["camera_id"]: c["decision"] for c in r.json()["cameras"]}
+    assert decided == {north["id"]: "approved", south["id"]: "pending"}
+    assert r.json()["state"] == "pending"
+    r = _decide(world, ex["id"], "ward_a", decision="deny", camera_ids=[north["id"]])
+    assert r.status_code == 409 and r.json()["code"] == "already_decided", r.text
+    assert str(north["id"]) in r.json()["detail"]
+    # Deny the other (without camera_ids: all of ward A's undecided cameras, i.e. south).
+    r = _decide(world, ex["id"], "ward_a", decision="deny", note="private yard")
+    assert r.status_code == 200, r.text
+    decided = {c["camera_id"]: c["decision"] for c in r.json()["cameras"]}
+    assert decided == {north["id"]: "approved", south["id"]: "denied"}
+    assert r.json()["state"] == "pending"  # ward B has not decided yet
+    r = _decide(world, ex["id"], "ward_a", decision="approve")
+    assert r.status_code == 409 and r.json()["code"] == "already_decided"
+    r = _decide(world, ex["id"], "ward_b", decision="deny")
+    assert r.status_code == 200 and r.json()["state"] == "approved", r.text
+    # Each camera's access log shows its own decision (and the refusals that named it).
+    north_log = [(e["action"], e["outcome"]) for e in _access_log(world, north["id"])]
+    south_log = [(e["action"], e["outcome"]) for e in _access_log(world, south["id"])]
+    assert ("extraction.approve", "allowed") in north_log
+    assert ("extraction.deny", "allowed") not in north_log
+    assert ("extraction.deny", "allowed") in south_log
+    assert ("extraction.approve", "allowed") not in south_log
+    assert ("extraction.decide", "denied") in north_log  # the second, refused decision
+    spare_log = [(e["action"], e["outcome"]) for e in _access_log(world, spare["id"])]
+    assert ("extraction.decide", "denied") in spare_log
+    other_log = [(e["action"], e["outcome"]) for e in _access_log(world, other["id"], "ward_b")]
+    assert ("extraction.decide", "denied") in other_log  # ward A tried to decide it
+    # Fulfilled with the approved camera only.
+    _run_jobs(world)
+    r = world.client.get(f"/extractions/{ex['id']}", headers=world.h("investigator"))
+    assert r.json()["state"] == "ready", r.json()
+    outcomes = {c["camera_id"]: c["outcome"] for c in r.json()["cameras"]}
+    assert outcomes == {north["id"]: "packaged", south["id"]: None, other["id"]: None}
+    r = world.client.get(f"/extractions/{ex['id']}/package", headers=world.h("investigator"))
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        manifest = json.loads(z.read("manifest.json"))
+        names = z.namelist()
+    assert sorted(manifest["denied"]) == sorted([south["id"], other["id"]])
+    assert any(f"cam{north['id']}" in n for n in names)
+    assert not any(f"cam{south['id']}/" in n for n in names)
+
+
+def test_a_failed_fulfilment_says_why_and_where(
+    world: World, segments: list[BuiltSegment], settings, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15, item 6: an original missing from the store fails the request at once, with
+    the reason, the step, camera and segment; audited, logged at ERROR, counted."""
+    cam = world.camera(sharing_policy="auto", clock_offset_s=OFFSET)
+    [_, second] = _upload_all(world, cam["id"], segments[:2])
+    ctx = world.client.app.state.ctx  # type: ignore[attr-defined]
+    from sqlalchemy import text
+
+    with ctx.engine.connect() as conn:
+        key = conn.execute(
+            text("SELECT object_key FROM segment WHERE id = :i"), {"i": second["id"]}
+        ).scalar_one()
+    (Path(settings.storage_url.removeprefix("file://")) / key).unlink()  # lost on disk
+    case = _case(world)
+    r = _request(
+        world, case["id"], [cam["id"]], T0 + timedelta(seconds=5), T0 + timedelta(seconds=15)
+    )
+    assert r.status_code == 201 and r.json()["state"] == "approved", r.text
+    with caplog.at_level("ERROR"):
+        _run_jobs(world)
+    ex = world.client.get(f"/extractions/{r.json()['id']}", headers=world.h("investigator")).json()
+    assert ex["state"] == "failed", ex
+    assert "missing" in ex["error"] and key in ex["error"], ex["error"]
+    assert f"segment {second['id']} of camera {cam['id']}" in ex["error"]
+    assert ex["failure"] == {
+        "step": "read_original",
+        "camera_id": cam["id"],
+        "segment_id": second["id"],
+    }
+    # One attempt (retrying cannot bring the original back), the job failed with the reason.
+    with ctx.engine.connect() as conn:
+        state, attempts, error = conn.execute(
+            text("SELECT state, attempts, error FROM job WHERE id = :i"), {"i": ex["job_id"]}
+        ).one()
+    assert (state, attempts) == ("failed", 1) and "missing" in error
+    # Not silent: an ERROR line, the audit log and the owner's access log, the metric.
+    assert any(
+        rec.levelname == "ERROR" and f"extraction {ex['id']}" in rec.getMessage()
+        for rec in caplog.records
+    ), [rec.getMessage() for rec in caplog.records]
+    log = _access_log(world, cam["id"])
+    [failed] = [e for e in log if e["action"] == "extraction.failed"]
+    assert failed["outcome"] == "failed" and failed["details"]["step"] == "read_original"
+    assert failed["details"]["segment_id"] == second["id"]
+    metrics = world.client.get("/metrics").text
+    assert 'wardcam_extractions{state="failed"} 1.0' in metrics
+    r = world.client.get(f"/extractions/{ex['id']}/package", headers=world.h("investigator"))
+    assert r.status_code == 409 and r.json()["code"] == "package_not_ready"
+    assert "failed" in r.json()["detail"]
+    # The ward sees the state, not the store's internals.
+    seen = world.client.get(f"/extractions/{ex['id']}", headers=world.h("ward_a")).json()
+    assert seen["state"] == "failed" and seen["error"] is None and seen["failure"] is None
