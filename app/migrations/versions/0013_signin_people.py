@@ -7,7 +7,7 @@
 - `sign_in_failure`: wrong passwords by user name and address, for throttling.
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0010 (chained after wt-15c's 0010 in this branch; the lead re-chains)
 Create Date: 2026-12-03 17:00:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import app.db
 
 revision: str = "0013"
-down_revision: str | None = "0008"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
