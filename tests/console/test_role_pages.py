@@ -271,3 +271,64 @@ def test_case_request_and_per_camera_decision(client: TestClient) -> None:
     log = a.get(f"/ward/cameras/{cam}/access-log").text
     assert 'data-action="extraction.request"' in log and inv.username in log
     assert b.get(f"/ward/cameras/{cam}/access-log").status_code == 403
+
+
+def test_search_results_load_in_place_and_the_histogram_after_them(client: TestClient) -> None:
+    ward = make_person(client, "ward")
+    a, csrf = as_person(client, ward)
+    register(a, csrf, "Ngã tư Lê Lợi", "10.7735", "106.7010")
+    officer = make_person(client, "officer")
+    o, _ = as_person(client, officer)
+    query = {
+        "go": "1",
+        "from": "2026-12-01T07:00",
+        "to": "2026-12-01T09:00",
+        "near": "10.7735,106.7010",
+        "radius_m": "300",
+        "purpose": "Tìm xe máy bị trộm ở chợ",
+    }
+    r = o.get("/search/results", params=query, headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    assert "<html" not in r.text and 'id="results-heading"' in r.text
+    assert r.headers["HX-Push-Url"].startswith("/search?")
+    found = re.search(r'hx-get="(/search/histogram\?[^"]+)"', r.text)
+    assert found, r.text
+    hist = o.get(found.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})
+    assert hist.status_code == 200 and "0 lần xuất hiện" in hist.text
+    actions = [
+        a
+        for (a,) in rows(
+            client, "SELECT action FROM audit_entry WHERE actor_user_id=:u", u=officer.user_id
+        )
+    ]
+    assert actions[-2:] == ["event.search", "event.histogram"]  # GET /events, its histogram
+    # a refused search is shown in place (htmx swaps a 200 only)
+    bad = o.get(
+        "/search/results", params={**query, "purpose": "ngắn"}, headers={"HX-Request": "true"}
+    )
+    assert bad.status_code == 200 and 'role="alert"' in bad.text and "purpose" in bad.text
+
+
+def test_more_results_render_as_a_fragment_with_the_next_load_more(client: TestClient) -> None:
+    from datetime import UTC, datetime
+
+    from app.console.pages.search import COLOUR_NAMES, LABEL_NAMES, Results
+
+    item = {
+        "id": 7,
+        "label": "car",
+        "color": "white",
+        "thumb": "/search/thumbnail/7?case_id=1",
+        "open": "/search/event/7?case_id=1",
+        "start": datetime(2026, 12, 1, 1, 0, tzinfo=UTC),
+        "camera": {"name": XSS, "timezone": "Asia/Ho_Chi_Minh"},
+    }
+    html = client.app.state.console.render(  # type: ignore[attr-defined]
+        "pages/search_items.html",
+        lang="vi",
+        results=Results([item], "/search/results?cursor=abc", 1),
+        label_names=LABEL_NAMES,
+        colour_names=COLOUR_NAMES,
+    )
+    assert 'hx-get="/search/results?cursor=abc"' in html and "Ô tô · Trắng" in html
+    assert "08:00:00" in html and XSS not in html

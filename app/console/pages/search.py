@@ -37,7 +37,7 @@ from app.console.session import Person, ensure, mark_console
 from app.console.templating import Flash
 from app.db import utcnow
 from app.deps import MAX_ID, ContextDep, SessionDep
-from app.errors import ApiError, NotFound, Unprocessable
+from app.errors import ApiError, NotFound
 from app.events import service as events
 from app.events.service import RawFilters
 from app.identity.models import Role
@@ -176,26 +176,29 @@ def _bucket(start: datetime, end: datetime) -> tuple[str, int]:
 
 
 @dataclass
-class Results:
-    items: list[dict[str, Any]]
-    next_url: str | None
+class Bars:
+    """The histogram above the results: sightings per bucket, all cameras together."""
+
     bars: list[dict[str, Any]]
     total: int
-    cameras_searched: int
     bucket_seconds: int
 
 
+@dataclass
+class Results:
+    items: list[dict[str, Any]]
+    next_url: str | None
+    cameras_searched: int
+    histogram: Bars | None = None
+    histogram_url: str | None = None
+    """Where htmx fetches the histogram after the thumbnails (a results fragment)."""
+
+
 def run_search(
-    session: Session,
-    ctx: Any,
-    person: Principal,
-    form: SearchForm,
-    *,
-    cursor: str | None,
-    with_histogram: bool,
+    session: Session, ctx: Any, person: Principal, form: SearchForm, *, cursor: str | None
 ) -> Results:
-    """One page of results (the service call behind `GET /events`) and, for the first page,
-    the histogram (`GET /events/histogram`'s); ApiError as the API raises it."""
+    """One page of results: the service call behind `GET /events`; ApiError as the API
+    raises it."""
     assert form.raw is not None
     found = events.search(
         session,
@@ -214,28 +217,30 @@ def run_search(
         item["open"] = f"/search/event/{item['id']}?{why}"
     nxt = found["next_cursor"]
     next_url = f"/search/results?{_query(form.values, cursor=nxt)}" if nxt else None
-    bars: list[dict[str, Any]] = []
-    total, size = 0, 0
-    if with_histogram and form.raw.from_ and form.raw.to:
-        name, size = _bucket(form.raw.from_, form.raw.to)
-        hist = events.histogram(
-            session, person, form.raw, max_days=ctx.settings.max_search_days, bucket=name
-        )
-        sums = [0] * hist.buckets
-        for cam in hist.cameras:
-            for i, n in enumerate(cam.counts):
-                sums[i] += n
-        top = max(sums) if sums else 0
-        total = hist.total
-        for i, n in enumerate(sums):
-            bars.append(
-                {
-                    "start": hist.start + timedelta(seconds=i * hist.bucket_seconds),
-                    "count": n,
-                    "height": round(100 * n / top) if top else 0,
-                }
-            )
-    return Results(items, next_url, bars, total, found["cameras_searched"], size)
+    return Results(items, next_url, found["cameras_searched"])
+
+
+def run_histogram(session: Session, ctx: Any, person: Principal, form: SearchForm) -> Bars:
+    """The histogram over the window: the service call behind `GET /events/histogram`."""
+    assert form.raw is not None and form.raw.from_ is not None and form.raw.to is not None
+    name, size = _bucket(form.raw.from_, form.raw.to)
+    hist = events.histogram(
+        session, person, form.raw, max_days=ctx.settings.max_search_days, bucket=name
+    )
+    sums = [0] * hist.buckets
+    for cam in hist.cameras:
+        for i, n in enumerate(cam.counts):
+            sums[i] += n
+    top = max(sums) if sums else 0
+    bars = [
+        {
+            "start": hist.start + timedelta(seconds=i * hist.bucket_seconds),
+            "count": n,
+            "height": round(100 * n / top) if top else 0,
+        }
+        for i, n in enumerate(sums)
+    ]
+    return Bars(bars, hist.total, size)
 
 
 def _cases_of(session: Session, person: Principal) -> list[Any]:
@@ -259,10 +264,7 @@ def search_page(request: Request, session: SessionDep, ctx: ContextDep, person: 
         flashes.append(_flash(form.error))
         status = 422
     elif form.raw is not None:
-        found = attempt(
-            session,
-            lambda: run_search(session, ctx, person, form, cursor=None, with_histogram=True),
-        )
+        found = attempt(session, lambda: _first_page(session, ctx, person, form))
         if isinstance(found, ApiError):
             flashes.append(error_flash(found))
             status = found.status_code
@@ -291,11 +293,18 @@ def search_page(request: Request, session: SessionDep, ctx: ContextDep, person: 
     )
 
 
+def _first_page(session: Session, ctx: Any, person: Principal, form: SearchForm) -> Results:
+    """The page as loaded without htmx: the first results and the histogram inline."""
+    found = run_search(session, ctx, person, form, cursor=None)
+    found.histogram = run_histogram(session, ctx, person, form)
+    return found
+
+
 def _flash(text: str) -> Flash:
     return Flash(text, "error")
 
 
-@router.get("/search/results", summary="More search results (htmx)")
+@router.get("/search/results", summary="Search results (htmx)")
 def search_results(
     request: Request,
     session: SessionDep,
@@ -303,25 +312,42 @@ def search_results(
     person: Person,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
-    """The results fragment: with a cursor the next thumbnails and the next "load more";
-    without, the whole results block (histogram, first page)."""
+    """The results fragment the form loads in place: the first thumbnails, their "load
+    more", and a placeholder that fetches the histogram once they are shown; with a cursor,
+    the next thumbnails. A refused search is shown in place (htmx swaps only a 200)."""
+    ensure(request, person, Action.event_search)
+    tr = tr_of(request, person)
+    tz = _zone_of(session, person)
+    form = read_search(request, tz, tr)
+    common = {"label_names": LABEL_NAMES, "colour_names": COLOUR_NAMES, "zone_name": tz}
+    if form.raw is None:
+        error = form.error or tr.gettext("Give the time window as date and time.")
+        return fragment(request, person, "pages/search_error.html", message=error)
+    found = attempt(session, lambda: run_search(session, ctx, person, form, cursor=cursor))
+    if isinstance(found, ApiError):
+        return fragment(request, person, "pages/search_error.html", message=found.detail)
+    if cursor:
+        return fragment(request, person, "pages/search_items.html", results=found, **common)
+    found.histogram_url = f"/search/histogram?{_query(form.values)}"
+    out = fragment(request, person, "pages/search_results.html", results=found, **common)
+    out.headers["HX-Push-Url"] = f"/search?{_query(form.values)}"
+    return out
+
+
+@router.get("/search/histogram", summary="The histogram above the results (htmx)")
+def search_histogram(
+    request: Request, session: SessionDep, ctx: ContextDep, person: Person
+) -> Response:
     ensure(request, person, Action.event_search)
     tr = tr_of(request, person)
     tz = _zone_of(session, person)
     form = read_search(request, tz, tr)
     if form.raw is None:
-        raise Unprocessable(form.error or "no search: fill in the form", code="invalid_input")
-    found = run_search(session, ctx, person, form, cursor=cursor, with_histogram=cursor is None)
-    template = "pages/search_items.html" if cursor else "pages/search_results.html"
-    return fragment(
-        request,
-        person,
-        template,
-        results=found,
-        label_names=LABEL_NAMES,
-        colour_names=COLOUR_NAMES,
-        zone_name=tz,
-    )
+        return Response(status_code=204)
+    bars = attempt(session, lambda: run_histogram(session, ctx, person, form))
+    if isinstance(bars, ApiError):
+        return fragment(request, person, "pages/search_error.html", message=bars.detail)
+    return fragment(request, person, "pages/search_histogram.html", histogram=bars, zone_name=tz)
 
 
 @router.get("/search/thumbnail/{event_id}", summary="A result's thumbnail")
