@@ -13,7 +13,9 @@ the last byte of the body:
   the histogram placeholder);
 - deep pages: `GET /search/results?...&cursor=...` (the "load more" of page 2 to 10, only the
   deep page timed), as the grid loads more;
-- `GET /search/histogram?...`: the histogram fragment htmx fetches after the thumbnails.
+- `GET /search/histogram?...`: the histogram fragment htmx fetches after the thumbnails;
+- `GET /events` with the same first-page searches (limit 48), for comparison under the same
+  machine load (the session cookie works for the API's reads too).
 The windows are typed in the cameras' zone (Asia/Kathmandu here), as the form sends them.
 """
 
@@ -93,7 +95,13 @@ def run(
     )
     token = session_token(url, user_id, settings)
     app = create_app(settings)
-    out: dict[str, list[float]] = {"first": [], "deep": [], "histogram": [], "rows": []}
+    out: dict[str, list[float]] = {
+        "first": [],
+        "deep": [],
+        "histogram": [],
+        "api": [],
+        "rows": [],
+    }
     headers = {"HX-Request": "true"}
 
     async def go() -> None:
@@ -125,6 +133,15 @@ def run(
                 assert r.status_code == 200 and b'role="alert"' not in body, body[:800]
                 out["deep" if path else "first"].append(elapsed)
                 out["rows"].append(body.count(b'class="thumb"'))
+                if not path:  # the same search through the API, for comparison
+                    api = [(k, v) for k, v in params if k not in ("go", "from", "to")]
+                    api += [("from", spec.start.isoformat()), ("to", spec.end.isoformat())]
+                    api += [("limit", 48)]
+                    t = time.perf_counter()
+                    a = await client.get("/events", params=api)
+                    _ = a.content
+                    out["api"].append((time.perf_counter() - t) * 1000)
+                    assert a.status_code == 200, a.text[:500]
                 if i < histograms and not path:
                     t = time.perf_counter()
                     h = await client.get("/search/histogram", params=params, headers=headers)
@@ -200,6 +217,7 @@ def main() -> None:
         print(f"  deep page        {city_bench.summary(deep)}")
         print(f"  all              {city_bench.summary(first + deep)}")
         print(f"  histogram        {city_bench.summary(hist)}")
+        print(f"  GET /events, same first pages (limit 48) {city_bench.summary(got['api'][20:])}")
         print(f"  thumbnails per fragment: mean {statistics.mean(got['rows'][20:]):.1f}")
     finally:
         if args.keep and cleanup is not None:
