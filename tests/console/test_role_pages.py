@@ -332,3 +332,29 @@ def test_more_results_render_as_a_fragment_with_the_next_load_more(client: TestC
     )
     assert 'hx-get="/search/results?cursor=abc"' in html and "Ô tô · Trắng" in html
     assert "08:00:00" in html and XSS not in html
+
+
+# Every role page and the action whose roles may open it (app.auth.policy): the console's
+# side of the route x role matrix.
+PAGES = {
+    "/ward": "camera.update",
+    "/ward/cameras/new": "camera.create",
+    "/ward/requests": "extraction.decide",
+    "/search": "event.search",
+    "/casework/cases": "case.list",
+    "/casework/request": "extraction.create",
+}
+
+
+def test_each_role_opens_exactly_the_pages_its_role_may(client: TestClient) -> None:
+    from app.auth.policy import Action, role_may
+    from app.identity.models import Role
+
+    for role in Role:
+        person = make_person(client, role.value)
+        browser, _ = as_person(client, person)
+        for path, action in PAGES.items():
+            r = browser.get(path)
+            want = 200 if role_may(role, Action(action)) else 403
+            assert r.status_code == want, (role.value, path, r.status_code)
+            assert "<html" in r.text  # a page either way, never JSON
