@@ -206,6 +206,7 @@ def test_case_request_and_per_camera_decision(client: TestClient) -> None:
     other_ward = make_person(client, "ward")
     a, csrf_a = as_person(client, ward)
     cam = register(a, csrf_a, "Camera hẻm 42", "10.7741", "106.7003")
+    cam2 = register(a, csrf_a, "Camera cổng chợ", "10.7743", "106.7006")
     inv = make_person(client, "investigator")
     i, csrf_i = as_person(client, inv)
     r = i.post(
@@ -227,7 +228,7 @@ def test_case_request_and_per_camera_decision(client: TestClient) -> None:
         data={
             "csrf_token": csrf_i,
             "case_id": str(case_id),
-            "camera_id": str(cam),
+            "camera_id": [str(cam), str(cam2)],
             "from": "2026-12-01T07:58",
             "to": "2026-12-01T08:04",
             "reason": "Xe máy Honda bị trộm lúc 8 giờ",
@@ -261,9 +262,26 @@ def test_case_request_and_per_camera_decision(client: TestClient) -> None:
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
+    # one camera decided, the other still waits: the request too, and the page offers it alone
+    assert 'data-state="pending"' in i.get(f"{ex_url}/state").text
+    pending = a.get("/ward/requests").text
+    assert f'name="camera_ids" value="{cam2}" checked' in pending
+    assert f'name="camera_ids" value="{cam}"' not in pending
+    r = a.post(
+        f"/ward/requests/{ex_id}/decision",
+        data={
+            "csrf_token": csrf_a,
+            "decision": "deny",
+            "camera_ids": str(cam2),
+            "note": "Camera cổng chợ không liên quan",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
     state = i.get(f"{ex_url}/state")
     assert 'data-state="approved"' in state.text
     assert "Đồng ý, chỉ dùng cho vụ việc này" in state.text
+    assert "Camera cổng chợ không liên quan" in state.text
     # the case's timeline and the camera's access log tell the story
     timeline = i.get(case_url).text
     for action in ("case.create", "extraction.request", "extraction.approve"):
