@@ -33,6 +33,7 @@ CONFLICTS = {
     ("post", "/orgs/{org_id}/units"): "unit_exists",
     ("post", "/users"): "user_exists",
     ("post", "/users/{user_id}/deactivate"): "cannot_deactivate_self, last_admin",
+    ("post", "/users/{user_id}/invitations"): "user_inactive",
     ("post", "/cases"): "case_exists",
     ("post", "/cases/{case_id}/members"): "already_member",
     ("post", "/cases/{case_id}/extractions"): "case_closed",

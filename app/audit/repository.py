@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, text, update
@@ -133,3 +134,38 @@ def for_case(session: Session, case_id: int, *, limit: int) -> Sequence[AuditEnt
         .order_by(col(AuditEntry.seq).desc())
         .limit(limit)
     ).all()
+
+
+def search(
+    session: Session,
+    *,
+    before_seq: int | None = None,
+    limit: int = 50,
+    action: str | None = None,
+    actor_user_id: int | None = None,
+    camera_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Sequence[AuditEntry]:
+    """The newest entries first, filtered (the console's audit page); `before_seq` pages on."""
+    stmt = select(AuditEntry)
+    if before_seq is not None:
+        stmt = stmt.where(col(AuditEntry.seq) < before_seq)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    if actor_user_id is not None:
+        stmt = stmt.where(AuditEntry.actor_user_id == actor_user_id)
+    if camera_id is not None:
+        linked = select(AuditCamera.audit_id).where(AuditCamera.camera_id == camera_id)
+        stmt = stmt.where(col(AuditEntry.id).in_(linked))
+    if since is not None:
+        stmt = stmt.where(col(AuditEntry.ts) >= since)
+    if until is not None:
+        stmt = stmt.where(col(AuditEntry.ts) < until)
+    return session.exec(stmt.order_by(col(AuditEntry.seq).desc()).limit(limit)).all()
+
+
+def actions(session: Session) -> list[str]:
+    """The actions the log holds, for the filter's choices."""
+    stmt = select(AuditEntry.action).distinct().order_by(col(AuditEntry.action))
+    return list(session.exec(stmt).all())

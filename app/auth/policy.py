@@ -46,6 +46,7 @@ class Action(StrEnum):
     package_download = "extraction.download"
     audit_read = "audit.read"
     audit_verify = "audit.verify"
+    hold_list = "retention.holds"
 
 
 _POLICE_READ = {Role.officer, Role.investigator, Role.supervisor}
@@ -86,6 +87,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.package_download: frozenset({Role.investigator, Role.supervisor}),
     Action.audit_read: frozenset({Role.admin, Role.auditor}),
     Action.audit_verify: frozenset({Role.admin, Role.auditor}),
+    Action.hold_list: frozenset({Role.admin, Role.auditor}),
 }
 
 

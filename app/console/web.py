@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import JSONResponse
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -49,18 +49,18 @@ def install(app: FastAPI) -> None:
 
 
 def _install_docs(app: FastAPI, console: Console) -> None:
-    """Swagger UI from the vendored copy: /docs works on a closed network (FastAPI's own
-    /docs and /redoc load it from a CDN; create_app turns those off)."""
+    """Swagger UI from the vendored copy, so /docs works on a closed network (FastAPI's own
+    /docs and /redoc load it from a CDN; create_app turns those off), under the console's
+    Content-Security-Policy: the start-up is static/docs.js, not FastAPI's inline script."""
 
     @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+    def docs(request: Request) -> HTMLResponse:
+        return console.response(
+            request,
+            "docs.html",
+            lang="en",
+            swagger=SWAGGER,
             openapi_url=app.openapi_url or "/openapi.json",
-            title="wardcam API",
-            swagger_js_url=console.assets.url(f"{SWAGGER}/swagger-ui-bundle.js"),
-            swagger_css_url=console.assets.url(f"{SWAGGER}/swagger-ui.css"),
-            swagger_favicon_url=console.assets.url(f"{SWAGGER}/favicon-32x32.png"),
-            oauth2_redirect_url="/docs/oauth2-redirect",
         )
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)

@@ -54,3 +54,21 @@ def expired(
     if skip:
         stmt = stmt.where(col(Segment.id).not_in(skip))
     return list(session.exec(stmt.order_by(col(Segment.start)).limit(limit)).all())
+
+
+def holds(session: Session, limit: int = 500) -> list[tuple[Case, Extraction, ExtractionCamera]]:
+    """What is under legal hold now: each camera of a request (not denied) of an open case,
+    with its window; retention keeps the footage it covers."""
+    stmt = (
+        select(Case, Extraction, ExtractionCamera)
+        .join(Extraction, col(Extraction.case_id) == col(Case.id))
+        .join(ExtractionCamera, col(ExtractionCamera.extraction_id) == col(Extraction.id))
+        .where(
+            col(Case.status) == CaseStatus.open,
+            col(ExtractionCamera.decision) != Decision.denied,
+            col(Extraction.state) != ExtractionState.denied,
+        )
+        .order_by(col(Extraction.start).desc())
+        .limit(limit)
+    )
+    return [(c, e, ec) for c, e, ec in session.exec(stmt).all()]

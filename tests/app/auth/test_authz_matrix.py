@@ -90,6 +90,11 @@ MATRIX: dict[tuple[str, str], tuple[str, Callable[[Ctx], tuple[str, dict[str, An
         "yy nn nn nn yn nn",
         lambda c: (f"/users/{c.users['target']}/keys/{c.key}/revoke", {}),
     ),
+    ("POST", "/users/{user_id}/invitations"): (
+        "yy nn nn nn yn nn",
+        lambda c: (f"/users/{c.users['target']}/invitations", {}),
+    ),
+    ("GET", "/invitations"): ("yy nn nn nn yy nn", lambda c: ("/invitations", {})),
     ("POST", "/orgs/{org_id}/units"): (
         "yy nn nn nn nn nn",
         lambda c: (f"/orgs/{c.org}/units", {"json": {"name": f"unit {next(_n)}"}}),
