@@ -65,6 +65,10 @@ ACTION_LABELS: dict[str, str] = {
     "extraction.download": N_("Evidence package downloaded"),
     "extraction.play": N_("Evidence clips played"),
     "extraction.fulfilled": N_("Evidence package built"),
+    "extraction.package_built": N_("Evidence package built"),
+    "extraction.no_footage": N_("No footage in the window"),
+    "extraction.failed": N_("Evidence package failed"),
+    "retention.delete": N_("Footage deleted after its retention period"),
 }
 SHARING_LABELS = {
     SharingPolicy.owner_approval.value: N_("Each request needs our approval"),
