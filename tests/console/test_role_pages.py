@@ -376,3 +376,16 @@ def test_each_role_opens_exactly_the_pages_its_role_may(client: TestClient) -> N
             want = 200 if role_may(role, Action(action)) else 403
             assert r.status_code == want, (role.value, path, r.status_code)
             assert "<html" in r.text  # a page either way, never JSON
+
+
+def test_upload_without_script_says_so_and_stores_nothing(client: TestClient) -> None:
+    ward = make_person(client, "ward")
+    browser, csrf = as_person(client, ward)
+    cam = register(browser, csrf, "Camera hẻm 42", "10.7741", "106.7003")
+    r = browser.post(
+        f"/ward/cameras/{cam}/footage",
+        files={"file": ("a.mp4", b"\x00" * 100, "video/mp4")},
+        data={"csrf_token": csrf},
+    )
+    assert r.status_code == 415 and "JavaScript" in r.text and "<html" in r.text
+    assert rows(client, "SELECT count(*) FROM segment")[0][0] == 0

@@ -481,3 +481,20 @@ nav.register(
     order=20,
     description=N_("Approve or deny the police's requests for your cameras' footage"),
 )
+
+
+@router.post("/cameras/{camera_id}/footage", summary="Upload without JavaScript")
+def upload_without_script(camera_id: IdPath, request: Request, person: Person) -> Response:
+    """Where the upload form posts when the page's script did not run: the file is sent as
+    the raw body of `POST /cameras/{id}/footage` by the script only (the API refuses
+    multipart bodies), so say so; nothing is stored."""
+    ensure(request, person, Action.footage_upload)
+    tr = tr_of(request, person)
+    raise ApiError(
+        tr.gettext(
+            "Uploading needs JavaScript in this browser; nothing was stored. "
+            "Turn JavaScript on, or use wardcam import on the ward's computer."
+        ),
+        code="raw_body_required",
+        status_code=415,
+    )
