@@ -564,6 +564,33 @@ def users_rotate_key(username: Annotated[str, typer.Argument(help="user name")])
     typer.echo(f"API key (shown once, store it now): {done.token}")
 
 
+@users_cli.command("invite")
+def users_invite(
+    username: Annotated[str, typer.Argument(help="user name")],
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="where people reach the console; default WARDCAM_PUBLIC_URL"),
+    ] = None,
+) -> None:
+    """Print a one-time link with which the user sets their console password (the first
+    admin's way into the console; afterwards admins and supervisors invite from the
+    console). A newer link replaces an older one."""
+    from app.errors import ApiError
+    from app.signin.service import create_invitation
+
+    settings = _settings()
+    base = (base_url or settings.public_url or "http://localhost:8000").rstrip("/")
+    try:
+        with _user_step(username) as (session, user):
+            made = create_invitation(session, None, user.id or 0, settings)
+    except ApiError as exc:  # a deactivated user
+        typer.echo(f"error: {exc.detail} ({exc.code})", err=True)
+        raise typer.Exit(1) from None
+    until = f"{made.invitation.expires_at:%Y-%m-%d %H:%M} UTC"
+    typer.echo(f"invitation for {username} (works once, until {until}):")
+    typer.echo(made.url(base))
+
+
 @audit_cli.command("verify")
 def audit_verify() -> None:
     """Check the audit chain; exit 0 only if it is intact."""

@@ -191,6 +191,11 @@ def pre_session_token(request: Request) -> str:
     """The signed-out visitor's CSRF token (from the `wardcam_csrf` cookie, or a new one that
     `finish` sets)."""
     token = getattr(request.state, "pre_session_token", None)
+    if token is None and request.cookies.get(SESSION_COOKIE):
+        # A session cookie that has ended (idle, signed out elsewhere): `expected_csrf` goes
+        # by it, so the sign-in form must too, or nobody could sign in again with it set.
+        token = expected_csrf(request)
+        request.state.pre_session_token = token
     if token is None:
         token = request.cookies.get(PRE_SESSION_COOKIE, "")
         if not (20 <= len(token) <= 100):

@@ -276,6 +276,10 @@ class Console:
         out.headers.setdefault("X-Content-Type-Options", "nosniff")
         out.headers.setdefault("Referrer-Policy", "same-origin")
         out.headers.setdefault("Vary", "Accept-Language, Cookie")
+        if context.get("user"):
+            # A signed-in page is nobody else's: not kept by a shared phone's browser or a
+            # proxy (the back button after signing out asks the server, which refuses).
+            out.headers.setdefault("Cache-Control", "private, no-store")
         return out
 
 

@@ -8,6 +8,8 @@ answered with a page in the reader's language, while the API's routes keep their
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fastapi import FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
@@ -21,6 +23,7 @@ from app.console.i18n import default_language, i18n
 from app.console.maps import map_tiles
 from app.console.session import (
     SignInRequired,
+    clear_session_cookie,
     console_of,
     finish,
     language_of,
@@ -66,6 +69,12 @@ def _install_docs(app: FastAPI, console: Console) -> None:
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     def oauth2_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
+
+
+def _path_of(url: str | None) -> str:
+    """The path and query of htmx's current page (a full URL), to come back to after sign-in."""
+    parts = urlsplit(url or "/")
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def _is_console(request: Request) -> bool:
@@ -115,10 +124,14 @@ def _install_handlers(app: FastAPI) -> None:
             return JSONResponse(
                 error_body("sign in first", "signin_required"),
                 status_code=401,
-                headers={"HX-Redirect": sign_in_url(request.headers.get("hx-current-url") or "/")},
+                headers={
+                    "HX-Redirect": sign_in_url(_path_of(request.headers.get("hx-current-url")))
+                },
             )
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(sign_in_url(path if request.method == "GET" else "/"), 303)
+        response = RedirectResponse(sign_in_url(path if request.method == "GET" else "/"), 303)
+        clear_session_cookie(request, response)  # it has ended: let the browser forget it
+        return response
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:

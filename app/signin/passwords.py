@@ -3,6 +3,8 @@ profile: 64 MiB, 3 passes, 4 lanes), re-hashed at sign-in when the parameters ch
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -11,9 +13,13 @@ MAX_LENGTH = 200
 
 _hasher = PasswordHasher()  # argon2id by default
 
-# A hash of a random password: checking a name that has no password costs as much as a real
-# check, so the time of an answer does not tell which names exist.
-_DUMMY = _hasher.hash("wardcam: no such user, no such password")
+
+@functools.cache
+def _dummy() -> str:
+    """A hash to check against when a name has no password: that costs as much as a real
+    check, so the time of an answer does not tell which names exist. Made on first use, not
+    at import (every process imports this; few sign anyone in)."""
+    return _hasher.hash("wardcam: no such user, no such password")
 
 
 def hash_password(password: str) -> str:
@@ -22,7 +28,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -86,6 +86,15 @@ def prune_failures(session: Session, before: datetime) -> None:
     session.exec(delete(SignInFailure).where(col(SignInFailure.at) < before))
 
 
+def prune_sessions(session: Session, before: datetime) -> None:
+    """Sessions that ended or expired before `before` (the audit log keeps their story)."""
+    session.exec(
+        delete(WebSession).where(
+            (col(WebSession.expires_at) < before) | (col(WebSession.ended_at) < before)
+        )
+    )
+
+
 def add(session: Session, row: Login | Invitation | WebSession | SignInFailure) -> None:
     session.add(row)
     session.flush()

@@ -155,12 +155,19 @@ class NewInvitation:
 
 
 def create_invitation(
-    session: Session, principal: Principal, user_id: int, settings: Settings
+    session: Session, principal: Principal | None, user_id: int, settings: Settings
 ) -> NewInvitation:
     """A one-time link for a user the caller manages (admins: anyone; supervisors: the
-    officers and investigators of their organisation). Earlier open links of theirs stop
-    working. The token is returned once; only its hash is kept."""
-    user = managed_user(session, principal, user_id, "invitation.create")
+    officers and investigators of their organisation; None: the command line, for the first
+    admin). Earlier open links of theirs stop working. The token is returned once; only its
+    hash is kept."""
+    if principal is None:
+        found = identity.get_user(session, user_id)
+        if found is None:
+            raise NotFound(f"user {user_id} does not exist", code="user_not_found")
+        user = found
+    else:
+        user = managed_user(session, principal, user_id, "invitation.create")
     if not user.active:
         raise Conflict(
             f"user {user.username!r} is deactivated: reactivate them first", code="user_inactive"
@@ -171,7 +178,7 @@ def create_invitation(
     invitation = Invitation(
         user_id=user_id,
         token_hash=token_hash(token),
-        created_by=principal.user_id,
+        created_by=principal.user_id if principal else None,
         created_at=now,
         expires_at=now + timedelta(hours=settings.invitation_hours),
     )
@@ -186,6 +193,7 @@ def create_invitation(
             "username": user.username,
             "invitation_id": invitation.id,
             "expires_at": invitation.expires_at.isoformat().replace("+00:00", "Z"),
+            **({} if principal else {"via": "cli"}),
         },
     )
     return NewInvitation(invitation=invitation, user=user, token=token)
@@ -249,6 +257,7 @@ def sign_in(session: Session, settings: Settings, username: str, password: str, 
     key = _username_key(username)
     since = now - timedelta(minutes=settings.signin_window_minutes)
     repository.prune_failures(session, now - timedelta(days=1))
+    repository.prune_sessions(session, now - timedelta(days=1))
     by_name = repository.failures_since(session, username_key=key, ip=None, since=since)
     by_ip = repository.failures_since(session, username_key=None, ip=ip, since=since)
     if by_name >= settings.signin_max_failures or by_ip >= settings.signin_max_failures_ip:

@@ -213,6 +213,7 @@ def test_sign_in_page_and_transparency_signed_out(
     page.get_by_role("button", name="English").click()
     expect(page.locator("main h1")).to_have_text("Sign in")
     page.goto(url + "/transparency")
+    assert_accessible(page)
     page.get_by_role("link", name="Phường Bến Nghé").click()
     expect(page.locator("main h1")).to_have_text("Phường Bến Nghé")
     expect(page.locator("#months tbody tr")).to_have_count(12)

@@ -179,15 +179,21 @@ def test_signed_out_cookie_is_refused(world: World) -> None:
     browser = _fresh(world.client)
     csrf = sign_in(browser, "", "auditor", PASSWORD)
     cookie = browser.cookies["wardcam_session"]
-    assert browser.get("/console/audit").status_code == 200
+    page = browser.get("/console/audit")
+    assert page.status_code == 200 and page.headers["cache-control"] == "private, no-store"
     r = browser.post("/sign-out", data={"csrf_token": csrf}, follow_redirects=False)
     assert r.status_code == 303
     thief = _fresh(world.client)
     thief.cookies.set("wardcam_session", cookie)
     r = thief.get("/console/audit", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/sign-in?next=%2Fconsole%2Faudit"
-    r = thief.get("/console/audit", headers={"HX-Request": "true"}, follow_redirects=False)
+    r = thief.get(
+        "/console/audit",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/console/audit?x=1"},
+        follow_redirects=False,
+    )
     assert r.status_code == 401
+    assert r.headers["HX-Redirect"] == "/sign-in?next=%2Fconsole%2Faudit%3Fx%3D1"
     r = thief.get("/audit")
     assert r.status_code == 401 and r.json()["code"] == "signin_required"
     assert len(_audit(world.client, "signout")) == 1
@@ -219,10 +225,20 @@ def test_idle_and_absolute_expiry(world: World) -> None:
     _give_password(world.client, world.users["auditor"])
     browser = _fresh(world.client)
     sign_in(browser, "", "auditor", PASSWORD)
+    stale_cookie = browser.cookies["wardcam_session"]
     idle = _settings(world.client).session_idle_minutes
     _sql(world.client, "UPDATE web_session SET last_seen_at = :t", t="2020-01-01 00:00:00")
     assert browser.get("/console/audit", follow_redirects=False).status_code == 303
     assert idle == 30
+    # The browser still holding the ended session's cookie can sign in again.
+    browser.cookies.set("wardcam_session", stale_cookie)  # as a browser that ignored the reset
+    page = browser.get("/sign-in")
+    r = browser.post(
+        "/sign-in",
+        data={"csrf_token": csrf_of(page.text), "username": "auditor", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
     browser = _fresh(world.client)
     sign_in(browser, "", "auditor", PASSWORD)
     _sql(
@@ -231,6 +247,9 @@ def test_idle_and_absolute_expiry(world: World) -> None:
         t="2020-01-01 00:00:00",
     )
     assert browser.get("/console/audit", follow_redirects=False).status_code == 303
+    # Sessions long over are removed at the next sign-in (the audit log keeps their story).
+    sign_in(_fresh(world.client), "", "auditor", PASSWORD)
+    assert _sql(world.client, "SELECT count(*) FROM web_session")[0][0] == 1
 
 
 def test_next_stays_on_this_site(world: World) -> None:
@@ -513,3 +532,47 @@ def test_make_person_signs_in(client: TestClient, role: str) -> None:
     assert person.password == DEFAULT_PASSWORD
     csrf = sign_in(_fresh(client), "", person.username, person.password)
     assert len(csrf) == 64
+
+
+def test_first_admin_gets_into_the_console_through_the_command_line(
+    settings,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    """`wardcam admin bootstrap`, then `wardcam admin users invite admin` prints the link."""
+    import os
+    import subprocess
+    import sys
+
+    from app.main import create_app
+    from tests.conftest import TEST_SECRET
+
+    env = {
+        **os.environ,
+        "WARDCAM_DATABASE_URL": settings.database_url,
+        "WARDCAM_SECRET_KEY": TEST_SECRET,
+        "WARDCAM_DATA_DIR": str(tmp_path),
+        "WARDCAM_PUBLIC_URL": "https://wardcam.example.vn",
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app", "admin", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    assert run("bootstrap").returncode == 0
+    out = run("users", "invite", "admin")
+    assert out.returncode == 0, out.stderr
+    link = out.stdout.strip().splitlines()[-1]
+    assert link.startswith("https://wardcam.example.vn/invitation/")
+    assert run("users", "invite", "nobody").returncode == 2
+    with TestClient(create_app(settings), base_url="https://testserver") as client:
+        done = _accept(client, link)
+        assert done.status_code == 303
+        sign_in(client, "", "admin", PASSWORD)
+        assert "Xin chào, admin" in client.get("/").text
+        [created] = _audit(client, "invitation.create")
+        assert created["actor"] is None and created["details"]["via"] == "cli"
