@@ -22,6 +22,7 @@ from app.audit.service import DENIED, record
 from app.context import AppContext
 from app.db import commit, rollback
 from app.errors import ApiError
+from app.refusals import refusal_entry
 from app.settings import Settings
 from app.storage import ObjectStore
 
@@ -35,14 +36,25 @@ async def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def get_session(ctx: ContextDep) -> Iterator[Session]:
+def get_session(request: Request, ctx: ContextDep) -> Iterator[Session]:
     with Session(ctx.engine, expire_on_commit=False) as session:
         try:
             yield session
         except ApiError as exc:
             rollback(session)
-            if exc.audit is not None:
-                args = dict(exc.audit)
+            # The services' own refusal entries, and every refusal concerning a camera
+            # (app.refusals): the camera's owner sees it in its access log.
+            route = request.scope.get("route")
+            args = refusal_entry(
+                session,
+                exc,
+                path_params=request.path_params,
+                method=request.method,
+                path=getattr(route, "path", request.url.path),
+                action=getattr(request.state, "action", None),
+                actor=getattr(request.state, "principal", None),
+            )
+            if args is not None:
                 record(session, args.pop("actor", None), args.pop("action"), outcome=DENIED, **args)
                 commit(session)
             raise

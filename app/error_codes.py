@@ -56,6 +56,11 @@ CODES: dict[str, tuple[str, str]] = {
     "package_not_ready": ("409", "the evidence package is not built (yet)"),
     "cannot_deactivate_self": ("409", "nobody deactivates themselves"),
     "last_admin": ("409", "the last active admin cannot be deactivated"),
+    "duplicate_footage": (
+        "409",
+        "these bytes are stored already with another start; correct it with PATCH /segments/{id}",
+    ),
+    "segment_in_evidence": ("409", "the segment is in an evidence package: its times stay"),
     "user_inactive": ("409", "the user is deactivated: reactivate them first"),
     # 410
     "gone": ("410", "it existed and can no longer be used"),

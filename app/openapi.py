@@ -39,6 +39,8 @@ CONFLICTS = {
     ("post", "/cases/{case_id}/extractions"): "case_closed",
     ("post", "/extractions/{extraction_id}/decision"): "already_decided",
     ("get", "/extractions/{extraction_id}/package"): "package_not_ready",
+    ("post", "/cameras/{camera_id}/footage"): "duplicate_footage",
+    ("patch", "/segments/{segment_id}"): "segment_in_evidence",
 }
 """Operations that can answer 409, with the codes."""
 UPLOADS = {("post", "/cameras/{camera_id}/footage")}

@@ -109,6 +109,7 @@ def require(action: Action) -> Callable[..., Awaitable[Principal]]:
 
     async def dependency(request: Request, principal: CurrentPrincipal) -> Principal:
         # async: a role check does no I/O (a sync dependency is a thread-pool hand-off).
+        request.state.action = action.value  # names a refusal later on (app.refusals)
         if not role_may(principal.role, action):
             raise Forbidden(
                 f"role '{principal.role.value}' may not {action.value}",

@@ -33,6 +33,7 @@ class Action(StrEnum):
     footage_upload = "footage.upload"
     footage_list = "footage.list"
     segment_read = "segment.read"
+    segment_correct = "segment.correct"
     event_search = "event.search"
     event_read = "event.read"
     case_create = "case.create"
@@ -74,6 +75,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.footage_upload: frozenset({Role.admin, Role.ward}),
     Action.footage_list: frozenset({Role.admin, Role.ward, *_POLICE_READ}),
     Action.segment_read: frozenset({Role.admin, Role.ward, *_POLICE_READ}),
+    Action.segment_correct: frozenset({Role.admin, Role.ward}),
     Action.event_search: frozenset({Role.officer, Role.investigator, Role.supervisor}),
     Action.event_read: frozenset({Role.officer, Role.investigator, Role.supervisor}),
     Action.case_create: frozenset({Role.investigator, Role.supervisor}),

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import bindparam, delete, text
+from sqlalchemy import bindparam, delete, insert, text
 from sqlmodel import Session, col, select
 
 from app.db import UTCDateTime, rowcount
@@ -322,6 +322,27 @@ def thumbnail_keys(session: Session, segment_id: int) -> list[str]:
 def delete_for_segment(session: Session, segment_id: int) -> int:
     """Delete the segment's events; returns how many there were."""
     return rowcount(session.execute(delete(Event).where(col(Event.segment_id) == segment_id)))
+
+
+def shift_for_segment(session: Session, segment_id: int, shift: timedelta) -> int:
+    """Move the segment's events by `shift` (its start was corrected); returns how many.
+
+    Deleted and inserted again with the same ids rather than updated: the triggers that keep
+    the search tables and the hourly counts (migrations 0005-0007) fire on insert and delete.
+    """
+    table = Event.__table__  # type: ignore[attr-defined]
+    rows = [
+        dict(r._mapping)
+        for r in session.execute(select(table).where(table.c.segment_id == segment_id))
+    ]
+    if not rows:
+        return 0
+    session.execute(delete(table).where(table.c.segment_id == segment_id))
+    for row in rows:
+        for name in ("start", "end", "best_at"):
+            row[name] = row[name] + shift
+    session.execute(insert(table), rows)
+    return len(rows)
 
 
 def add_all(session: Session, events: Sequence[Event]) -> None:

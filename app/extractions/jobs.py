@@ -212,7 +212,10 @@ def _fail(jc: JobContext, reason: str, step: Step, *, tampered: bool) -> None:
         )
         failed = ex.model_copy()
     log.error("extraction %s (case %s) failed: %s", failed.id, failed.case_id, reason)
-    notify_failure(jc.app, failed, reason)
+    try:
+        notify_failure(jc.app, failed, reason)
+    except Exception:  # the failure is recorded; a notification channel must not undo that
+        log.exception("extraction %s: notifying the failure failed", failed.id)
 
 
 def notify_failure(app: AppContext, ex: Extraction, reason: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -10,7 +11,7 @@ from app.auth.principal import Principal
 from app.cameras.models import Camera
 from app.cameras.repository import owner_scope, visible_to
 from app.cases.models import Case, CaseMember
-from app.extractions.models import Extraction, ExtractionCamera
+from app.extractions.models import Decision, Extraction, ExtractionCamera, ExtractionState
 from app.identity.models import Role
 
 
@@ -77,3 +78,25 @@ def list_for(
     if state:
         stmt = stmt.where(Extraction.state == state)
     return session.exec(stmt.order_by(col(Extraction.id).desc()).limit(limit)).all()
+
+
+PACKAGING = (ExtractionState.approved, ExtractionState.processing, ExtractionState.ready)
+"""States in which a request's approved cameras' footage is (being) packaged."""
+
+
+def in_evidence(session: Session, camera_id: int, start: datetime, end: datetime) -> list[int]:
+    """Requests whose package holds (or is about to hold) this camera's footage of
+    [start, end): approved for the camera, approved, processing or ready, window overlapping."""
+    stmt = (
+        select(Extraction.id)
+        .join(ExtractionCamera, col(ExtractionCamera.extraction_id) == col(Extraction.id))
+        .where(
+            col(ExtractionCamera.camera_id) == camera_id,
+            col(ExtractionCamera.decision) == Decision.approved,
+            col(Extraction.state).in_(PACKAGING),
+            col(Extraction.start) < end,
+            col(Extraction.end) > start,
+        )
+        .order_by(col(Extraction.id))
+    )
+    return [i for i in session.exec(stmt).all() if i is not None]

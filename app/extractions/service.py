@@ -25,7 +25,7 @@ from app.cases import service as case_files
 from app.cases.models import Case, CaseStatus
 from app.cases.policy import CasePolicy
 from app.db import utcnow
-from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.errors import ApiError, Conflict, Forbidden, NotFound, Unprocessable
 from app.extractions import repository
 from app.extractions.models import Decision, Extraction, ExtractionCamera, ExtractionState
 from app.extractions.schemas import (
@@ -95,8 +95,15 @@ def request(
     *,
     max_hours: float,
 ) -> Extraction:
-    """File a request under a case the principal is a member of."""
-    case = case_files.get_visible(session, principal, case_id, Action.extraction_create.value)
+    """File a request under a case the principal is a member of. A refusal is audited in
+    the access logs of the cameras the request named."""
+    named = [c.id for c in cameras.get_many(session, data.camera_ids) if c.id is not None]
+    try:
+        case = case_files.get_visible(session, principal, case_id, Action.extraction_create.value)
+    except ApiError as exc:
+        if exc.audit is not None:
+            exc.audit["camera_ids"] = named
+        raise
     assert case.id is not None
     if not cases.is_member(session, case.id, principal.user_id):
         raise Forbidden(
@@ -108,6 +115,20 @@ def request(
                 "target_type": "case",
                 "target_id": case_id,
                 "case_id": case_id,
+                "camera_ids": named,  # in the access logs of the cameras it asked for
+            },
+        )
+    if case.status != CaseStatus.open:
+        raise Conflict(
+            f"case {case.number} is closed",
+            code="case_closed",
+            audit={
+                "action": Action.extraction_create.value,
+                "actor": principal,
+                "target_type": "case",
+                "target_id": case_id,
+                "case_id": case_id,
+                "camera_ids": named,
             },
         )
     return create(session, principal, case, data, max_hours=max_hours)

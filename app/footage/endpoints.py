@@ -23,7 +23,7 @@ from app.auth.principal import Principal
 from app.deps import ContextDep, IdPath, SessionDep
 from app.errors import ApiError, Unprocessable
 from app.footage import service
-from app.footage.schemas import Coverage, SegmentPublic
+from app.footage.schemas import Coverage, SegmentCorrection, SegmentPublic
 from app.limits import body_chunks, refuse_multipart
 from app.text import CleanStr
 from app.timewindow import StartTime, WindowTime
@@ -108,7 +108,7 @@ async def upload_footage(
         spooled.path.unlink(missing_ok=True)
     if not created:
         response.status_code = 200
-    return service.to_public(segment, job)
+    return await run_in_threadpool(service.upload_public, session, segment, job)
 
 
 @router.get("/cameras/{camera_id}/footage", response_model=Coverage)
@@ -130,6 +130,19 @@ def get_segment(
     principal: Annotated[Principal, Depends(require(Action.segment_read))],
 ) -> SegmentPublic:
     return service.get_segment(session, principal, segment_id)
+
+
+@router.patch("/segments/{segment_id}", response_model=SegmentPublic)
+def correct_segment(
+    segment_id: IdPath,
+    data: SegmentCorrection,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require(Action.segment_correct))],
+) -> SegmentPublic:
+    """Correct the segment's `start` (as the camera's clock shows it, like an upload's) with
+    a `reason`; its events move with it. Audited; 409 `segment_in_evidence` once the segment
+    is in an evidence package."""
+    return service.correct_start(session, principal, segment_id, data)
 
 
 def clean_spool(spool_dir: Path) -> int:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from app.text import CleanText
+from app.timewindow import StartTime
 
 
 class JobPublic(BaseModel):
@@ -46,6 +50,25 @@ class SegmentPublic(BaseModel):
     ingested_by: int | None
     ingested_at: datetime
     job: JobPublic | None = None
+    overlaps: list[int] = []
+    """Other segments of the camera whose time overlaps this one's: a camera records one
+    thing at a time, so one of the starts is wrong (correct it: PATCH /segments/{id})."""
+
+
+class SegmentCorrection(BaseModel):
+    """A corrected start for a segment, as the camera's clock shows it (like an upload's
+    `start`; the camera's clock offset is applied), and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: StartTime
+    reason: Annotated[CleanText, StringConstraints(min_length=10, max_length=2000)]
+
+
+class Overlap(BaseModel):
+    segment_ids: tuple[int, int]
+    start: datetime
+    end: datetime
+    seconds: float
 
 
 class Gap(BaseModel):
@@ -61,3 +84,5 @@ class Coverage(BaseModel):
     covered_seconds: float
     segments: list[SegmentPublic]
     gaps: list[Gap]
+    overlaps: list[Overlap] = []
+    """Segments of this window whose times overlap (each pair once)."""

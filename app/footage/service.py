@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,10 +29,19 @@ from app.cameras.models import Camera, CameraStatus
 from app.cameras.policy import CameraPolicy
 from app.context import AppContext
 from app.db import outbox, read_session, utcnow
-from app.errors import ApiError, NotFound, Unprocessable
+from app.errors import ApiError, BadRequest, Conflict, NotFound, Unprocessable
+from app.events import repository as events
+from app.extractions import repository as extractions
 from app.footage import repository
 from app.footage.models import Segment, SegmentSource, SegmentStatus
-from app.footage.schemas import Coverage, Gap, JobPublic, SegmentPublic
+from app.footage.schemas import (
+    Coverage,
+    Gap,
+    JobPublic,
+    Overlap,
+    SegmentCorrection,
+    SegmentPublic,
+)
 from app.jobs import repository as jobs
 from app.jobs.models import Job
 from app.storage import ObjectStore
@@ -112,11 +122,12 @@ def store_segment(
     this server's clock (live recording), which the camera's clock offset does not apply to.
     """
     assert camera.id is not None
+    start_raw = check_start(start_raw)
     existing = repository.by_hash(session, camera.id, spooled.sha256)
     if existing is not None:
         assert existing.id is not None
+        check_same_start(existing, start_raw)
         return existing, jobs.for_segment(session, existing.id, INDEX_JOB), False
-    start_raw = check_start(start_raw)
     offset = camera.clock_offset_s if camera_clock else 0.0
     start = start_raw - timedelta(seconds=offset)
     if probe.duration_s <= 0 or probe.duration_s > repository.MAX_SEGMENT.total_seconds():
@@ -156,6 +167,7 @@ def store_segment(
             )
             repository.add(session, segment)
             assert segment.id is not None
+            overlaps = overlapping_ids(session, segment)
             job = jobs.create(session, INDEX_JOB, segment_id=segment.id, max_attempts=max_attempts)
             record(
                 session,
@@ -170,6 +182,7 @@ def store_segment(
                     "start": utc_z(start),
                     "duration_s": probe.duration_s,
                     "truncated": truncated,
+                    **({"overlaps": overlaps} if overlaps else {}),
                     **(audit_details or {}),
                 },
             )
@@ -180,6 +193,7 @@ def store_segment(
         if existing is None:
             raise
         assert existing.id is not None
+        check_same_start(existing, start_raw)
         return existing, jobs.for_segment(session, existing.id, INDEX_JOB), False
     except BaseException:
         store.delete(key)
@@ -188,6 +202,35 @@ def store_segment(
     box.on_rollback.append(lambda: store.delete(key))
     box.after_commit.append(lambda: lock_original(store, segment, camera, lock_mode))
     return segment, job, True
+
+
+SAME_START = timedelta(milliseconds=1)
+
+
+def check_same_start(existing: Segment, start_raw: datetime) -> None:
+    """The same bytes again are the same segment, unless they come with another start: then
+    the sender means to correct the time, and silently keeping the old one would hide that.
+    (Retried uploads, with the same start, get the stored segment back.)"""
+    if abs(existing.start_raw - start_raw) <= SAME_START:
+        return
+    raise Conflict(
+        f"these bytes are already stored for camera {existing.camera_id} as segment "
+        f"{existing.id} (GET /segments/{existing.id}), starting {utc_z(existing.start_raw)} "
+        f"as sent ({utc_z(existing.start)} corrected), not {utc_z(start_raw)}; nothing was "
+        f"stored. To correct its start: PATCH /segments/{existing.id} with "
+        '{"start": "<ISO 8601 with offset>", "reason": "<why>"}',
+        code="duplicate_footage",
+    )
+
+
+def overlapping_ids(session: Session, segment: Segment) -> list[int]:
+    """Other segments of the camera whose time overlaps this one's (a camera records one
+    thing at a time: an overlap means a wrong start somewhere)."""
+    return [
+        s.id
+        for s in repository.overlapping(session, segment.camera_id, segment.start, segment.end)
+        if s.id is not None and s.id != segment.id
+    ]
 
 
 def camera_for_upload(engine: Engine, principal: Principal, camera_id: int) -> Camera:
@@ -284,7 +327,13 @@ def coverage(
         cursor = max(cursor, seg.end)
     if cursor < end:
         gaps.append(Gap(start=cursor, end=end, seconds=(end - cursor).total_seconds()))
-    items = [segment_public(session, s) for s in segments]
+    pairs = overlaps_among(segments)
+    flagged: dict[int, list[int]] = {}
+    for o in pairs:
+        a, b = o.segment_ids
+        flagged.setdefault(a, []).append(b)
+        flagged.setdefault(b, []).append(a)
+    items = [segment_public(session, s, sorted(flagged.get(s.id or 0, []))) for s in segments]
     return Coverage(
         camera_id=camera_id,
         start=start,
@@ -292,7 +341,29 @@ def coverage(
         covered_seconds=covered,
         segments=items,
         gaps=gaps,
+        overlaps=pairs,
     )
+
+
+def overlaps_among(segments: Sequence[Segment]) -> list[Overlap]:
+    """Pairs of these segments (sorted by start) whose times overlap, in one pass: each
+    segment against those still open when it starts."""
+    out: list[Overlap] = []
+    open_: list[Segment] = []
+    for seg in segments:
+        open_ = [o for o in open_ if o.end > seg.start]
+        for o in open_:
+            lo, hi = seg.start, min(o.end, seg.end)
+            out.append(
+                Overlap(
+                    segment_ids=(o.id or 0, seg.id or 0),
+                    start=lo,
+                    end=hi,
+                    seconds=(hi - lo).total_seconds(),
+                )
+            )
+        open_.append(seg)
+    return out
 
 
 def get_segment(session: Session, principal: Principal, segment_id: int) -> SegmentPublic:
@@ -303,9 +374,87 @@ def get_segment(session: Session, principal: Principal, segment_id: int) -> Segm
     return segment_public(session, segment)
 
 
-def segment_public(session: Session, segment: Segment) -> SegmentPublic:
+def upload_public(session: Session, segment: Segment, job: Job | None) -> SegmentPublic:
+    """An upload's answer: the segment, its job, and the segments it overlaps (flagged)."""
+    public = to_public(segment, job)
+    public.overlaps = overlapping_ids(session, segment)
+    return public
+
+
+def segment_public(
+    session: Session, segment: Segment, overlaps: list[int] | None = None
+) -> SegmentPublic:
+    """`overlaps`: when the caller knows them already (coverage), else they are looked up."""
     assert segment.id is not None
-    return to_public(segment, jobs.for_segment(session, segment.id, INDEX_JOB))
+    public = to_public(segment, jobs.for_segment(session, segment.id, INDEX_JOB))
+    public.overlaps = overlapping_ids(session, segment) if overlaps is None else overlaps
+    return public
+
+
+def correct_start(
+    session: Session, principal: Principal, segment_id: int, data: SegmentCorrection
+) -> SegmentPublic:
+    """Correct a segment's start (sent wrong at upload): its times and its events' move
+    together; audited with the reason. Refused once the segment is in an evidence package
+    (or being packaged): a package's times must stay what they were."""
+    segment = repository.get(session, segment_id)
+    if segment is None:
+        raise NotFound(f"segment {segment_id} does not exist", code="segment_not_found")
+    assert segment.id is not None
+    cameras.get_for(
+        session, principal, segment.camera_id, manage=True, action=Action.segment_correct
+    )
+    start_raw = check_start(data.start)
+    start = start_raw - timedelta(seconds=segment.clock_offset_s)
+    shift = start - segment.start
+    if abs(shift) <= SAME_START:
+        raise BadRequest(
+            f"segment {segment_id} starts at {utc_z(segment.start_raw)} already",
+            code="empty_update",
+        )
+    packages = extractions.in_evidence(session, segment.camera_id, segment.start, segment.end)
+    if packages:
+        raise Conflict(
+            f"segment {segment_id} is in the evidence of extraction request(s) "
+            f"{', '.join(map(str, packages))}: its times stay as packaged",
+            code="segment_in_evidence",
+            audit={
+                "action": Action.segment_correct.value,
+                "actor": principal,
+                "target_type": "segment",
+                "target_id": segment_id,
+                "camera_ids": [segment.camera_id],
+                "purpose": data.reason,
+                "details": {"extractions": packages},
+            },
+        )
+    before = (segment.start, segment.start_raw, segment.start_source)
+    segment.start, segment.end = start, start + timedelta(seconds=segment.duration_s)
+    segment.start_raw, segment.start_source = start_raw, "corrected"
+    session.add(segment)
+    session.flush()
+    moved = events.shift_for_segment(session, segment.id, shift)
+    overlaps = overlapping_ids(session, segment)
+    record(
+        session,
+        principal,
+        "segment.correct",
+        target_type="segment",
+        target_id=segment.id,
+        camera_ids=[segment.camera_id],
+        purpose=data.reason,
+        details={
+            "from": utc_z(before[0]),
+            "to": utc_z(start),
+            "start_raw_from": utc_z(before[1]),
+            "start_raw_to": utc_z(start_raw),
+            "start_source_was": before[2],
+            "shift_s": shift.total_seconds(),
+            "events_moved": moved,
+            **({"overlaps": overlaps} if overlaps else {}),
+        },
+    )
+    return segment_public(session, segment, overlaps)
 
 
 def lock_original(store: ObjectStore, segment: Segment, camera: Camera, mode: str) -> bool:

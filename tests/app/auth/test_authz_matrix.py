@@ -137,6 +137,13 @@ MATRIX: dict[tuple[str, str], tuple[str, Callable[[Ctx], tuple[str, dict[str, An
         "yy yn yy yy yy nn",
         lambda c: (f"/segments/{c.segment}", {}),
     ),
+    ("PATCH", "/segments/{segment_id}"): (
+        "yy yn nn nn nn nn",
+        lambda c: (
+            f"/segments/{c.segment}",
+            {"json": {"start": T0.isoformat(), "reason": "matrix check correction"}},
+        ),
+    ),
     ("GET", "/events"): ("nn nn yy yy yy nn", lambda c: ("/events", {"params": SEARCH})),
     ("GET", "/events/histogram"): (
         "nn nn yy yy yy nn",

@@ -457,3 +457,40 @@ def test_a_failed_fulfilment_says_why_and_where(
     # The ward sees the state, not the store's internals.
     seen = world.client.get(f"/extractions/{ex['id']}", headers=world.h("ward_a")).json()
     assert seen["state"] == "failed" and seen["error"] is None and seen["failure"] is None
+
+
+def test_a_failing_store_is_retried_then_fails_the_request(
+    world: World, segments: list[BuiltSegment], settings
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15, item 6: a store that cannot take the package (here: a file where its folder
+    must go) is retried, the request saying so meanwhile; after the last attempt it fails
+    with the step that failed."""
+    from sqlalchemy import text
+
+    cam = world.camera(sharing_policy="auto", clock_offset_s=OFFSET)
+    _upload_all(world, cam["id"], segments[:1])
+    case = _case(world)
+    r = _request(
+        world, case["id"], [cam["id"]], T0 + timedelta(seconds=2), T0 + timedelta(seconds=6)
+    )
+    ex_id = r.json()["id"]
+    blocker = Path(settings.storage_url.removeprefix("file://")) / "evidence"
+    blocker = blocker / f"case{case['id']}" / f"extraction{ex_id}"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_bytes(b"in the way")
+    ctx = world.client.app.state.ctx  # type: ignore[attr-defined]
+    _run_jobs(world)
+    ex = world.client.get(f"/extractions/{ex_id}", headers=world.h("investigator")).json()
+    assert ex["state"] == "approved" and ex["failure"] is None, ex
+    assert ex["error"].startswith("attempt 1 of 3 failed, retrying: storing the package"), ex
+    for _ in range(2):  # the backoff, skipped
+        with ctx.engine.begin() as conn:
+            due = text("UPDATE job SET run_after = created_at WHERE id = :i")
+            conn.execute(due, {"i": ex["job_id"]})
+        _run_jobs(world)
+    ex = world.client.get(f"/extractions/{ex_id}", headers=world.h("investigator")).json()
+    assert ex["state"] == "failed" and ex["failure"]["step"] == "store_package", ex
+    assert ex["error"].startswith("storing the package failed: StorageError"), ex["error"]
+    log = _access_log(world, cam["id"])
+    [failed] = [e for e in log if e["action"] == "extraction.failed"]
+    assert failed["details"]["attempts"] == 3

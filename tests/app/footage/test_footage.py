@@ -62,8 +62,8 @@ def test_upload_stores_original_unchanged(world: World, settings) -> None:  # ty
     [obj] = _objects(settings)
     assert obj.read_bytes() == data
     assert f"cam{cam['id']}" in str(obj) and "20240501T041457Z" in obj.name
-    # Same bytes again: 200 with the same segment, nothing duplicated.
-    again = _upload(world, cam["id"], data, start="2024-05-02T00:00:00Z")
+    # Same bytes again (a retried upload): 200 with the same segment, nothing duplicated.
+    again = _upload(world, cam["id"], data)
     assert again.status_code == 200 and again.json()["id"] == seg["id"]
     assert len(_objects(settings)) == 1 and world.count("segment") == 1
     assert world.count("job") == 1
@@ -289,3 +289,115 @@ def test_upload_that_stops_half_way_leaves_nothing(  # type: ignore[no-untyped-d
         )
         assert r.status_code == 201, r.text
     assert world.count("segment") == 1 and len(_objects(settings)) == 1
+
+
+def test_reupload_with_another_start_and_correction(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15, item 11: the same bytes with another start are a 409 saying where they are
+    and how to correct; PATCH /segments/{id} corrects the start (events move with it,
+    audited), not once the segment is in evidence; overlapping segments are flagged."""
+    from sqlalchemy import text
+
+    from app.jobs.pool import InProcessPool
+
+    ctx = world.client.app.state.ctx  # type: ignore[attr-defined]
+    cam = world.camera(clock_offset_s=2.5)
+    data = CLIP.read_bytes()
+    seg = _upload(world, cam["id"], data).json()
+    assert InProcessPool(ctx, 0).run_until_idle() == 1
+
+    def event_starts() -> list[datetime]:
+        with ctx.engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT id, start FROM event WHERE segment_id = :s ORDER BY id"),
+                {"s": seg["id"]},
+            ).all()
+        return [datetime.fromisoformat(str(t)).replace(tzinfo=UTC) for _, t in rows]
+
+    before = event_starts()
+    assert before
+    # The same bytes with a corrected start: refused, saying where they are and what to do.
+    later = (datetime.fromisoformat(START) + timedelta(hours=1)).isoformat()
+    r = _upload(world, cam["id"], data, start=later)
+    assert r.status_code == 409 and r.json()["code"] == "duplicate_footage", r.text
+    detail = r.json()["detail"]
+    assert f"segment {seg['id']}" in detail and f"PATCH /segments/{seg['id']}" in detail
+    assert seg["start_raw"].replace("+00:00", "Z")[:19] in detail
+    assert world.count("segment") == 1 and len(_objects(settings)) == 1
+    assert _upload(world, cam["id"], data).status_code == 200  # a plain retry still is fine
+    # The correction: needs a reason; the owner only.
+    path = f"/segments/{seg['id']}"
+    r = world.client.patch(path, json={"start": later}, headers=world.h("ward_a"))
+    assert r.status_code == 422
+    fix = {"start": later, "reason": "the NVR clock was an hour behind (DST)"}
+    r = world.client.patch(path, json=fix, headers=world.h("ward_b"))
+    assert r.status_code == 403 and r.json()["code"] == "not_your_camera"
+    r = world.client.patch(path, json=fix, headers=world.h("ward_a"))
+    assert r.status_code == 200, r.text
+    fixed = r.json()
+    assert datetime.fromisoformat(fixed["start_raw"]) == datetime.fromisoformat(later)
+    assert datetime.fromisoformat(fixed["start"]) == datetime.fromisoformat(
+        later
+    ) - timedelta(seconds=2.5)
+    assert fixed["start_source"] == "corrected"
+    # Its events moved with it, and search finds them at the new time.
+    assert event_starts() == [t + timedelta(hours=1) for t in before]
+    search = {
+        "from": fixed["start"],
+        "to": fixed["end"],
+        "camera_id": cam["id"],
+        "purpose": "checking the corrected segment",
+    }
+    r = world.client.get("/events", params=search, headers=world.h("officer"))
+    assert r.status_code == 200 and len(r.json()["items"]) == len(before), r.text
+    old = {**search, "from": seg["start"], "to": seg["end"]}
+    assert world.client.get("/events", params=old, headers=world.h("officer")).json()["items"] == []
+    assert _upload(world, cam["id"], data, start=later).status_code == 200  # now it matches
+    # Audited with the reason, in the camera's access log.
+    log = world.client.get(
+        f"/cameras/{cam['id']}/access-log", params={"limit": 500}, headers=world.h("ward_a")
+    ).json()["items"]
+    [entry] = [e for e in log if e["action"] == "segment.correct" and e["outcome"] == "allowed"]
+    assert entry["purpose"] == fix["reason"] and entry["details"]["shift_s"] == 3600
+    assert entry["details"]["events_moved"] == len(before)
+    # Another file starting inside this one: stored, but flagged on both and on coverage.
+    other = FOOTAGE / "driveway_ir_night.mp4"
+    inside = (datetime.fromisoformat(later) + timedelta(seconds=3)).isoformat()
+    r = _upload(world, cam["id"], other.read_bytes(), start=inside)
+    assert r.status_code == 201 and r.json()["overlaps"] == [seg["id"]], r.text
+    second = r.json()
+    r = world.client.get(path, headers=world.h("ward_a"))
+    assert r.json()["overlaps"] == [second["id"]]
+    window = {"from": fixed["start"], "to": second["end"]}
+    cov = world.client.get(
+        f"/cameras/{cam['id']}/footage", params=window, headers=world.h("ward_a")
+    ).json()
+    [pair] = cov["overlaps"]
+    assert pair["segment_ids"] == [seg["id"], second["id"]]
+    assert pair["seconds"] == pytest.approx(7.2 - 3, abs=0.1)
+    assert {s["id"]: s["overlaps"] for s in cov["segments"]} == {
+        seg["id"]: [second["id"]],
+        second["id"]: [seg["id"]],
+    }
+    # Once in evidence, its times stay.
+    case = world.client.post(
+        "/cases", json={"number": "CA-11", "title": "footage"}, headers=world.h("investigator")
+    ).json()
+    ex = world.client.post(
+        f"/cases/{case['id']}/extractions",
+        json={
+            "camera_ids": [cam["id"]],
+            "from": fixed["start"],
+            "to": fixed["end"],
+            "reason": "the corrected segment as evidence",
+        },
+        headers=world.h("investigator"),
+    ).json()
+    r = world.client.post(
+        f"/extractions/{ex['id']}/decision", json={"decision": "approve"}, headers=world.h("ward_a")
+    )
+    assert r.json()["state"] == "approved", r.text
+    back = {"start": START, "reason": "on second thought the clock was right"}
+    r = world.client.patch(path, json=back, headers=world.h("ward_a"))
+    assert r.status_code == 409 and r.json()["code"] == "segment_in_evidence", r.text
+    assert str(ex["id"]) in r.json()["detail"]
+    assert world.client.get(path, headers=world.h("ward_a")).json()["start"] == fixed["start"]
