@@ -194,7 +194,13 @@ def test_ward_officer_investigator_journey(wardcam: tuple[str, object], new_page
     draw_polygon_around_centre(i, "search-map")
     assert i.get_by_label("Vụ việc").input_value()  # the case is chosen
     search(i, day, purpose=None)
-    settle(i)  # every thumbnail loaded before leaving the page
+    # every thumbnail loaded before leaving the page (lazy ones below the fold too), so that
+    # leaving it aborts nothing
+    i.evaluate(
+        "() => document.querySelectorAll('.thumb img').forEach(m => { m.loading = 'eager'; })"
+    )
+    i.wait_for_function("() => [...document.querySelectorAll('.thumb img')].every(m => m.complete)")
+    settle(i)
     i.locator('.thumb[data-label="car"] a').first.click()
     i.get_by_role("link", name="Yêu cầu video quanh thời điểm này").click()
     expect(i.get_by_role("heading", name="Yêu cầu trích xuất video")).to_be_visible()
