@@ -230,6 +230,7 @@ def test_ward_officer_investigator_journey(wardcam: tuple[str, object], new_page
     ranges: list[int] = []
     i.on("response", lambda r: ranges.append(r.status) if "/clips/" in r.url else None)
     i.get_by_role("link", name="Xem các đoạn video").click()
+    expect(i.locator(".clip__name").first).to_have_text("Camera ngã tư Lê Lợi")
     video = i.locator("video").first
     i.wait_for_function(
         "() => { const v = document.querySelector('video'); return v && v.readyState >= 1; }",

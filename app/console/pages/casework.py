@@ -7,6 +7,7 @@ HTTP range requests, for the case's members only. Each step is the API's service
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import tempfile
 import zipfile
@@ -28,7 +29,7 @@ from app.cases import service as cases
 from app.cases.models import Case, CaseStatus
 from app.cases.schemas import CaseCreate
 from app.console import nav
-from app.console.i18n import N_
+from app.console.i18n import N_, I18n
 from app.console.pages.common import (
     DEFAULT_ZONE,
     attempt,
@@ -460,9 +461,28 @@ def play(
         person,
         "pages/play.html",
         title=tr.gettext("Clips of request %(id)s") % {"id": ex.id},
-        clips=[{"name": c, "url": f"/casework/extractions/{ex.id}/clips/{c}"} for c in clips],
+        clips=[
+            {
+                "name": c,
+                "camera": _clip_camera(c, view["cams"], tr),
+                "url": f"/casework/extractions/{ex.id}/clips/{c}",
+            }
+            for c in clips
+        ],
         **view,
     )
+
+
+def _clip_camera(name: str, cams: dict[int | None, Any], tr: I18n) -> str:
+    """The camera's name for `clips/cam12/clip.mp4` (the fulfilment job names each camera's
+    folder `cam<id>`), marked when the clip is the redacted one."""
+    parts = name.split("/")
+    found = re.fullmatch(r"cam(\d+)", parts[1]) if len(parts) == 3 else None
+    cam = cams.get(int(found.group(1))) if found else None
+    label = cam.name if cam is not None else name
+    if parts[-1] == "clip_redacted.mp4":
+        label = tr.gettext("%(camera)s (bystanders blurred)") % {"camera": label}
+    return str(label)
 
 
 @router.get("/extractions/{extraction_id}/clips/{name:path}", summary="One clip (ranges)")
