@@ -124,7 +124,7 @@ def open_case(request: Request, session: SessionDep, person: Person, form: FormD
         for err in exc.errors():
             errors.setdefault(str(err["loc"][0]), err["msg"])
     else:
-        made = attempt(session, lambda: cases.create(session, person, data))
+        made = attempt(request, session, lambda: cases.create(session, person, data))
         if not isinstance(made, ApiError):
             return RedirectResponse(f"/casework/cases/{made.id}", status_code=303)
         flashes.append(error_flash(made))
@@ -306,6 +306,7 @@ def file_request(
             errors.setdefault(name, err["msg"])
         return _request_form(request, session, person, values, errors=errors, status_code=422)
     made = attempt(
+        request,
         session,
         lambda: extractions.request(
             session,

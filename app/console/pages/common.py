@@ -25,6 +25,7 @@ from app.console.session import console_of, page_context
 from app.console.templating import Flash
 from app.db import rollback
 from app.errors import ApiError
+from app.refusals import refusal_entry
 
 T = TypeVar("T")
 
@@ -65,22 +66,32 @@ def fragment(request: Request, person: Principal, template: str, **values: Any) 
     return out
 
 
-def settle_error(session: Session, exc: ApiError) -> None:
-    """Roll back what the service began and audit the refusal, as `app.deps.get_session`
-    does for the API (the request still commits once: the refusal's record)."""
+def settle_error(request: Request, session: Session, exc: ApiError) -> None:
+    """Roll back what the service began and audit the refusal exactly as
+    `app.deps.get_session` does for the API (its own entry, or the cameras its path names:
+    `app.refusals`); the request still commits once, with the refusal's record."""
     rollback(session)
-    if exc.audit is not None:
-        args = dict(exc.audit)
+    route = request.scope.get("route")
+    args = refusal_entry(
+        session,
+        exc,
+        path_params=request.path_params,
+        method=request.method,
+        path=getattr(route, "path", request.url.path),
+        action=getattr(request.state, "action", None),
+        actor=getattr(request.state, "principal", None),
+    )
+    if args is not None:
         record(session, args.pop("actor", None), args.pop("action"), outcome=DENIED, **args)
 
 
-def attempt(session: Session, work: Callable[[], T]) -> T | ApiError:
+def attempt(request: Request, session: Session, work: Callable[[], T]) -> T | ApiError:
     """The service call's result, or its error once settled (see `settle_error`), for a
     form that is shown again with the error."""
     try:
         return work()
     except ApiError as exc:
-        settle_error(session, exc)
+        settle_error(request, session, exc)
         return exc
 
 

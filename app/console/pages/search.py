@@ -264,7 +264,7 @@ def search_page(request: Request, session: SessionDep, ctx: ContextDep, person: 
         flashes.append(_flash(form.error))
         status = 422
     elif form.raw is not None:
-        found = attempt(session, lambda: _first_page(session, ctx, person, form))
+        found = attempt(request, session, lambda: _first_page(session, ctx, person, form))
         if isinstance(found, ApiError):
             flashes.append(error_flash(found))
             status = found.status_code
@@ -323,7 +323,7 @@ def search_results(
     if form.raw is None:
         error = form.error or tr.gettext("Give the time window as date and time.")
         return fragment(request, person, "pages/search_error.html", message=error)
-    found = attempt(session, lambda: run_search(session, ctx, person, form, cursor=cursor))
+    found = attempt(request, session, lambda: run_search(session, ctx, person, form, cursor=cursor))
     if isinstance(found, ApiError):
         return fragment(request, person, "pages/search_error.html", message=found.detail)
     if cursor:
@@ -344,7 +344,7 @@ def search_histogram(
     form = read_search(request, tz, tr)
     if form.raw is None:
         return Response(status_code=204)
-    bars = attempt(session, lambda: run_histogram(session, ctx, person, form))
+    bars = attempt(request, session, lambda: run_histogram(session, ctx, person, form))
     if isinstance(bars, ApiError):
         return fragment(request, person, "pages/search_error.html", message=bars.detail)
     return fragment(request, person, "pages/search_histogram.html", histogram=bars, zone_name=tz)

@@ -231,6 +231,7 @@ def create_camera(
             status_code=422,
         )
     made = attempt(
+        request,
         session,
         lambda: cameras.create(
             session,
@@ -303,6 +304,7 @@ def update_camera(
             status_code=422,
         )
     done = attempt(
+        request,
         session,
         lambda: cameras.update(
             session,
