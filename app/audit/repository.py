@@ -125,6 +125,17 @@ def for_target(session: Session, target_type: str, target_id: object) -> Sequenc
     ).all()
 
 
+def for_case(session: Session, case_id: int, *, limit: int) -> Sequence[AuditEntry]:
+    """What was done under a case (searches, requests, decisions, downloads), newest first:
+    the case's timeline in the console."""
+    return session.exec(
+        select(AuditEntry)
+        .where(AuditEntry.case_id == case_id)
+        .order_by(col(AuditEntry.seq).desc())
+        .limit(limit)
+    ).all()
+
+
 def search(
     session: Session,
     *,

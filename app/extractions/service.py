@@ -433,3 +433,21 @@ def record_download(session: Session, principal: Principal, ex: Extraction) -> N
         camera_ids=repository.packaged_cameras(session, ex.id),
         details={"sha256": ex.package_sha256, "size": ex.package_size},
     )
+
+
+def record_play(session: Session, principal: Principal, ex: Extraction, clips: list[str]) -> None:
+    """Playing a ready package's clips in the console, in the audit log (and each packaged
+    camera's), like a download."""
+    assert ex.id is not None
+    if ex.state != ExtractionState.ready or not ex.package_key:
+        raise Conflict(f"no package: the request is {ex.state}", code="package_not_ready")
+    record(
+        session,
+        principal,
+        "extraction.play",
+        target_type="extraction",
+        target_id=ex.id,
+        case_id=ex.case_id,
+        camera_ids=repository.packaged_cameras(session, ex.id),
+        details={"sha256": ex.package_sha256, "clips": clips},
+    )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import case, func
 from sqlmodel import Session, and_, col, select
 
 from app.footage.models import Segment, SegmentStatus, SegmentStream
@@ -91,3 +92,37 @@ def latest_end(session: Session, camera_id: int, stream: SegmentStream) -> datet
         .order_by(col(Segment.start).desc())
         .limit(1)
     ).first()
+
+
+def latest_and_backlog(
+    session: Session, camera_ids: Sequence[int]
+) -> dict[int, tuple[datetime | None, datetime | None, int]]:
+    """Per camera: the end of its latest footage, when footage last arrived, and how many
+    stored segments still wait to be indexed (the console's camera state)."""
+    if not camera_ids:
+        return {}
+    waiting = func.sum(case((col(Segment.status) == SegmentStatus.pending, 1), else_=0))
+    rows = session.exec(
+        select(
+            Segment.camera_id,
+            func.max(col(Segment.end)),
+            func.max(col(Segment.ingested_at)),
+            waiting,
+        )
+        .where(
+            col(Segment.camera_id).in_(list(camera_ids)),
+            Segment.stream == SegmentStream.main,
+            col(Segment.status) != SegmentStatus.deleted,
+        )
+        .group_by(col(Segment.camera_id))
+    ).all()
+    return {int(c): (_utc(end), _utc(got), int(n or 0)) for c, end, got, n in rows}
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Aggregates come back without the column type's conversion on SQLite."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -13,7 +13,7 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -495,3 +495,44 @@ def lock_original(store: ObjectStore, segment: Segment, camera: Camera, mode: st
         return False
     store.set_retention(segment.object_key, until, mode)
     return True
+
+
+@dataclass(frozen=True)
+class CameraState:
+    """What a ward sees of each camera in its console: its latest footage, when footage last
+    arrived, the gaps of the last day, and the segments still waiting to be indexed."""
+
+    last_footage_end: datetime | None
+    last_received: datetime | None
+    gaps: list[Gap]
+    gap_seconds: float
+    backlog: int
+
+
+STATE_WINDOW = timedelta(hours=24)
+
+
+def camera_states(
+    session: Session, cams: list[Camera], *, now: datetime | None = None
+) -> dict[int, CameraState]:
+    """The state of cameras the caller manages (the ward's own: nothing to audit, as in
+    `coverage` for an owner)."""
+    now = now or utcnow()
+    since = now - STATE_WINDOW
+    ids = [c.id for c in cams if c.id is not None]
+    latest = repository.latest_and_backlog(session, ids)
+    out: dict[int, CameraState] = {}
+    for cid in ids:
+        gaps: list[Gap] = []
+        cursor = since
+        for seg in repository.overlapping(session, cid, since, now):
+            if seg.start > cursor:
+                gaps.append(
+                    Gap(start=cursor, end=seg.start, seconds=(seg.start - cursor).total_seconds())
+                )
+            cursor = max(cursor, seg.end)
+        if cursor < now:
+            gaps.append(Gap(start=cursor, end=now, seconds=(now - cursor).total_seconds()))
+        end, got, backlog = latest.get(cid, (None, None, 0))
+        out[cid] = CameraState(end, got, gaps, sum(g.seconds for g in gaps), backlog)
+    return out

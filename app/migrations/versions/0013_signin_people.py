@@ -7,7 +7,7 @@
 - `sign_in_failure`: wrong passwords by user name and address, for throttling.
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0010 (chained after wt-15c's 0010 in this branch; the lead re-chains)
 Create Date: 2026-12-03 17:00:00
 """
 
