@@ -66,6 +66,18 @@ def test_span_covers_confident_stretch_and_splits_long_unsure_ones() -> None:
     assert [(s.start_s, s.end_s) for s in spans] == [(0.0, 4.5), (19.5, 24.5)]
 
 
+def test_persistent_unsure_object_is_an_event_a_one_off_is_not() -> None:
+    """Exhaustive detection takes the best of every frame of a second; a sample sees one. A
+    small motorbike seen at 0.40-0.49 in sample after sample is there; seen once, it is not."""
+    times = [t / 2 for t in range(20)]
+    steady = _track([(t, "motorcycle", 0.44) for t in (1.0, 1.5, 2.0, 2.5)])
+    (span,) = track_spans(steady, SpanRules(), times)
+    assert (span.label, span.start_s, span.end_s) == ("motorcycle", 0.75, 2.75)
+    assert not track_spans(_track([(1.0, "motorcycle", 0.47), (1.5, "motorcycle", 0.3)]),
+                           SpanRules(), times)
+    assert not track_spans(steady, SpanRules(persist_hits=0), times)  # the old rule
+
+
 def test_span_class_is_voted_by_full_scale_looks() -> None:
     """A van: a car in shrunk looks, a truck in the full-frame ones."""
     tr = _track([(float(t), "car", 0.7) for t in range(10)], scale=0.5)
