@@ -103,10 +103,17 @@ def track_spans(
             label, conf = max(best_conf.items(), key=lambda kv: kv[1], default=(label, 0.0))
             if conf < rules.event_min_conf:
                 continue
-        looked = _count_between(native_times, run[0].t, run[-1].t)
+        # A stretch that shrunk looks saw, or that only its persistence made an event, must
+        # have been seen in at least half the full-scale looks taken while it lasted: else
+        # the shrunk looks misled, or it was not that persistent. A stretch seen only at
+        # full scale with a sighting at ``event_min_conf`` is kept however few looks saw it
+        # (a small rider found in 2 of 5 full frames, at 0.67 and 0.46, is a rider).
+        shrunk = any(s.scale < NATIVE and not s.held for s in run)
+        judged = shrunk or best_conf.get(label, 0.0) < rules.event_min_conf
+        looked = _count_between(native_times, run[0].t, run[-1].t) if judged else 0
         sure_native = len({s.t for s in run if s.scale >= NATIVE and not s.held})
         if looked and sure_native < 0.5 * looked:
-            continue  # most full-scale looks were not sure of it: the shrunk ones misled
+            continue
         start = run[0].t - _half_gap(sample_times, run[0].t, -1, rules.max_extend_s)
         end = run[-1].t + _half_gap(sample_times, run[-1].t, +1, rules.max_extend_s)
         out.append(Span(label, max(0.0, start), end, best_conf[label], run))

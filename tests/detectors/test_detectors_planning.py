@@ -96,6 +96,18 @@ def test_shrunk_stretch_without_full_scale_support_is_dropped() -> None:
     assert not track_spans(tr, rules, times, native_times=[2.0, 7.0])  # looked, not seen: gone
 
 
+def test_full_scale_stretch_is_kept_however_few_looks_saw_it() -> None:
+    """Only shrunk looks can mislead: a small rider that full frames found in 2 of 5 looks
+    (0.67, then 0.46) is kept (it was dropped as if shrinking had invented it)."""
+    tr = _track([(18.0, "person", 0.67), (19.6, "person", 0.46)])
+    looks = [18.0, 18.4, 18.8, 19.2, 19.6]
+    (span,) = track_spans(tr, SpanRules(max_gap_s=6.0), looks, native_times=looks)
+    assert span.label == "person"
+    assert (span.start_s, span.end_s) == (17.5, 20.1)  # no sample outside: half a second
+    shrunk = _track([(18.0, "person", 0.67), (19.6, "person", 0.46)], scale=0.5)
+    assert not track_spans(shrunk, SpanRules(max_gap_s=6.0), looks, native_times=looks)
+
+
 def test_appearance_keeps_two_cars_apart() -> None:
     """At sparse samples the black car behind takes the white one's place; colour decides."""
     import numpy as np
