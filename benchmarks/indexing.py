@@ -100,15 +100,19 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def exhaustive(model: str, path: Path, device: str, mode: str = "predict",
-               use_cache: bool = True) -> Truth:
-    """Run ultralytics on every frame at imgsz 640 (cached by file content and model)."""
+def _truth_cache(model: str, path: Path, mode: str) -> Path:
     import ultralytics
 
     key = hashlib.sha256(
         f"{_sha256(path)}|{Path(model).name}|{mode}|640|{ultralytics.__version__}".encode()
     ).hexdigest()[:24]
-    cache = renditions.cache_dir() / "truth" / f"{key}.json"
+    return renditions.cache_dir() / "truth" / f"{key}.json"
+
+
+def exhaustive(model: str, path: Path, device: str, mode: str = "predict",
+               use_cache: bool = True) -> Truth:
+    """Run ultralytics on every frame at imgsz 640 (cached by file content and model)."""
+    cache = _truth_cache(model, path, mode)
     if use_cache and cache.is_file():
         raw = json.loads(cache.read_text())
         return Truth(set(raw["seconds"]),
@@ -252,6 +256,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    default=None, metavar="BOOL",
                    help="time YOLO.track on every file (default: on for --set shared)")
     p.add_argument("--no-cache", action="store_true", help="recompute the reference")
+    p.add_argument("--only-cached", action="store_true",
+                   help="skip files whose reference is not cached yet (a busy machine: the\n"
+                        "reference of the whole development set takes 10-100 minutes)")
     p.add_argument("--repeat", type=int, default=1, help="time wardcam N times, keep the best")
     p.add_argument("--sweep", nargs="*", default=[], metavar="KEY=V1,V2",
                    help="trade-off curve: every combination of these PipelineConfig values,\n"
@@ -344,6 +351,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     variants = _variants(args)
     files = _files(args)
+    if args.only_cached and args.truth != "none":
+        kept = [f for f in files if _truth_cache(args.model, f, args.truth).is_file()]
+        print(f"--only-cached: {len(kept)} of {len(files)} files have a cached reference")
+        files = kept
     time_track = args.track if args.track is not None else args.set == "shared"
     detector = Detector(args.model, device=args.device)
     print(f"model {args.model} ({detector.backend_name}, {detector.device}); reference: "

@@ -98,6 +98,8 @@ class PipelineConfig:
     span_gap_s: float = 3.0
     #: … and needs one sighting at least this confident
     event_min_conf: float = 0.5
+    #: … or this many sightings at ``span_conf`` or more (0: off; see :class:`SpanRules`)
+    persist_hits: int = 3
     #: a track unseen for this long is finished (at least 2.5 sample intervals)
     max_gap_s: float = 1.0
     #: run inference asynchronously while decoding goes on (OpenVINO back end) …
@@ -140,6 +142,7 @@ class PipelineConfig:
         return SpanRules(
             span_conf=self.span_conf,
             event_min_conf=self.event_min_conf,
+            persist_hits=self.persist_hits,
             max_gap_s=max(self.span_gap_s, 2.5 * sample_interval, confirm),
         )
 

@@ -66,6 +66,18 @@ def test_span_covers_confident_stretch_and_splits_long_unsure_ones() -> None:
     assert [(s.start_s, s.end_s) for s in spans] == [(0.0, 4.5), (19.5, 24.5)]
 
 
+def test_persistent_unsure_object_is_an_event_a_one_off_is_not() -> None:
+    """Exhaustive detection takes the best of every frame of a second; a sample sees one. A
+    small motorbike seen at 0.40-0.49 in sample after sample is there; seen once, it is not."""
+    times = [t / 2 for t in range(20)]
+    steady = _track([(t, "motorcycle", 0.44) for t in (1.0, 1.5, 2.0, 2.5)])
+    (span,) = track_spans(steady, SpanRules(), times)
+    assert (span.label, span.start_s, span.end_s) == ("motorcycle", 0.75, 2.75)
+    assert not track_spans(_track([(1.0, "motorcycle", 0.47), (1.5, "motorcycle", 0.3)]),
+                           SpanRules(), times)
+    assert not track_spans(steady, SpanRules(persist_hits=0), times)  # the old rule
+
+
 def test_span_class_is_voted_by_full_scale_looks() -> None:
     """A van: a car in shrunk looks, a truck in the full-frame ones."""
     tr = _track([(float(t), "car", 0.7) for t in range(10)], scale=0.5)
@@ -82,6 +94,18 @@ def test_shrunk_stretch_without_full_scale_support_is_dropped() -> None:
     times = [float(t) for t in range(10)]
     assert track_spans(tr, rules, times, native_times=[])  # never looked at full scale: kept
     assert not track_spans(tr, rules, times, native_times=[2.0, 7.0])  # looked, not seen: gone
+
+
+def test_full_scale_stretch_is_kept_however_few_looks_saw_it() -> None:
+    """Only shrunk looks can mislead: a small rider that full frames found in 2 of 5 looks
+    (0.67, then 0.46) is kept (it was dropped as if shrinking had invented it)."""
+    tr = _track([(18.0, "person", 0.67), (19.6, "person", 0.46)])
+    looks = [18.0, 18.4, 18.8, 19.2, 19.6]
+    (span,) = track_spans(tr, SpanRules(max_gap_s=6.0), looks, native_times=looks)
+    assert span.label == "person"
+    assert (span.start_s, span.end_s) == (17.5, 20.1)  # no sample outside: half a second
+    shrunk = _track([(18.0, "person", 0.67), (19.6, "person", 0.46)], scale=0.5)
+    assert not track_spans(shrunk, SpanRules(max_gap_s=6.0), looks, native_times=looks)
 
 
 def test_appearance_keeps_two_cars_apart() -> None:
