@@ -13,6 +13,7 @@ story talks to it over HTTP like any client.
 
 from __future__ import annotations
 
+import secrets
 import socket
 import threading
 import time
@@ -84,7 +85,7 @@ POLICE = "Công an phường Sài Gòn"
 UNIT = "Đội Cảnh sát hình sự"
 PEOPLE = [
     # username, full name, role, org, in the unit
-    ("ubnd.bennghe", "Lê Thị Hồng Nhung", "ward", "ward", False),
+    ("ubnd.saigon", "Lê Thị Hồng Nhung", "ward", "ward", False),
     ("cb.phamminhtuan", "Phạm Minh Tuấn", "officer", "police", False),
     ("dtv.tranquoctrung", "Trần Quốc Trung", "investigator", "police", True),
 ]
@@ -410,11 +411,47 @@ def run_demo(
         con.print(
             f"   audit chain: {'intact' if chain['ok'] else 'BROKEN'}, {chain['entries']} entries"
         )
+        people = _console_passwords(ctx, ["admin", *(p[0] for p in PEOPLE)])
         con.print(
             f"\n[bold green]Demo complete.[/] Admin key for `wardcam serve` with "
-            f"WARDCAM_DATA_DIR={data_dir}: {admin_key}"
+            f"WARDCAM_DATA_DIR={data_dir}: {admin_key}",
+            soft_wrap=True,  # a command and a key to copy: never broken across lines
         )
+        con.print(
+            f"\n[bold]The console[/]: run `WARDCAM_DATA_DIR={data_dir} wardcam serve` and open "
+            f"{CONSOLE_URL} (Vietnamese; English from the language switch). Sign in as:",
+            soft_wrap=True,
+        )
+        roles = {"admin": "admin", **{p[0]: p[2] for p in PEOPLE}}
+        for username, password in people.items():
+            con.print(
+                f"   {roles[username]:<12} user name {username:<20} password {password}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     return pkg
+
+
+CONSOLE_URL = "http://127.0.0.1:8000/"
+"""Where `wardcam serve` listens by default."""
+
+
+def _console_passwords(ctx: Any, usernames: list[str]) -> dict[str, str]:
+    """A fresh random password for each demo person (people otherwise set theirs through a
+    one-time invitation link); printed once, stored as argon2id hashes, audited."""
+    from app.identity import repository as identity
+    from app.signin.service import set_password
+
+    out: dict[str, str] = {}
+    with session_scope(ctx.engine) as session:
+        for username in usernames:
+            user = identity.user_named(session, username)
+            if user is None or user.id is None:
+                raise DemoFailed(f"demo user {username} is missing")
+            out[username] = secrets.token_urlsafe(12)
+            set_password(session, user.id, out[username])
+    return out
 
 
 def _tamper_copy(src: Path, dst: Path) -> None:

@@ -8,6 +8,7 @@ package it ends with verifies offline against the service's key."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -78,3 +79,27 @@ def test_the_demo_passes_twice_in_a_row_into_fresh_directories(tmp_path: Path) -
         assert len(originals) >= 2, originals
         created = datetime.fromisoformat(manifest["created_at"])
         assert all(datetime.fromisoformat(f["start"]) < created for f in originals)
+        _printed_people_sign_in(out, data_dir)
+
+
+def _printed_people_sign_in(out: str, data_dir: Path) -> None:
+    """The demo ends with the console's address and a sign-in for each demo person: each
+    works against that data directory's console (as `wardcam serve` would run it)."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+    from tests.console.conftest import sign_in
+
+    assert f"WARDCAM_DATA_DIR={data_dir} wardcam serve" in out
+    assert "http://127.0.0.1:8000/" in out
+    people = re.findall(r"^\s+(\w+)\s+user name (\S+)\s+password (\S+)$", out, re.M)
+    assert {role for role, _, _ in people} == {"admin", "ward", "officer", "investigator"}, out
+    settings = Settings(data_dir=data_dir, dev=True, job_workers=0)
+    with TestClient(create_app(settings)) as client:
+        assert "/sign-in" in client.get("/").text  # signed out: the sign-in page
+        for _, username, password in people:
+            client.cookies.clear()
+            assert len(sign_in(client, "", username, password)) == 64
+            home = client.get("/").text
+            assert "Xin chào" in home and "/sign-out" in home, home[-2000:]
