@@ -18,11 +18,10 @@ from fastapi import Depends, Path, Request
 from pydantic import Field
 from sqlmodel import Session
 
-from app.audit.service import DENIED, record
 from app.context import AppContext
 from app.db import commit, rollback
 from app.errors import ApiError
-from app.refusals import refusal_entry
+from app.refusals import record_refusal
 from app.settings import Settings
 from app.storage import ObjectStore
 
@@ -44,18 +43,7 @@ def get_session(request: Request, ctx: ContextDep) -> Iterator[Session]:
             rollback(session)
             # The services' own refusal entries, and every refusal concerning a camera
             # (app.refusals): the camera's owner sees it in its access log.
-            route = request.scope.get("route")
-            args = refusal_entry(
-                session,
-                exc,
-                path_params=request.path_params,
-                method=request.method,
-                path=getattr(route, "path", request.url.path),
-                action=getattr(request.state, "action", None),
-                actor=getattr(request.state, "principal", None),
-            )
-            if args is not None:
-                record(session, args.pop("actor", None), args.pop("action"), outcome=DENIED, **args)
+            if record_refusal(request, session, exc):
                 commit(session)
             raise
         except BaseException:

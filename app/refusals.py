@@ -15,8 +15,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from fastapi import Request
 from sqlmodel import Session
 
+from app.audit.service import DENIED, record
 from app.cameras import repository as cameras
 from app.errors import ApiError
 from app.events import repository as events
@@ -97,3 +99,23 @@ def refusal_entry(
         }
     args["camera_ids"] = cams
     return args
+
+
+def record_refusal(request: Request, session: Session, exc: ApiError) -> bool:
+    """Audit a refused request (after its transaction was rolled back), as the API and the
+    console both do: the service's own entry, or the cameras its path names. Whether an entry
+    was written (the caller commits it)."""
+    route = request.scope.get("route")
+    args = refusal_entry(
+        session,
+        exc,
+        path_params=request.path_params,
+        method=request.method,
+        path=getattr(route, "path", request.url.path),
+        action=getattr(request.state, "action", None),
+        actor=getattr(request.state, "principal", None),
+    )
+    if args is None:
+        return False
+    record(session, args.pop("actor", None), args.pop("action"), outcome=DENIED, **args)
+    return True

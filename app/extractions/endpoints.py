@@ -13,9 +13,10 @@ from app.auth.policy import Action
 from app.auth.principal import Principal
 from app.deps import ContextDep, IdPath, SessionDep
 from app.extractions import service
-from app.extractions.models import ExtractionState
+from app.extractions.models import Extraction, ExtractionState
 from app.extractions.schemas import DecisionIn, ExtractionCreate, ExtractionPublic
 from app.signing import signing_key
+from app.storage import ObjectStore
 from evidence.signing import key_fingerprint, public_key_pem
 
 router = APIRouter(tags=["extractions"])
@@ -82,23 +83,7 @@ def download_package(
     committed before the first byte is sent."""
     ex = service.get_visible(session, principal, extraction_id, Action.package_download.value)
     service.record_download(session, principal, ex)
-    assert ex.package_key is not None
-    key = ex.package_key
-    info = ctx.store.stat(key)
-
-    def body() -> Iterator[bytes]:
-        yield from ctx.store.iter_chunks(key)
-
-    name = f"wardcam-case{ex.case_id}-extraction{ex.id}.zip"
-    return StreamingResponse(
-        body(),
-        media_type="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Content-Length": str(info.size),
-            "X-Content-SHA256": ex.package_sha256 or "",
-        },
-    )
+    return package_response(ctx.store, ex)
 
 
 @router.get("/.well-known/wardcam-signing-key", tags=["evidence"])
@@ -110,3 +95,25 @@ def signing_public_key(ctx: ContextDep) -> dict[str, str]:
         "public_key_pem": public_key_pem(key).decode(),
         "fingerprint_sha256": key_fingerprint(key),
     }
+
+
+def package_response(store: ObjectStore, ex: Extraction) -> StreamingResponse:
+    """A ready package streamed from the store (the API's download and the console's), with
+    its size and SHA-256 in the headers."""
+    assert ex.package_key is not None
+    key = ex.package_key
+    info = store.stat(key)
+
+    def body() -> Iterator[bytes]:
+        yield from store.iter_chunks(key)
+
+    name = f"wardcam-case{ex.case_id}-extraction{ex.id}.zip"
+    return StreamingResponse(
+        body(),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Length": str(info.size),
+            "X-Content-SHA256": ex.package_sha256 or "",
+        },
+    )

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,6 +23,7 @@ from app.context import AppContext
 from app.db import utcnow
 from app.jobs import repository as jobs
 from app.jobs.registry import JobContext, handler, periodic
+from app.jobs.schedule import Every
 from app.notifications import messages, repository, senders
 from app.notifications.models import (
     CameraWatch,
@@ -198,25 +198,11 @@ def watch(ctx: AppContext, now: datetime | None = None) -> WatchReport:
     return report
 
 
-class WatchScheduler:
+class WatchScheduler(Every):
     """The embedded default's schedule for the watch: a thread in the API process (Celery
     beat runs the same task at scale)."""
 
     def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="wardcam-notify-watch", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.ctx.settings.notify_watch_interval_s):
-            try:
-                watch(self.ctx)
-            except Exception:
-                log.exception("notification watch failed; will try again")
+        super().__init__(
+            "notification watch", ctx.settings.notify_watch_interval_s, lambda: watch(ctx)
+        )

@@ -4,10 +4,10 @@ default (`RetentionScheduler`), by Celery beat at scale (the periodic task "rete
 from __future__ import annotations
 
 import logging
-import threading
 
 from app.context import AppContext
 from app.jobs.registry import periodic
+from app.jobs.schedule import Every
 from app.retention.service import SweepReport, sweep
 
 log = logging.getLogger(__name__)
@@ -18,27 +18,15 @@ def run(ctx: AppContext) -> SweepReport:
     return sweep(ctx)
 
 
-class RetentionScheduler:
+class RetentionScheduler(Every):
     """The embedded default's schedule: a sweep every `retention_interval_s` in the API
     process (Celery beat runs the same sweep at scale)."""
 
     def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="wardcam-retention", daemon=True)
+        super().__init__("retention", ctx.settings.retention_interval_s, lambda: _sweep_logged(ctx))
 
-    def start(self) -> None:
-        self._thread.start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.ctx.settings.retention_interval_s):
-            try:
-                report = run(self.ctx)
-                if report.total_deleted:
-                    log.info("retention: deleted %d segments", report.total_deleted)
-            except Exception:
-                log.exception("retention sweep failed; will try again")
+def _sweep_logged(ctx: AppContext) -> None:
+    report = run(ctx)
+    if report.total_deleted:
+        log.info("retention: deleted %d segments", report.total_deleted)

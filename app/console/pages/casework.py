@@ -11,12 +11,11 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
@@ -46,6 +45,7 @@ from app.context import AppContext
 from app.deps import MAX_ID, ContextDep, IdPath, SessionDep
 from app.errors import ApiError, Conflict, NotFound
 from app.extractions import service as extractions
+from app.extractions.endpoints import package_response
 from app.extractions.models import Extraction, ExtractionState
 from app.extractions.schemas import ExtractionCreate, ExtractionPublic
 from app.identity import repository as identity
@@ -385,23 +385,7 @@ def package(
     ensure(request, person, Action.package_download)
     ex = _extraction(request, session, person, extraction_id, Action.package_download)
     extractions.record_download(session, person, ex)
-    assert ex.package_key is not None
-    key = ex.package_key
-    info = ctx.store.stat(key)
-
-    def body() -> Iterator[bytes]:
-        yield from ctx.store.iter_chunks(key)
-
-    name = f"wardcam-case{ex.case_id}-extraction{ex.id}.zip"
-    return StreamingResponse(
-        body(),
-        media_type="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Content-Length": str(info.size),
-            "X-Content-SHA256": ex.package_sha256 or "",
-        },
-    )
+    return package_response(ctx.store, ex)
 
 
 def _package_dir(ctx: AppContext, ex: Extraction) -> Path:

@@ -18,14 +18,13 @@ from fastapi import Request
 from sqlmodel import Session
 from starlette.responses import HTMLResponse
 
-from app.audit.service import DENIED, record
 from app.auth.principal import Principal
 from app.console.i18n import I18n, i18n, parse_datetime_local
 from app.console.session import console_of, page_context
 from app.console.templating import Flash
 from app.db import rollback
 from app.errors import ApiError
-from app.refusals import refusal_entry
+from app.refusals import record_refusal
 
 T = TypeVar("T")
 
@@ -71,18 +70,7 @@ def settle_error(request: Request, session: Session, exc: ApiError) -> None:
     `app.deps.get_session` does for the API (its own entry, or the cameras its path names:
     `app.refusals`); the request still commits once, with the refusal's record."""
     rollback(session)
-    route = request.scope.get("route")
-    args = refusal_entry(
-        session,
-        exc,
-        path_params=request.path_params,
-        method=request.method,
-        path=getattr(route, "path", request.url.path),
-        action=getattr(request.state, "action", None),
-        actor=getattr(request.state, "principal", None),
-    )
-    if args is not None:
-        record(session, args.pop("actor", None), args.pop("action"), outcome=DENIED, **args)
+    record_refusal(request, session, exc)
 
 
 def attempt(request: Request, session: Session, work: Callable[[], T]) -> T | ApiError:
