@@ -45,6 +45,7 @@ from app.retention import repository as retention
 from app.signin import service as signin
 from app.signin.endpoints import base_url
 from app.signin.schemas import state_of
+from app.text import CleanStr
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_console)])
 
@@ -97,7 +98,7 @@ nav.register(
     description=N_("The public report of each ward: counts only."),
 )
 
-Q = Annotated[str, Query(max_length=100)]
+Q = Annotated[CleanStr, Query(max_length=100)]
 
 
 def _page(
@@ -139,8 +140,8 @@ def audit_page(
     actor: Q = "",
     action: Q = "",
     camera: Q = "",
-    since: Annotated[str, Query(alias="from", max_length=40)] = "",
-    until: Annotated[str, Query(alias="to", max_length=40)] = "",
+    since: Annotated[CleanStr, Query(alias="from", max_length=40)] = "",
+    until: Annotated[CleanStr, Query(alias="to", max_length=40)] = "",
     before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     verify: bool = False,
 ) -> Response:

@@ -32,6 +32,7 @@ from app.deps import ContextDep, SessionDep
 from app.errors import ApiError
 from app.signin import service as signin
 from app.signin.service import SESSION_COOKIE
+from app.text import CleanStr
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_console)])
 
@@ -96,8 +97,8 @@ def _sign_in_page(
 def sign_in_form(
     request: Request,
     person: MaybePerson,
-    next_path: Annotated[str, Query(alias="next", max_length=2000)] = "/",
-    username: Annotated[str, Query(max_length=100)] = "",
+    next_path: Annotated[CleanStr, Query(alias="next", max_length=2000)] = "/",
+    username: Annotated[CleanStr, Query(max_length=100)] = "",
     welcome: Annotated[bool, Query()] = False,
 ) -> Response:
     if person is not None:

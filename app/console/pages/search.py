@@ -41,6 +41,7 @@ from app.errors import ApiError, NotFound
 from app.events import service as events
 from app.events.service import RawFilters
 from app.identity.models import Role
+from app.text import CleanStr
 from detectors import LABELS, PALETTE
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_console)])
@@ -358,7 +359,7 @@ def thumbnail(
     ctx: ContextDep,
     person: Person,
     case_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    purpose: Annotated[str | None, Query(max_length=500)] = None,
+    purpose: Annotated[CleanStr | None, Query(max_length=500)] = None,
 ) -> Response:
     """`GET /events/{id}/thumbnail` for the console: the same service call and audit entry."""
     ensure(request, person, Action.event_read)
@@ -379,7 +380,7 @@ def event_page(
     session: SessionDep,
     person: Person,
     case_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    purpose: Annotated[str | None, Query(max_length=500)] = None,
+    purpose: Annotated[CleanStr | None, Query(max_length=500)] = None,
 ) -> Response:
     ensure(request, person, Action.event_read)
     ev = events.read_event(session, person, event_id, case_id=case_id, purpose=purpose)

@@ -43,6 +43,7 @@ from app.extractions.schemas import DecisionIn
 from app.footage import service as footage
 from app.identity import repository as identity
 from app.identity.models import Role
+from app.text import CleanStr
 
 router = APIRouter(prefix="/ward", include_in_schema=False, dependencies=[Depends(mark_console)])
 FormDep = Annotated[Form, Depends(read_form)]
@@ -411,7 +412,7 @@ def requests_page(
     request: Request,
     session: SessionDep,
     person: Person,
-    done: Annotated[str, Query(max_length=16)] = "",
+    done: Annotated[CleanStr, Query(max_length=16)] = "",
 ) -> Response:
     ensure(request, person, Action.extraction_decide)
     tr = tr_of(request, person)
