@@ -184,24 +184,28 @@ def _invitation_page(
     return finish(request, response)
 
 
+def _invitation_refused(request: Request, token: str, exc: ApiError) -> Response:
+    """The invitation page saying why the link no longer works (unknown, used, expired)."""
+    message = i18n(language_of(request)).gettext(
+        INVITATION_ERRORS.get(exc.code, INVITATION_ERRORS["invitation_not_found"])
+    )
+    return _invitation_page(
+        request,
+        token,
+        username=None,
+        flashes=[Flash(message, "error")],
+        status_code=exc.status_code,
+    )
+
+
 @router.get("/invitation/{token}")
 def invitation_form(
     request: Request, ctx: ContextDep, session: SessionDep, token: TokenPath
 ) -> Response:
-    tr = i18n(language_of(request))
     try:
         _, user = signin.open_invitation(session, token)
     except ApiError as exc:
-        message = tr.gettext(
-            INVITATION_ERRORS.get(exc.code, INVITATION_ERRORS["invitation_not_found"])
-        )
-        return _invitation_page(
-            request,
-            token,
-            username=None,
-            flashes=[Flash(message, "error")],
-            status_code=exc.status_code,
-        )
+        return _invitation_refused(request, token, exc)
     return _invitation_page(request, token, username=user.username, flashes=[])
 
 
@@ -214,16 +218,7 @@ async def accept_invitation(request: Request, session: SessionDep, token: TokenP
     try:
         _, user = signin.open_invitation(session, token)
     except ApiError as exc:
-        message = tr.gettext(
-            INVITATION_ERRORS.get(exc.code, INVITATION_ERRORS["invitation_not_found"])
-        )
-        return _invitation_page(
-            request,
-            token,
-            username=None,
-            flashes=[Flash(message, "error")],
-            status_code=exc.status_code,
-        )
+        return _invitation_refused(request, token, exc)
     if password != repeat:
         error = tr.gettext("The two passwords differ.")
         return _invitation_page(
