@@ -241,6 +241,34 @@ def recorders(
 
 
 @cli.command()
+def beat() -> None:
+    """Send the periodic tasks (retention sweeps, the offline watch) to the Celery workers.
+
+    Needed exactly once per deployment when WARDCAM_BROKER_URL is set: the embedded default
+    runs them inside `wardcam serve`, but a Celery deployment has no other clock, and without
+    it footage past retention is never deleted and no camera is ever reported offline."""
+    from app.observability import logs
+
+    settings = _settings()
+    if not settings.broker_url:
+        typer.echo(
+            "error: wardcam beat needs WARDCAM_BROKER_URL (the embedded default runs the"
+            " periodic tasks inside wardcam serve)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    logs.configure(settings.log_level, settings.log_format)
+    from app.jobs.celery_app import celery_app
+
+    typer.echo(
+        f"beat: retention every {settings.retention_interval_s} s, offline watch every "
+        f"{settings.notify_watch_interval_s:g} s",
+        err=True,
+    )
+    celery_app.start(["beat", "--loglevel", "INFO"])
+
+
+@cli.command()
 def worker(
     concurrency: Annotated[int, typer.Option(help="jobs at once")] = 1,
     record_capacity: Annotated[

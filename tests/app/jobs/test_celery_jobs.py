@@ -89,6 +89,96 @@ def test_celery_worker_indexes_uploaded_segments(  # type: ignore[no-untyped-def
         log.close()
 
 
+@pytest.mark.slow
+def test_beat_makes_the_celery_workers_sweep_retention(  # type: ignore[no-untyped-def]
+    settings, redis_db: str, tmp_path: Path
+) -> None:
+    """At scale nothing else keeps time: `wardcam beat` beside a `wardcam worker` deletes
+    footage past its camera's retention, audited, with no API process involved."""
+    from datetime import UTC, datetime
+
+    from app.main import create_app
+
+    settings.broker_url = redis_db
+    with TestClient(create_app(settings)) as client:
+        w = World(client)
+        w.keys["admin"] = bootstrap_admin(settings)
+        org = client.post("/orgs", json={"name": "w", "kind": "ward"}, headers=w.h("admin"))
+        user = client.post(
+            "/users",
+            json={"username": "ward", "role": "ward", "org_id": org.json()["id"]},
+            headers=w.h("admin"),
+        )
+        w.keys["ward"] = user.json()["api_key"]
+        cam = w.camera("ward", retention_days=7, clock_offset_s=0)
+        old = datetime.now(UTC) - timedelta(days=10)
+        r = client.post(
+            f"/cameras/{cam['id']}/footage",
+            content=(FOOTAGE / "driveway_ir_night.mp4").read_bytes(),
+            params={"start": old.isoformat()},
+            headers=w.h("ward"),
+        )
+        assert r.status_code == 201, r.text
+        seg_id = r.json()["id"]
+        assert client.get(f"/segments/{seg_id}", headers=w.h("ward")).json()["status"] != "deleted"
+    env = process_env(
+        settings,
+        WARDCAM_BROKER_URL=redis_db,
+        WARDCAM_RETENTION_INTERVAL_S="10",
+        WARDCAM_RECORD_CAPACITY="0",
+    )
+    procs = []
+    logs = []
+    try:
+        for role in ("worker", "beat"):
+            log = (tmp_path / f"{role}.log").open("w")
+            logs.append(log)
+            role_env = {**env, "WARDCAM_DATA_DIR": str(tmp_path / role)}
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "app", role],
+                    env=role_env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        with TestClient(create_app(settings)) as client:
+            w2 = World(client)
+            w2.keys = w.keys
+
+            def deleted() -> bool:
+                seg = client.get(f"/segments/{seg_id}", headers=w2.h("ward")).json()
+                return bool(seg["status"] == "deleted")
+
+            wait_for(
+                deleted,
+                90,
+                "beat to send a retention sweep: "
+                + (tmp_path / "beat.log").read_text()[-1500:]
+                + (tmp_path / "worker.log").read_text()[-1500:],
+            )
+            assert w2.count("audit_entry", "action = 'retention.delete'") == 1
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for log in logs:
+            log.close()
+
+
+def test_beat_needs_a_broker(settings) -> None:  # type: ignore[no-untyped-def]
+    env = process_env(settings, WARDCAM_BROKER_URL="")
+    out = subprocess.run(
+        [sys.executable, "-m", "app", "beat"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 2
+    assert "WARDCAM_BROKER_URL" in out.stderr
+
+
 def test_two_workers_racing_for_one_job(world: World) -> None:
     """One claim wins; the other backs off with nothing done."""
     from app.db import session_scope
