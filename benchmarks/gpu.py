@@ -228,6 +228,12 @@ def _pipeline_worker(model: str, device: str, phases: list[list[str]], decode_th
         from detectors.detector import Detector
         from detectors.pipeline import PipelineConfig, run_pipeline
 
+        if decode_threads:  # several processes: each its share of the cores
+            import cv2
+            import torch
+
+            torch.set_num_threads(decode_threads)
+            cv2.setNumThreads(decode_threads)
         det = Detector(model, device)
         det.detect([np.zeros((1080, 1920, 3), np.uint8)] * PipelineConfig().batch_size)
         cfg = PipelineConfig(decode_threads=decode_threads)
@@ -395,11 +401,7 @@ def run_streams(model: str, device: str, sets: dict[str, list[Path]], streams: i
                 + (f", ERROR {errs[0]}" if errs else ""))
             rows.append(row)
     finally:
-        for p in procs:
-            p.join(timeout=20)
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
+        _reap(procs)
     return rows
 
 
@@ -420,10 +422,7 @@ def run_decode(files: list[Path], streams: int, nvdec: bool, min_wall: float) ->
         with _SmiSampler() if nvdec else _NullCtx() as sampler:
             got = _collect(results, streams, 240.0, "decode")
     finally:
-        for p in procs:
-            p.join(timeout=20)
-            if p.is_alive():
-                p.terminate()
+        _reap(procs)
     done = [g for g in got if "error" not in g]
     if not done:
         return None
@@ -434,6 +433,40 @@ def run_decode(files: list[Path], streams: int, nvdec: bool, min_wall: float) ->
                frames / wall, "", sum(g["cpu_s"] for g in done) / max(1e-9, video),
                sampler.summary() if nvdec else "-",
                f"threads {threads or 'all'}" if not nvdec else "frames to host memory")
+
+
+def _reap(procs: Sequence[Any], grace: float = 20.0) -> None:
+    end = time.monotonic() + grace
+    for p in procs:
+        p.join(timeout=max(0.1, end - time.monotonic()))
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+            p.join(timeout=5)
+
+
+def _nvdec_probe_worker(path: str, results: Any) -> None:
+    try:
+        n, fmt = decode_all(Path(path), nvdec=True)
+        results.put({"frames": n, "fmt": fmt})
+    except Exception as exc:
+        results.put({"error": f"{type(exc).__name__}: {exc}"})
+
+
+def nvdec_probe(path: Path, timeout: float = 60.0) -> str:
+    """Decode one file through NVDEC in a child process (a crash there cannot end the run)."""
+    ctx = mp.get_context("spawn")
+    results = ctx.Queue()
+    proc = ctx.Process(target=_nvdec_probe_worker, args=(str(path), results), daemon=True)
+    proc.start()
+    try:
+        got = results.get(timeout=timeout)
+    except Exception:
+        got = {"error": f"no answer in {timeout:.0f} s (exit code {proc.exitcode})"}
+    _reap([proc], 10.0)
+    if "error" in got:
+        return f"no: {got['error']}"
+    return f"yes ({got['frames']} frames decoded, {got['fmt']} in host memory)"
 
 
 class _NullCtx:
@@ -459,11 +492,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=20,
                    help="first N s of each clip, 0: all (default: %(default)s)")
     p.add_argument("--codecs", default="h264,h265")
-    p.add_argument("--streams", default="1,4,8,16",
+    p.add_argument("--streams", default="1,16,8,4",
                    help="concurrent pipeline processes to try (default: %(default)s)")
     p.add_argument("--min-wall", type=float, default=10.0,
                    help="each process repeats the clips for at least this long (s)")
-    p.add_argument("--budget", type=float, default=330.0,
+    p.add_argument("--budget", type=float, default=300.0,
                    help="seconds this run may take; later steps are skipped (default: %(default)s)")
     p.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp"))
                    / "wardcam-gpu")
@@ -512,13 +545,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"decode CPU {tag}: {row.xrt:.1f}x realtime, {row.frames_per_s:.0f} frames/s "
                 f"(all threads), {row.cpu_per_video_s:.2f} CPU-s per video s")
         if nv["cuda_hwaccel"] and args.device.startswith("cuda"):
-            try:
-                n, fmt = decode_all(files[0], nvdec=True)
-                nvdec_ok = f"yes (frames come out as {fmt})"
-            except Exception as exc:
-                nvdec_ok = f"no: {type(exc).__name__}: {exc}"
-                log(f"NVDEC {tag}: not available: {type(exc).__name__}: {exc}")
+            verdict = nvdec_probe(files[0])
+            log(f"NVDEC {tag}: {verdict}")
+            if not verdict.startswith("yes"):
+                nvdec_ok = verdict
                 continue
+            nvdec_ok = verdict
             for streams in (1, 4):
                 row = run_decode(files, streams, True, min(args.min_wall, 5.0))
                 if row:
@@ -541,6 +573,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(flush=True)
     print(f"{'rendition':<14} {'what':<13} {'streams':>7} {'x realtime':>10} "
           f"{'frames/s':>9} {'CPU-s/vid-s':>11} {'GPU/NVDEC':>9} {'events':>10}  note")
+    rows.sort(key=lambda r: (r.rendition, r.what, r.streams))
     for r in rows:
         print(f"{r.rendition:<14} {r.what:<13} {r.streams:>7} {r.xrt:>10.1f} "
               f"{r.frames_per_s:>9.0f} {r.cpu_per_video_s:>11.2f} {r.util:>9} "
