@@ -500,9 +500,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--codecs", default="h264,h265")
     p.add_argument("--streams", default="1,16,8,4",
                    help="concurrent pipeline processes to try (default: %(default)s)")
-    p.add_argument("--min-wall", type=float, default=10.0,
+    p.add_argument("--min-wall", type=float, default=8.0,
                    help="each process repeats the clips for at least this long (s)")
-    p.add_argument("--budget", type=float, default=300.0,
+    p.add_argument("--budget", type=float, default=270.0,
                    help="seconds this run may take; later steps are skipped (default: %(default)s)")
     p.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp"))
                    / "wardcam-gpu")
