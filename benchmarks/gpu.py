@@ -218,7 +218,8 @@ def _decode_worker(files: list[str], threads: int, nvdec: bool, min_wall: float,
 
 # ---------------------------------------------------------------------------- pipeline
 def _pipeline_worker(model: str, device: str, phases: list[list[str]], decode_threads: int,
-                     min_wall: float, index: int, barrier: Any, results: Any) -> None:
+                     min_wall: float, index: int, barrier: Any, results: Any,
+                     hw_decode: bool = False) -> None:
     """One process: load the detector, then per phase wait for the others and index."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
     _quiet_ultralytics()
@@ -236,7 +237,7 @@ def _pipeline_worker(model: str, device: str, phases: list[list[str]], decode_th
             cv2.setNumThreads(decode_threads)
         det = Detector(model, device)
         det.detect([np.zeros((1080, 1920, 3), np.uint8)] * PipelineConfig().batch_size)
-        cfg = PipelineConfig(decode_threads=decode_threads)
+        cfg = PipelineConfig(decode_threads=decode_threads, hw_decode=hw_decode)
         # one pass over one file first: the batch shapes the pipeline makes get their kernels
         # chosen (cudnn) and every lazy import is paid before the clock starts
         warm = time.monotonic()
@@ -255,12 +256,14 @@ def _pipeline_worker(model: str, device: str, phases: list[list[str]], decode_th
             return
         t0, cpu0 = time.monotonic(), time.process_time()
         video, events, inferences, errors, k = 0.0, 0, 0, [], index
+        hw: set[str] = set()
         while True:
             f = Path(files[k % len(files)])
             res = run_pipeline(f, det, cfg)
             video += res.duration_s
             events += len(res.events)
             inferences += res.inferences
+            hw.add(res.decode.hwaccel or "software")
             if res.error:
                 errors.append(f"{f.name}: {res.error}")
             k += 1
@@ -274,6 +277,7 @@ def _pipeline_worker(model: str, device: str, phases: list[list[str]], decode_th
         results.put({"phase": phase, "index": index, "t0": t0, "t1": time.monotonic(),
                      "video_s": video, "events": events, "inferences": inferences,
                      "passes": k - index, "errors": errors, "gpu_mem_gib": mem,
+                     "decoded_on": sorted(hw),
                      "cpu_s": time.process_time() - cpu0})
 
 
@@ -343,7 +347,7 @@ def _collect(results: Any, want: int, timeout: float, key: str) -> list[dict[str
 
 
 def run_streams(model: str, device: str, sets: dict[str, list[Path]], streams: int,
-                min_wall: float, deadline: float) -> list[Row]:
+                min_wall: float, deadline: float, hw_decode: bool = False) -> list[Row]:
     """``streams`` processes, each indexing every rendition set in turn (one phase per set)."""
     ctx = mp.get_context("spawn")
     cores = os.cpu_count() or 1
@@ -353,7 +357,8 @@ def run_streams(model: str, device: str, sets: dict[str, list[Path]], streams: i
     barrier = ctx.Barrier(streams + 1)
     results = ctx.Queue()
     procs = [ctx.Process(target=_pipeline_worker, daemon=True,
-                         args=(model, device, phases, threads, min_wall, i, barrier, results))
+                         args=(model, device, phases, threads, min_wall, i, barrier, results,
+                               hw_decode))
              for i in range(streams)]
     t_load = time.monotonic()
     for p in procs:
@@ -392,14 +397,17 @@ def run_streams(model: str, device: str, sets: dict[str, list[Path]], streams: i
             fps = n0 / max(1e-9, d0)
             ev = sum(g["events"] for g in done) / max(1, sum(g["passes"] for g in done))
             errs = [e for g in done for e in g["errors"]]
-            row = Row(tag, "pipeline", streams, video / wall, video * fps / wall,
+            decoded_on = sorted({d for g in done for d in g["decoded_on"]})
+            what = "pipeline NVDEC" if hw_decode else "pipeline"
+            row = Row(tag, what, streams, video / wall, video * fps / wall,
                       f"{ev:.1f}/file", sum(g["cpu_s"] for g in done) / max(1e-9, video),
                       sampler.summary() if sampler else "-",
-                      f"{errs[0]}" if errs else "",
+                      (f"{errs[0]}" if errs else "") + f"decoded on {'+'.join(decoded_on)}",
                       {"wall": wall, "video": video,
                        "inferences_per_video_s": sum(g["inferences"] for g in done) / video,
                        "gpu_mem_gib": max(g["gpu_mem_gib"] for g in done)})
-            log(f"  {tag} x{streams}: {video:.0f} s of video in {wall:.1f} s = "
+            log(f"  {tag} {what} x{streams}: decoded on {'+'.join(decoded_on)}, "
+                f"{video:.0f} s of video in {wall:.1f} s = "
                 f"{row.xrt:.1f}x realtime, {row.frames_per_s:.0f} video frames/s, "
                 f"events {row.events}, model inputs {row.extra['inferences_per_video_s']:.2f}"
                 f"/video s, GPU/NVDEC util {row.util}, "
@@ -500,6 +508,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--codecs", default="h264,h265")
     p.add_argument("--streams", default="1,16,8,4",
                    help="concurrent pipeline processes to try (default: %(default)s)")
+    p.add_argument("--pipeline-decode", default="sw,nvdec",
+                   help="the pipeline's decoding to measure: sw (software), nvdec "
+                        "(PipelineConfig.hw_decode on a CUDA detector); default: %(default)s")
+    p.add_argument("--no-decode-only", action="store_true",
+                   help="skip the decode-only baselines")
     p.add_argument("--min-wall", type=float, default=8.0,
                    help="each process repeats the clips for at least this long (s)")
     p.add_argument("--budget", type=float, default=270.0,
@@ -544,6 +557,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # decode only: the CPU ceiling, one stream on all cores; NVDEC where it opens
     nvdec_ok: str = "not tried"
     for tag, files in sets.items():
+        if args.no_decode_only:
+            break
         row = run_decode(files, 1, False, min(args.min_wall, 5.0))
         if row:
             row.rendition = tag
@@ -572,27 +587,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         if time.monotonic() > deadline - 20:
             log(f"budget: {s} streams skipped")
             continue
-        log(f"pipeline, {s} concurrent stream(s), Detector({Path(args.model).name!r}, "
-            f"{args.device!r})")
-        rows += run_streams(args.model, args.device, sets, s, args.min_wall, deadline)
+        for mode in [m.strip() for m in args.pipeline_decode.split(",") if m.strip()]:
+            if time.monotonic() > deadline - 20:
+                log(f"budget: {s} streams ({mode}) skipped")
+                continue
+            log(f"pipeline ({mode}), {s} concurrent stream(s), "
+                f"Detector({Path(args.model).name!r}, {args.device!r})")
+            rows += run_streams(args.model, args.device, sets, s, args.min_wall, deadline,
+                                hw_decode=mode == "nvdec")
 
     print(flush=True)
-    print(f"{'rendition':<14} {'what':<13} {'streams':>7} {'x realtime':>10} "
+    print(f"{'rendition':<14} {'what':<15} {'streams':>7} {'x realtime':>10} "
           f"{'frames/s':>9} {'CPU-s/vid-s':>11} {'GPU/NVDEC':>9} {'events':>10}  note")
     rows.sort(key=lambda r: (r.rendition, r.what, r.streams))
     for r in rows:
-        print(f"{r.rendition:<14} {r.what:<13} {r.streams:>7} {r.xrt:>10.1f} "
+        print(f"{r.rendition:<14} {r.what:<15} {r.streams:>7} {r.xrt:>10.1f} "
               f"{r.frames_per_s:>9.0f} {r.cpu_per_video_s:>11.2f} {r.util:>9} "
               f"{r.events:>10}  {r.note}")
     best: dict[str, Row] = {}
     for r in rows:
-        if r.what == "pipeline" and (r.rendition not in best or r.xrt > best[r.rendition].xrt):
+        better = r.rendition not in best or r.xrt > best[r.rendition].xrt
+        if r.what.startswith("pipeline") and better:
             best[r.rendition] = r
     dec = {r.rendition: r for r in rows if r.what == "decode CPU"}
     gpu = describe_short(args.device)
-    parts = [f"{t}: pipeline {b.xrt:.0f}x realtime per {gpu} with {b.streams} stream(s) "
+    parts = [f"{t}: {b.what} {b.xrt:.0f}x realtime per {gpu} with {b.streams} stream(s) "
              f"(decode-only CPU {dec[t].xrt:.0f}x)" if t in dec else
-             f"{t}: pipeline {b.xrt:.0f}x realtime with {b.streams} stream(s)"
+             f"{t}: {b.what} {b.xrt:.0f}x realtime with {b.streams} stream(s)"
              for t, b in best.items()]
     print(f"HEADLINE: {'; '.join(parts) or 'no pipeline figure'}; NVDEC: {nvdec_ok}; "
           f"model dequantized yolov8n fp16 batch 16; total {time.monotonic() - T0:.0f} s",

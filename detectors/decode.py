@@ -16,7 +16,11 @@ as the codec lets it:
   frames; a GOP shorter than the sample interval costs one keyframe. Very long GOPs (more than
   ``max_gop_packets``) are decoded as a plain stream;
 * FFmpeg's frame and slice threads on all cores;
-* only sampled frames are converted to BGR.
+* only sampled frames are converted to BGR;
+* on a GPU node, ``hwaccel="cuda"`` decodes on NVDEC (PyAV's ``cuda`` hardware device; frames
+  come back to host memory): it frees the CPU, which limits GPU indexing of H.265 main
+  streams. Where no such device opens, the decoder says so (:attr:`Decoder.hwaccel`) and
+  decodes in software.
 
 Times are seconds from the first frame of the file (``start_time`` subtracted); frame indices
 are ``round(t * fps)``.
@@ -35,6 +39,33 @@ import av
 
 #: a GOP with more packets than this is not buffered: it is decoded as it streams in
 MAX_GOP_PACKETS = 600
+
+
+def hwaccel_available(device_type: str = "cuda") -> bool:
+    """Whether this PyAV build knows the hardware device type (not whether one is there)."""
+    try:
+        from av.codec.hwaccel import hwdevices_available
+    except ImportError:  # a PyAV without hardware decoding
+        return False
+    return device_type in hwdevices_available()
+
+
+def _open(path: str | Path, hwaccel: str | None) -> av.container.InputContainer | None:
+    """Open ``path`` for decoding, on the hardware device ``hwaccel`` if given; None when that
+    device is not usable here (the caller falls back to software)."""
+    kwargs = {}
+    if hwaccel:
+        if not hwaccel_available(hwaccel):
+            return None
+        from av.codec.hwaccel import HWAccel
+
+        kwargs["hwaccel"] = HWAccel(device_type=hwaccel, allow_software_fallback=True)
+    try:
+        return av.open(str(path), **kwargs)  # type: ignore[call-overload]
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        if hwaccel:
+            return None  # retried in software, which says what is wrong with the file
+        raise DecodeFailure(f"cannot open as video: {exc}", "unreadable") from exc
 
 
 class DecodeFailure(Exception):
@@ -64,6 +95,7 @@ class DecodeStats:
     frames_out: int = 0
     gops: int = 0
     gops_cut: int = 0  # GOPs whose tail was not decoded
+    hwaccel: str | None = None  # the hardware device that decoded, None in software
 
     @property
     def skipped_fraction(self) -> float:
@@ -85,11 +117,17 @@ class Decoder:
         fast: bool = True,
         threads: int = 0,
         gop_skip: bool = True,
+        hwaccel: str | None = None,
     ) -> None:
-        try:
-            self.container = av.open(str(path))
-        except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
-            raise DecodeFailure(f"cannot open as video: {exc}", "unreadable") from exc
+        #: the hardware device decoding runs on, or None (software)
+        self.hwaccel: str | None = None
+        container = _open(path, hwaccel) if hwaccel else None
+        if container is not None:
+            self.hwaccel = hwaccel
+        else:
+            container = _open(path, None)
+        assert container is not None  # software opening raises instead
+        self.container: av.container.InputContainer = container
         if not self.container.streams.video:
             self.container.close()
             raise DecodeFailure("no video stream", "unreadable")
@@ -116,7 +154,7 @@ class Decoder:
         self.tb = float(tb)
         #: frames read so far (decoded or deliberately skipped): how far the file was readable
         self.frames_reached = 0
-        self.stats = DecodeStats()
+        self.stats = DecodeStats(hwaccel=self.hwaccel)
         self._n = 0
 
     def skip_loop_filter(self) -> None:

@@ -118,6 +118,8 @@ class PipelineConfig:
     gop_skip: bool = True
     #: decoder threads; 0 = FFmpeg's choice (frame + slice threads on every core)
     decode_threads: int = 0
+    #: with a detector on CUDA, decode on the GPU's NVDEC where PyAV can (software otherwise)
+    hw_decode: bool = True
     thumbnail_max_side: int = 320
     thumbnail_quality: int = 85
 
@@ -705,7 +707,8 @@ def run_pipeline(
     """
     cfg = config or PipelineConfig()
     try:
-        decoder = Decoder(path, cfg.fast_decode, cfg.decode_threads, cfg.gop_skip)
+        hwaccel = "cuda" if cfg.hw_decode and detector.prefers_batches else None
+        decoder = Decoder(path, cfg.fast_decode, cfg.decode_threads, cfg.gop_skip, hwaccel)
     except DecodeFailure as exc:
         return PipelineResult([], 0, 0, 0.0, str(exc), exc.code)
     info = decoder.info

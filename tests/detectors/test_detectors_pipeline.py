@@ -171,3 +171,29 @@ def test_progress_callback_can_cancel(detector: Detector) -> None:
         run_pipeline(NIGHT, detector, progress=cancel)
     # the detector is still usable afterwards
     assert run_pipeline(NIGHT, detector).error is None
+
+
+def test_hardware_decoding_falls_back_to_software_where_no_gpu_opens() -> None:
+    """``hwaccel="cuda"`` on a machine whose CUDA device does not open (this one, in CI) or a
+    device type PyAV does not know: the decoder says it decodes in software, and the frames
+    are those of plain software decoding."""
+    from detectors.decode import Decoder
+
+    def first_frames(dec: Decoder) -> list[np.ndarray]:
+        out = []
+        for frame in dec.container.decode(dec.stream):
+            out.append(frame.to_ndarray(format="gray"))
+            if len(out) == 5:
+                break
+        dec.close()
+        return out
+
+    plain = first_frames(Decoder(NIGHT))
+    for device in ("cuda", "no-such-device"):
+        dec = Decoder(NIGHT, hwaccel=device)
+        if device == "cuda" and dec.hwaccel == "cuda":
+            dec.close()
+            pytest.skip("a CUDA device opened here: this test is about its absence")
+        assert dec.hwaccel is None and dec.stats.hwaccel is None
+        got = first_frames(dec)
+        assert len(got) == 5 and all(np.array_equal(a, b) for a, b in zip(got, plain, strict=True))
