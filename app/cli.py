@@ -370,7 +370,7 @@ def detect(
     except DetectorLoadError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    result = run_pipeline(file, detector, PipelineConfig())
+    result = run_pipeline(file, detector, PipelineConfig.from_env())
 
     def when(seconds: float) -> str | float:
         if t0 is None:

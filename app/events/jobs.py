@@ -189,7 +189,7 @@ def index_segment(jc: JobContext) -> None:
             result = run_pipeline(
                 path,
                 detector,
-                PipelineConfig(),
+                PipelineConfig.from_env(),
                 progress=functools.partial(_progress, jc, decoded, total),
                 record_size=src.record_size,
                 time_offset_s=src.offset_s,

@@ -197,3 +197,9 @@ def test_hardware_decoding_falls_back_to_software_where_no_gpu_opens() -> None:
         assert dec.hwaccel is None and dec.stats.hwaccel is None
         got = first_frames(dec)
         assert len(got) == 5 and all(np.array_equal(a, b) for a, b in zip(got, plain, strict=True))
+
+
+def test_hardware_decoding_is_chosen_by_the_environment() -> None:
+    assert PipelineConfig.from_env({}).hw_decode is False
+    assert PipelineConfig.from_env({"WARDCAM_DETECTOR_HW_DECODE": "1"}).hw_decode is True
+    assert PipelineConfig.from_env({"WARDCAM_DETECTOR_HW_DECODE": "0"}).hw_decode is False
