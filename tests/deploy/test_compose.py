@@ -40,11 +40,14 @@ def _dockerfile_model_path() -> str:
 
 def test_services_and_their_health_checks() -> None:
     services = _compose()["services"]
-    assert set(services) == {"api", "worker", "worker-gpu", "postgres", "redis", "minio"}
+    assert set(services) == {"api", "worker", "beat", "worker-gpu", "postgres", "redis", "minio"}
     for name, svc in services.items():
         assert "healthcheck" in svc and svc.get("restart") == "unless-stopped", name
     assert services["api"]["healthcheck"]["test"][-1].endswith("/readyz")
     assert "profiles" not in services["worker"]
+    # exactly one clock for the periodic tasks, whatever the number of workers
+    assert services["beat"]["command"] == ["wardcam", "beat"]
+    assert "deploy" not in services["beat"] and "profiles" not in services["beat"]
 
 
 def test_the_image_carries_the_model_the_compose_file_points_at() -> None:
