@@ -596,13 +596,14 @@ class Detector:
         return len(pack_looks(looks, self.input_size)) <= 1
 
     def submit_looks(
-        self, looks: Sequence[Look], rectangular: bool = True
+        self, looks: Sequence[Look], rectangular: bool = False
     ) -> Callable[[], list[list[Detection]]]:
         """Pack looks into as few model inputs as they fit and start detection on them.
 
         Returns a function that waits for the result: per look, its detections in the
-        look's image pixels. With the OpenVINO back end inference runs meanwhile, on inputs
-        cut to what the looks fill (``rectangular`` False: always the square).
+        look's image pixels. With the OpenVINO back end inference runs meanwhile; with
+        ``rectangular`` on inputs cut to what the looks fill (cheaper, but not the same
+        numbers as the square letterbox: see ``PipelineConfig.rect_inputs``).
         """
         if not looks:
             return lambda: []
@@ -635,16 +636,16 @@ class Detector:
         return result
 
     def detect_looks(
-        self, looks: Sequence[Look], rectangular: bool = True
+        self, looks: Sequence[Look], rectangular: bool = False
     ) -> list[list[Detection]]:
         return self.submit_looks(looks, rectangular)()
 
     def _look_canvas(
-        self, looks: Sequence[Look], group: list[tuple[int, int, int]], rectangular: bool = True
+        self, looks: Sequence[Look], group: list[tuple[int, int, int]], rectangular: bool = False
     ) -> tuple[np.ndarray, list[tuple[int, _Placement]]]:
-        """One model input holding the looks of ``group``: as small as the backend allows
-        (OpenVINO: the packed looks' extent rounded up to 32 px, see
-        :meth:`_OpenVINOBackend.canvas_shape`; else the ``input_size`` square).  A look alone is
+        """One model input holding the looks of ``group``: the ``input_size`` square, or with
+        ``rectangular`` as small as the backend allows (OpenVINO: the packed looks' extent
+        rounded up to 32 px, see :meth:`_OpenVINOBackend.canvas_shape`).  A look alone is
         centred, as ultralytics' letterbox does."""
         size = self.input_size
         items: list[tuple[int, int, int, int, int, float]] = []  # k, x, y, w, h, scale

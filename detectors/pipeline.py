@@ -117,8 +117,13 @@ class PipelineConfig:
     #: do not decode the part of a GOP after its last sample
     gop_skip: bool = True
     #: model inputs cut to what the looks fill (OpenVINO: a 640x360 frame runs on a 384x640
-    #: input, 44 % less work than the 640x640 letterbox; see :mod:`detectors.ovshape`)
-    rect_inputs: bool = True
+    #: input, 40 % less work than the 640x640 letterbox; see :mod:`detectors.ovshape`). Off:
+    #: the network is not translation-neutral to the padding (its attention block sees the
+    #: whole input), so against exhaustive detection on the letterbox it loses more boxes
+    #: across 0.5 than it gains (1.4-3.5x as many on the shared clips; motorcycles -0.08 to
+    #: -0.32 confidence) and recall fell 0.893 -> 0.786 (vn_intersection), 0.922 -> 0.902
+    #: (intersection_cctv)
+    rect_inputs: bool = False
     #: decoder threads; 0 = FFmpeg's choice (frame + slice threads on every core)
     decode_threads: int = 0
     thumbnail_max_side: int = 320
