@@ -124,7 +124,8 @@ class PipelineConfig:
     #: -0.32 confidence) and recall fell 0.893 -> 0.786 (vn_intersection), 0.922 -> 0.902
     #: (intersection_cctv)
     rect_inputs: bool = False
-    #: decoder threads; 0 = FFmpeg's choice (frame + slice threads on every core)
+    #: decoder threads; 0 = one up to 1280x720, FFmpeg's choice above (see
+    #: :mod:`detectors.decode`); -1 = FFmpeg's choice (frame + slice threads on every core)
     decode_threads: int = 0
     thumbnail_max_side: int = 320
     thumbnail_quality: int = 85
