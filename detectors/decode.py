@@ -17,9 +17,9 @@ as the codec lets it:
   ``max_gop_packets``) are decoded as a plain stream;
 * one decoder thread up to 1280x720 (``threads`` 0): the decoder already has a Python thread
   of its own beside the model's, and FFmpeg's frame threads on top of it cost CPU time and
-  buy nothing there (on the six shared clips, 640x360-1018x720, every clip indexed with 2-6 %
-  less CPU time, same events); FFmpeg's frame and slice threads on all cores above 720p,
-  where decoding is the bottleneck;
+  buy nothing there (on the six shared clips, 640x360-1018x720: 1-6 % more video per
+  CPU-second on five, the sixth the same; the same events); FFmpeg's frame and slice
+  threads on all cores above 720p, where decoding is the bottleneck;
 * only sampled frames are converted to BGR.
 
 Times are seconds from the first frame of the file (``start_time`` subtracted); frame indices
