@@ -15,7 +15,11 @@ as the codec lets it:
   and reset before the next keyframe). At 1 sample/s and a 2 s GOP that skips half of the
   frames; a GOP shorter than the sample interval costs one keyframe. Very long GOPs (more than
   ``max_gop_packets``) are decoded as a plain stream;
-* FFmpeg's frame and slice threads on all cores;
+* one decoder thread up to 1280x720 (``threads`` 0): the decoder already has a Python thread
+  of its own beside the model's, and FFmpeg's frame threads on top of it cost CPU time and
+  buy nothing there (on the six shared clips, 640x360-1018x720: 1-6 % more video per
+  CPU-second on five, the sixth the same; the same events); FFmpeg's frame and slice
+  threads on all cores above 720p, where decoding is the bottleneck;
 * only sampled frames are converted to BGR;
 * on a GPU node, ``hwaccel="cuda"`` decodes on NVDEC (PyAV's ``cuda`` hardware device; frames
   come back to host memory): it frees the CPU, which limits GPU indexing of H.265 main
@@ -102,6 +106,10 @@ class DecodeStats:
         return 1.0 - self.packets_decoded / self.packets if self.packets else 0.0
 
 
+#: frames up to this size are decoded on one thread when ``threads`` is 0 (see above)
+SINGLE_THREAD_PIXELS = 1280 * 720
+
+
 class Decoder:
     """Yields ``(t_seconds, frame_index, av.VideoFrame)`` for the frames ``wants(t)`` asks for.
 
@@ -132,9 +140,11 @@ class Decoder:
             self.container.close()
             raise DecodeFailure("no video stream", "unreadable")
         self.stream = self.container.streams.video[0]
+        cc = self.stream.codec_context
+        if threads == 0 and 0 < int(cc.width or 0) * int(cc.height or 0) <= SINGLE_THREAD_PIXELS:
+            threads = 1
         self.stream.thread_type = "AUTO"
         self.stream.thread_count = max(0, threads)
-        cc = self.stream.codec_context
         if fast:
             cc.skip_frame = "NONREF"
         self.gop_skip = gop_skip

@@ -193,6 +193,15 @@ def _check_names(model: str, names: dict[int, str], task: str | None) -> None:
 
 
 class _OpenVINOBackend:
+    """OpenVINO on CPU, asynchronous; one compiled model per input shape (see
+    :mod:`detectors.ovshape`): the square ``input_size`` one at load, the others when first
+    asked for by :meth:`canvas_shape`."""
+
+    #: compiled shapes kept at most (each costs a compile, about 0.5-1 s, and some memory)
+    MAX_SHAPES = 6
+    #: reuse a compiled shape holding the wanted one when it has at most this much more area
+    REUSE_AREA = 1.15
+
     def __init__(self, model_dir: Path, model_name: str, threads: int | None = None) -> None:
         import yaml
 
@@ -208,43 +217,97 @@ class _OpenVINOBackend:
                 meta = loaded
         self.names = _parse_names(meta.get("names"))
         _check_names(model_name, self.names, meta.get("task"))
+        self._xml = xmls[0]
+        # one core is left to the decoder thread: on 2 cores shared with other work this
+        # measured 1.3-1.5x faster end to end (load 3.7-5.8) than giving OpenVINO both
+        self._props: dict[str, Any] = {
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_NUM_THREADS": threads if threads else max(1, (os.cpu_count() or 2) - 1),
+        }
         try:
             import openvino as ov
-            from openvino.preprocess import ColorFormat, PrePostProcessor
 
-            core = ov.Core()
-            net = core.read_model(str(xmls[0]))
-            # uint8 BGR NHWC in, the conversion to float RGB NCHW / 255 runs inside the graph
-            ppp = PrePostProcessor(net)
-            ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(
-                ov.Layout("NHWC")
-            ).set_color_format(ColorFormat.BGR)
-            ppp.input().model().set_layout(ov.Layout("NCHW"))
-            ppp.input().preprocess().convert_element_type(ov.Type.f32).convert_color(
-                ColorFormat.RGB
-            ).scale(255.0)
-            net = ppp.build()
-            # one core is left to the decoder thread: on 2 cores shared with other work this
-            # measured 1.3-1.5x faster end to end (load 3.7-5.8) than giving OpenVINO both
-            props: dict[str, Any] = {
-                "PERFORMANCE_HINT": "LATENCY",
-                "INFERENCE_NUM_THREADS": threads if threads else max(1, (os.cpu_count() or 2) - 1),
-            }
-            self.compiled = core.compile_model(net, "CPU", props)
+            self._core = ov.Core()
+            compiled = self._compile(None)
         except DetectorLoadError:
             raise
         except Exception as exc:
             raise DetectorLoadError(
                 f"{ENV_MODEL}: OpenVINO cannot load {model_name!r}: {exc}"
             ) from exc
-        shape = list(self.compiled.inputs[0].get_partial_shape())
+        shape = list(compiled.inputs[0].get_partial_shape())
         self.input_size = _static_square([shape[0], shape[3], shape[1], shape[2]], model_name)
-        self._requests = [self.compiled.create_infer_request() for _ in range(4)]
-        self._owners: list[_OVJob | None] = [None] * len(self._requests)
-        self._next = 0
+        size = self.input_size
+        self._pools: dict[tuple[int, int], _OVPool] = {(size, size): _OVPool(compiled)}
+        #: False once a reshape failed (another graph): square inputs only
+        self.rectangular = True
+
+    def _compile(self, shape: tuple[int, int] | None) -> Any:
+        import openvino as ov
+        from openvino.preprocess import ColorFormat, PrePostProcessor
+
+        from .ovshape import reshape_ir
+
+        net = self._core.read_model(str(self._xml))
+        if shape is not None:
+            reshape_ir(net, self.input_size, *shape)
+        # uint8 BGR NHWC in, the conversion to float RGB NCHW / 255 runs inside the graph
+        ppp = PrePostProcessor(net)
+        ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(
+            ov.Layout("NHWC")
+        ).set_color_format(ColorFormat.BGR)
+        ppp.input().model().set_layout(ov.Layout("NCHW"))
+        ppp.input().preprocess().convert_element_type(ov.Type.f32).convert_color(
+            ColorFormat.RGB
+        ).scale(255.0)
+        return self._core.compile_model(ppp.build(), "CPU", self._props)
+
+    def canvas_shape(self, height: int, width: int) -> tuple[int, int]:
+        """The (height, width) of the smallest model input holding ``height`` x ``width``
+        pixels: rounded up to multiples of 32, or a compiled shape with little more area, or
+        the square."""
+        size = self.input_size
+        want = (min(size, -(-max(1, height) // 32) * 32), min(size, -(-max(1, width) // 32) * 32))
+        if not self.rectangular or want in self._pools:
+            return want if want in self._pools else (size, size)
+        area = want[0] * want[1]
+        holding = [s for s in self._pools if s[0] >= want[0] and s[1] >= want[1]]
+        best = min(holding, key=lambda s: s[0] * s[1])
+        if best[0] * best[1] <= self.REUSE_AREA * area or len(self._pools) >= self.MAX_SHAPES:
+            return best
+        try:
+            pool = _OVPool(self._compile(want))
+            pool.start(np.full((*want, 3), _PAD_VALUE, np.uint8)).result()  # the slow first run
+        except Exception:  # a graph ovshape does not know: stay square
+            self.rectangular = False
+            return (size, size)
+        self._pools[want] = pool
+        return want
 
     def start(self, canvas: np.ndarray) -> _OVJob:
         """Start an asynchronous inference; the job's ``result()`` waits for it."""
+        h, w = canvas.shape[:2]
+        pool = self._pools.get((h, w))
+        if pool is None:
+            raise ValueError(f"no model compiled for a {w}x{h} input (see canvas_shape)")
+        return pool.start(canvas)
+
+    def infer(self, canvases: Sequence[np.ndarray]) -> np.ndarray:
+        """Square canvases only (the outputs are stacked)."""
+        jobs = [self.start(c) for c in canvases]
+        return np.concatenate([j.result() for j in jobs], axis=0)
+
+
+class _OVPool:
+    """Infer requests of one compiled model, used round-robin."""
+
+    def __init__(self, compiled: Any, requests: int = 4) -> None:
+        self.compiled = compiled
+        self._requests = [compiled.create_infer_request() for _ in range(requests)]
+        self._owners: list[_OVJob | None] = [None] * requests
+        self._next = 0
+
+    def start(self, canvas: np.ndarray) -> _OVJob:
         k = self._next
         self._next = (k + 1) % len(self._requests)
         owner = self._owners[k]
@@ -254,10 +317,6 @@ class _OpenVINOBackend:
         self._owners[k] = job
         job.request.start_async({0: np.ascontiguousarray(canvas[None])})
         return job
-
-    def infer(self, canvases: Sequence[np.ndarray]) -> np.ndarray:
-        jobs = [self.start(c) for c in canvases]
-        return np.concatenate([j.result() for j in jobs], axis=0)
 
 
 class _OVJob:
@@ -536,16 +595,20 @@ class Detector:
     def fits_one_input(self, looks: Sequence[Look]) -> bool:
         return len(pack_looks(looks, self.input_size)) <= 1
 
-    def submit_looks(self, looks: Sequence[Look]) -> Callable[[], list[list[Detection]]]:
+    def submit_looks(
+        self, looks: Sequence[Look], rectangular: bool = False
+    ) -> Callable[[], list[list[Detection]]]:
         """Pack looks into as few model inputs as they fit and start detection on them.
 
         Returns a function that waits for the result: per look, its detections in the
-        look's image pixels. With the OpenVINO back end inference runs meanwhile.
+        look's image pixels. With the OpenVINO back end inference runs meanwhile; with
+        ``rectangular`` on inputs cut to what the looks fill (cheaper, but not the same
+        numbers as the square letterbox: see ``PipelineConfig.rect_inputs``).
         """
         if not looks:
             return lambda: []
         groups = pack_looks(looks, self.input_size)
-        canvases = [self._look_canvas(looks, group) for group in groups]
+        canvases = [self._look_canvas(looks, group, rectangular) for group in groups]
         backend = self._backend
         conf, iou = self.conf, self.iou
         if isinstance(backend, _OpenVINOBackend):
@@ -572,15 +635,20 @@ class Detector:
 
         return result
 
-    def detect_looks(self, looks: Sequence[Look]) -> list[list[Detection]]:
-        return self.submit_looks(looks)()
+    def detect_looks(
+        self, looks: Sequence[Look], rectangular: bool = False
+    ) -> list[list[Detection]]:
+        return self.submit_looks(looks, rectangular)()
 
     def _look_canvas(
-        self, looks: Sequence[Look], group: list[tuple[int, int, int]]
+        self, looks: Sequence[Look], group: list[tuple[int, int, int]], rectangular: bool = False
     ) -> tuple[np.ndarray, list[tuple[int, _Placement]]]:
+        """One model input holding the looks of ``group``: the ``input_size`` square, or with
+        ``rectangular`` as small as the backend allows (OpenVINO: the packed looks' extent
+        rounded up to 32 px, see :meth:`_OpenVINOBackend.canvas_shape`).  A look alone is
+        centred, as ultralytics' letterbox does."""
         size = self.input_size
-        canvas = np.full((size, size, 3), _PAD_VALUE, np.uint8)
-        placed: list[tuple[int, _Placement]] = []
+        items: list[tuple[int, int, int, int, int, float]] = []  # k, x, y, w, h, scale
         for k, x, y in group:
             look = looks[k]
             x0, y0, x1, y1 = look.rect()
@@ -589,8 +657,17 @@ class Detector:
             if w > size or h > size:  # too big for the input: shrink to fit
                 s = min(size / (x1 - x0), size / (y1 - y0))
                 w, h = max(1, round((x1 - x0) * s)), max(1, round((y1 - y0) * s))
-            if len(group) == 1:
-                x, y = (size - w) // 2, (size - h) // 2
+            items.append((k, x, y, w, h, s))
+        used_w = max(min(size, x + w) for _, x, _, w, _, _ in items)
+        used_h = max(min(size, y + h) for _, _, y, _, h, _ in items)
+        ch, cw = self._canvas_shape(used_h, used_w) if rectangular else (size, size)
+        canvas = np.full((ch, cw, 3), _PAD_VALUE, np.uint8)
+        placed: list[tuple[int, _Placement]] = []
+        for k, x, y, w, h, s in items:
+            look = looks[k]
+            x0, y0, x1, y1 = look.rect()
+            if len(items) == 1:
+                x, y = (cw - w) // 2, (ch - h) // 2
             crop = look.image[y0:y1, x0:x1]
             if (w, h) != (x1 - x0, y1 - y0):
                 crop = cv2.resize(crop, (w, h), interpolation=_RESIZE_DOWN if s < 1
@@ -599,6 +676,12 @@ class Detector:
             placed.append((k, _Placement(w / (x1 - x0), float(x), float(y), x1 - x0, y1 - y0,
                                          x0, y0)))
         return canvas, placed
+
+    def _canvas_shape(self, height: int, width: int) -> tuple[int, int]:
+        backend = self._backend
+        if isinstance(backend, _OpenVINOBackend):
+            return backend.canvas_shape(height, width)
+        return self.input_size, self.input_size
 
     # ------------------------------------------------------------------ canvases
     def make_canvas(

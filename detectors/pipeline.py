@@ -117,7 +117,16 @@ class PipelineConfig:
     fast_resize_below: float = 0.5
     #: do not decode the part of a GOP after its last sample
     gop_skip: bool = True
-    #: decoder threads; 0 = FFmpeg's choice (frame + slice threads on every core)
+    #: model inputs cut to what the looks fill (OpenVINO: a 640x360 frame runs on a 384x640
+    #: input, 40 % less work than the 640x640 letterbox; see :mod:`detectors.ovshape`). Off:
+    #: the network is not translation-neutral to the padding (its attention block sees the
+    #: whole input), so against exhaustive detection on the letterbox it loses more boxes
+    #: across 0.5 than it gains (1.4-3.5x as many on the shared clips; motorcycles -0.08 to
+    #: -0.32 confidence) and recall fell 0.893 -> 0.786 (vn_intersection), 0.922 -> 0.902
+    #: (intersection_cctv)
+    rect_inputs: bool = False
+    #: decoder threads; 0 = one up to 1280x720, FFmpeg's choice above (see
+    #: :mod:`detectors.decode`); -1 = FFmpeg's choice (frame + slice threads on every core)
     decode_threads: int = 0
     #: with a detector on CUDA, decode on the GPU's NVDEC where PyAV can (software otherwise);
     #: off by default: PyAV copies every decoded frame back to host memory, and on an H200
@@ -457,9 +466,9 @@ class _Runner:
         future: Callable[[], list[list[Detection]]] = list
         if looks:
             if self.config.overlap:
-                future = self.detector.submit_looks(looks)
+                future = self.detector.submit_looks(looks, self.config.rect_inputs)
             else:
-                done = self.detector.detect_looks(looks)
+                done = self.detector.detect_looks(looks, self.config.rect_inputs)
                 future = lambda: done  # noqa: E731
             self.inferences += self._inputs(looks)
             self.samples_detected += len(looks)
