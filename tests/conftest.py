@@ -205,6 +205,22 @@ class World:
         return r.json()
 
 
+def ward_world(client: TestClient, settings) -> World:  # type: ignore[no-untyped-def]
+    """A world on an app of a test's own settings: the bootstrapped admin and one ward user
+    ("ward") of one ward organisation."""
+    w = World(client)
+    w.keys["admin"] = bootstrap_admin(settings)
+    org = client.post("/orgs", json={"name": "w", "kind": "ward"}, headers=w.h("admin"))
+    user = client.post(
+        "/users",
+        json={"username": "ward", "role": "ward", "org_id": org.json()["id"]},
+        headers=w.h("admin"),
+    )
+    assert user.status_code == 201, user.text
+    w.keys["ward"] = user.json()["api_key"]
+    return w
+
+
 def bootstrap_admin(settings) -> str:  # type: ignore[no-untyped-def]
     from app.db import make_engine, session_scope
     from app.identity.models import Role

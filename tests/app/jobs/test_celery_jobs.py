@@ -16,7 +16,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from tests.conftest import CLIPS, FOOTAGE, World, bootstrap_admin
+from tests.conftest import CLIPS, FOOTAGE, World, ward_world
 from tests.helpers import process_env, wait_for
 
 REDIS = "redis://127.0.0.1:6379"
@@ -48,15 +48,7 @@ def test_celery_worker_indexes_uploaded_segments(  # type: ignore[no-untyped-def
     )
     try:
         with TestClient(create_app(settings)) as client:
-            w = World(client)
-            w.keys["admin"] = bootstrap_admin(settings)
-            org = client.post("/orgs", json={"name": "w", "kind": "ward"}, headers=w.h("admin"))
-            user = client.post(
-                "/users",
-                json={"username": "ward", "role": "ward", "org_id": org.json()["id"]},
-                headers=w.h("admin"),
-            )
-            w.keys["ward"] = user.json()["api_key"]
+            w = ward_world(client, settings)
             cam = w.camera("ward")
             ids = []
             for i, clip in enumerate(CLIPS):
@@ -101,15 +93,7 @@ def test_beat_makes_the_celery_workers_sweep_retention(  # type: ignore[no-untyp
 
     settings.broker_url = redis_db
     with TestClient(create_app(settings)) as client:
-        w = World(client)
-        w.keys["admin"] = bootstrap_admin(settings)
-        org = client.post("/orgs", json={"name": "w", "kind": "ward"}, headers=w.h("admin"))
-        user = client.post(
-            "/users",
-            json={"username": "ward", "role": "ward", "org_id": org.json()["id"]},
-            headers=w.h("admin"),
-        )
-        w.keys["ward"] = user.json()["api_key"]
+        w = ward_world(client, settings)
         cam = w.camera("ward", retention_days=7, clock_offset_s=0)
         old = datetime.now(UTC) - timedelta(days=10)
         r = client.post(
@@ -259,15 +243,7 @@ def test_the_sweeper_sends_each_waiting_job_once(  # type: ignore[no-untyped-def
         settings, WARDCAM_DATA_DIR=str(tmp_path / "worker"), WARDCAM_BROKER_URL=redis_db
     )
     with TestClient(create_app(settings)) as client:
-        w = World(client)
-        w.keys["admin"] = bootstrap_admin(settings)
-        org = client.post("/orgs", json={"name": "w", "kind": "ward"}, headers=w.h("admin"))
-        user = client.post(
-            "/users",
-            json={"username": "ward", "role": "ward", "org_id": org.json()["id"]},
-            headers=w.h("admin"),
-        )
-        w.keys["ward"] = user.json()["api_key"]
+        w = ward_world(client, settings)
         cam = w.camera("ward")
         ids = []
         for i, clip in enumerate(CLIPS[:3]):

@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.app.storage.seaweed import start_seaweedfs
-from tests.conftest import FOOTAGE, World, bootstrap_admin
+from tests.conftest import FOOTAGE, World, bootstrap_admin, ward_world
 from tests.helpers import free_port, healthy, process_env, wait_for
 
 
@@ -168,15 +168,7 @@ def test_object_store_outage_gives_503_and_jobs_finish_after(  # type: ignore[no
     try:
         settings.storage_url = server.url_for("footage")
         with TestClient(create_app(settings)) as client:
-            w = World(client)
-            w.keys["admin"] = bootstrap_admin(settings)
-            org = client.post("/orgs", json={"name": "w", "kind": "ward"}, headers=w.h("admin"))
-            user = client.post(
-                "/users",
-                json={"username": "ward", "role": "ward", "org_id": org.json()["id"]},
-                headers=w.h("admin"),
-            ).json()
-            w.keys["ward"] = user["api_key"]
+            w = ward_world(client, settings)
             cam = w.camera("ward")
             clip = (FOOTAGE / "driveway_ir_night.mp4").read_bytes()
             r = client.post(
