@@ -25,6 +25,13 @@ from av.stream import Stream
 from av.video.stream import VideoStream
 
 from ingest.health import SegmentStats
+from ingest.probe import (
+    HEAD_KEYFRAMES,
+    HEAD_MAX_BYTES,
+    HEAD_SECONDS,
+    ProbeResult,
+    probe_written,
+)
 from ingest.streams import error_text
 
 __all__ = ["GAP_FRAMES", "GAP_MIN_S", "SegmentWriter"]
@@ -65,6 +72,12 @@ class SegmentWriter:
         self.gap_s = Fraction(0)
         self.max_interval = Fraction(0)
         self.prev_video_dts: Fraction | None = None
+        # What a probe of the file would sample at its head (ingest.probe._scan_head): the
+        # decoding times of the first keyframes, in the input time base, as written.
+        self.head_keyframes: list[int] = []
+        self.head_open = True
+        self.head_bytes = 0
+        self.head_first_pts: int | None = None
         self.out: OutputContainer = av.open(str(self.part_path), "w", format="mp4")
         try:
             self.out.metadata["creation_time"] = start_utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -126,6 +139,7 @@ class SegmentWriter:
             dts = last + 1
             pts = max(pts, dts)
         size = pkt.size
+        key = is_video and pkt.is_keyframe
         pkt.dts = dts
         pkt.pts = pts
         pkt.stream = out_stream
@@ -143,6 +157,8 @@ class SegmentWriter:
         if is_video:
             self.video_packets += 1
             self.video_bytes += size
+            if self.head_open:
+                self._head(dts, pts, size, key, tb)
         else:
             self.audio_packets += 1
             self.audio_bytes += size
@@ -160,6 +176,33 @@ class SegmentWriter:
         if step > self.gap_limit:
             self.gaps += 1
             self.gap_s += step - self.frame_dur
+
+    def _head(self, dts: int, pts: int, size: int, key: bool, tb: Fraction) -> None:
+        """Follow the probe's head scan: it stops after ``HEAD_KEYFRAMES`` keyframes,
+        ``HEAD_SECONDS`` of media or ``HEAD_MAX_BYTES`` of video packets."""
+        if self.head_first_pts is None:
+            self.head_first_pts = pts
+        self.head_bytes += size
+        if key:
+            self.head_keyframes.append(dts)
+        if (
+            len(self.head_keyframes) >= HEAD_KEYFRAMES
+            or float((pts - self.head_first_pts) * tb) >= HEAD_SECONDS
+            or self.head_bytes >= HEAD_MAX_BYTES
+        ):
+            self.head_open = False
+
+    def facts(self, size: int) -> ProbeResult:
+        """What :func:`ingest.probe.probe` says of the closed file, without probing it again:
+        the writer knows what went in (:func:`ingest.probe.probe_written`)."""
+        tb: Fraction = self.v_in.time_base  # type: ignore[assignment]
+        return probe_written(
+            self.final_path,
+            size,
+            keyframe_dts=self.head_keyframes,
+            time_base=tb,
+            pix_fmt=self.v_in.codec_context.pix_fmt,
+        )
 
     def cut_end(self, last_end: Fraction) -> Fraction:
         """End of a segment cut short (drop, stop): where its frames stop in decoding order.

@@ -60,13 +60,18 @@ class PacketReader:
                 pkt = next(self._packets)
             except StopIteration:
                 return
-            except av.error.ExitError:  # PyAV's read timeout interrupts the read
+            except av.error.ExitError:  # PyAV's read timeout interrupts the read (not RTSP)
                 self.reason = "timeout"
                 self.ended = (streams.TIMEOUT, "no data within the read timeout")
                 log.warning("%s stalled (no data for the read timeout)", self._safe_url)
                 return
             except (av.error.FFmpegError, OSError) as e:
                 code, detail = classify_error(e)
+                if code == streams.TIMEOUT:  # FFmpeg's own socket timeout (RTSP)
+                    self.reason = "timeout"
+                    self.ended = (streams.TIMEOUT, "no data within the read timeout")
+                    log.warning("%s stalled (no data for the read timeout)", self._safe_url)
+                    return
                 self.ended = (code if code != streams.ERROR else streams.DROPPED, detail)
                 self.reason = f"error: {detail}"
                 log.warning("%s dropped: %s", self._safe_url, detail)

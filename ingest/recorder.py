@@ -61,8 +61,15 @@ from av.video.stream import VideoStream
 from ingest import health, streams
 from ingest.health import SegmentStats, StatusTracker, StreamStatus
 from ingest.mp4writer import SegmentWriter
+from ingest.probe import ProbeResult
 from ingest.reader import PacketReader
-from ingest.streams import classify_error, is_file_source, open_options, redact_url
+from ingest.streams import (
+    classify_error,
+    is_file_source,
+    open_options,
+    pyav_timeout,
+    redact_url,
+)
 
 __all__ = [
     "CameraRecorder",
@@ -112,6 +119,8 @@ class RecordedSegment:
     video_packets: int = 0
     has_audio: bool = False
     stats: SegmentStats | None = None
+    #: What a probe of the file says, known from writing it (no need to probe it again).
+    facts: ProbeResult | None = None
 
 
 @dataclass(frozen=True)
@@ -162,7 +171,7 @@ class _Recorder:
         self.clock = clock
         self.pace = pace
         self.file_start = file_start
-        self.timeout_s = timeout_s
+        self.timeout_s = pyav_timeout(url, timeout_s)
         read_timeout = timeout_s[1] if isinstance(timeout_s, tuple) else timeout_s
         self.options = open_options(url, options, read_timeout_s=read_timeout)
         self.audio = audio
@@ -191,6 +200,7 @@ class _Recorder:
     ) -> None:
         sha, size = seg.close()
         duration = end_t - seg.start_t
+        facts = seg.facts(size)
         end_utc = seg.utc_at(end_t)
         gap_before = (
             None
@@ -214,6 +224,7 @@ class _Recorder:
             video_packets=seg.video_packets,
             has_audio=seg.a_out is not None and seg.audio_packets > 0,
             stats=seg.stats(duration, declared_fps, gap_before, lag),
+            facts=facts,
         )
         self.emitted += 1
         self.last_end_utc = end_utc

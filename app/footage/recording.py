@@ -55,9 +55,12 @@ def register(
 ) -> Segment | None:
     """Store one recorded segment; the local file is removed either way. Its indexing job is
     announced through the context's dispatcher once the segment is committed. A segment the
-    fence refuses, or whose (camera, stream, start) is already stored, is dropped."""
+    fence refuses, or whose (camera, stream, start) is already stored, is dropped.
+
+    The recorder's own facts about the file (`rec.facts`, what a probe of it says, known from
+    writing it) are used as they are; a segment without them is probed."""
     try:
-        info = probe(rec.path)
+        info = rec.facts if rec.facts is not None else probe(rec.path)
     except IngestError as exc:
         log.warning("camera %s: recorded segment unusable (%s); dropped", camera_id, exc.code)
         rec.path.unlink(missing_ok=True)
