@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import av.error
@@ -454,8 +455,10 @@ def probe_written(
     worker's CPU (issue 13).  Tests compare the two on recorded segments.
     """
     p = Path(path)
+    # codec options per stream (PyAV's stub says list[str]; it takes a dict per stream)
+    per_stream: Any = [{"skip_frame": "all", "threads": "1"}]
     try:
-        c = av.open(str(p), "r", stream_options=[{"skip_frame": "all", "threads": "1"}])
+        c = av.open(str(p), "r", stream_options=per_stream)
     except av.error.FFmpegError:
         return probe(p)
     with c:
@@ -463,7 +466,7 @@ def probe_written(
         declared = None if v is None else _declared_duration(c, v)
         if v is None or v.time_base is None or declared is None or declared <= 0:
             return probe(p)  # not what a writer of whole MP4s leaves: the full check
-        out_tb: Fraction = v.time_base  # type: ignore[assignment]
+        out_tb: Fraction = v.time_base
         # The muxer may have picked another time scale for the track than the input's.
         ticks = (
             keyframe_dts

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import os
 import threading
 import time
@@ -369,8 +370,16 @@ class _Recorder:
         pace_t0: Fraction | None = None
         pace_m0 = 0.0
         seg: SegmentWriter | None = None
-        last_t: Fraction | None = None  # latest video presentation time seen
-        last_end: Fraction | None = None  # latest video pts + duration
+        # Per video packet the work is in integer ticks of the stream's time base; times
+        # become Fractions only where a segment is cut (Fraction arithmetic on every packet
+        # was a good part of a 100-camera worker's Python time).
+        vtb: Fraction = v.time_base  # type: ignore[assignment]
+        jump_ahead = math.floor(DISCONTINUITY_S / vtb)  # ticks: further ahead is a jump
+        jump_back = math.floor(1 / vtb)  # ... further back too
+        frame_ticks = frame_dur / vtb
+        last_ts: int | None = None  # latest video presentation time seen, in ticks
+        end_ticks: Fraction | int | None = None  # latest video pts + duration, in ticks
+        cut_at = 0  # the open segment ends at the first keyframe at or after this tick
         got = False
 
         def emit(s: SegmentWriter, end_t: Fraction, truncated: bool, why: str | None) -> None:
@@ -381,10 +390,9 @@ class _Recorder:
                 is_video = pkt.stream.index == v.index
                 ts = pkt.pts if pkt.pts is not None else pkt.dts
                 assert ts is not None  # the reader drops untimed packets
-                tb: Fraction = pkt.time_base
-                t = Fraction(ts) * tb
                 if self.pace is not None:
-                    arrive = Fraction(pkt.dts) * tb if pkt.dts is not None else t
+                    tb: Fraction = pkt.time_base
+                    arrive = Fraction(pkt.dts if pkt.dts is not None else ts) * tb
                     if pace_t0 is None:
                         pace_t0, pace_m0 = arrive, time.monotonic()
                     delay = pace_m0 + float(arrive - pace_t0) / self.pace - time.monotonic()
@@ -398,22 +406,27 @@ class _Recorder:
                     got = True
                     self.status.set(health.RECORDING, connection=self.connections - 1)
                 if anchor is None:
-                    anchor = (t, self._anchor_utc())
-                elif last_t is not None and (t > last_t + DISCONTINUITY_S or t < last_t - 1):
+                    anchor = (ts * vtb, self._anchor_utc())
+                elif last_ts is not None and (
+                    ts - last_ts > jump_ahead or last_ts - ts > jump_back
+                ):
                     log.warning("timestamp discontinuity on %s", self.safe_url)
                     if seg is not None:
-                        assert last_end is not None
+                        assert end_ticks is not None
                         done_seg, seg = seg, None
-                        emit(done_seg, done_seg.cut_end(last_end), True, "discontinuity")
+                        end = done_seg.cut_end(end_ticks * vtb)
+                        emit(done_seg, end, True, "discontinuity")
                         if self.done():
                             return got, None
-                    anchor = (t, self._anchor_utc())
-                    last_end = None
+                    anchor = (ts * vtb, self._anchor_utc())
+                    end_ticks = None
                     pace_t0 = None
-                last_t = t
-                dur = Fraction(pkt.duration) * tb if pkt.duration else frame_dur
-                last_end = t + dur if last_end is None else max(last_end, t + dur)
-                if pkt.is_keyframe and (seg is None or t >= seg.start_t + self.segment_s):
+                last_ts = ts
+                pkt_end = ts + (pkt.duration or frame_ticks)
+                if end_ticks is None or pkt_end > end_ticks:
+                    end_ticks = pkt_end
+                if pkt.is_keyframe and (seg is None or ts >= cut_at):
+                    t = ts * vtb
                     if seg is not None:
                         done_seg, seg = seg, None
                         emit(done_seg, t, False, None)
@@ -421,9 +434,11 @@ class _Recorder:
                             return got, None
                     path = self._new_path(SegmentWriter.utc_at_anchor(anchor, t))
                     seg = SegmentWriter(path, v, a, pkt, t, anchor, frame_dur)
+                    cut_at = math.ceil((t + self.segment_s) / vtb)
                 if seg is not None:
                     seg.write(pkt, is_video=True)
             reason, ended = reader.reason, reader.ended
+            last_end = None if end_ticks is None else end_ticks * vtb
             if self.stop.is_set():
                 reason, ended = "stopped", None
             elif (
