@@ -52,10 +52,14 @@ def register(
     *,
     stream: SegmentStream = SegmentStream.main,
     fence: Fence | None = None,
+    also: Callable[[Session], None] | None = None,
 ) -> Segment | None:
     """Store one recorded segment; the local file is removed either way. Its indexing job is
     announced through the context's dispatcher once the segment is committed. A segment the
     fence refuses, or whose (camera, stream, start) is already stored, is dropped.
+
+    `also` runs in the transaction that stores the segment, once it is stored (the caller's
+    bookkeeping without a transaction of its own: `app.fleet`).
 
     The recorder's own facts about the file (`rec.facts`, what a probe of it says, known from
     writing it) are used as they are; a segment without them is probed."""
@@ -90,6 +94,8 @@ def register(
                 lock_mode=ctx.settings.object_lock_mode,
                 stream=stream,
             )
+            if also is not None:
+                also(session)
     except IntegrityError:
         log.warning(
             "camera %s %s: a segment starting %s is stored already; dropped",
