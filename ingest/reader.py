@@ -80,7 +80,7 @@ class PacketReader:
                 return
             if pkt.size == 0:
                 continue
-            is_video = pkt.stream.index == self._v_index
+            is_video = pkt.stream_index == self._v_index
             if not timed_video and is_video:
                 if pkt.dts is None:
                     if pending or pkt.is_keyframe:
@@ -104,7 +104,7 @@ class PacketReader:
         """Give the held untimed video packets decoding times one frame apart before
         ``first_timed``'s, and presentation times no later than any that follows them."""
         assert first_timed.dts is not None
-        video = [p for p in pending if p.stream.index == self._v_index]
+        video = [p for p in pending if p.stream_index == self._v_index]
         step = first_timed.duration or self._frame_ticks
         for i, p in enumerate(video):
             dts = first_timed.dts - (len(video) - i) * step

@@ -380,6 +380,7 @@ class _Recorder:
         last_ts: int | None = None  # latest video presentation time seen, in ticks
         end_ticks: Fraction | int | None = None  # latest video pts + duration, in ticks
         cut_at = 0  # the open segment ends at the first keyframe at or after this tick
+        v_index = v.index  # (pkt.stream_index: pkt.stream is a lookup on every call)
         got = False
 
         def emit(s: SegmentWriter, end_t: Fraction, truncated: bool, why: str | None) -> None:
@@ -387,7 +388,7 @@ class _Recorder:
 
         try:
             for pkt in itertools.chain(held, reader):
-                is_video = pkt.stream.index == v.index
+                is_video = pkt.stream_index == v_index
                 ts = pkt.pts if pkt.pts is not None else pkt.dts
                 assert ts is not None  # the reader drops untimed packets
                 if self.pace is not None:
@@ -485,7 +486,7 @@ class _Recorder:
         for pkt in reader:
             held.append(pkt)
             nbytes += pkt.size
-            if pkt.stream.index != v.index:
+            if pkt.stream_index != v.index:
                 continue
             ts = pkt.pts if pkt.pts is not None else pkt.dts
             assert ts is not None
