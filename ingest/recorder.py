@@ -60,6 +60,7 @@ from av.packet import Packet
 from av.video.stream import VideoStream
 
 from ingest import health, streams
+from ingest.errors import IngestError
 from ingest.health import SegmentStats, StatusTracker, StreamStatus
 from ingest.mp4writer import SegmentWriter
 from ingest.probe import ProbeResult
@@ -201,7 +202,10 @@ class _Recorder:
     ) -> None:
         sha, size = seg.close()
         duration = end_t - seg.start_t
-        facts = seg.facts(size)
+        try:
+            facts: ProbeResult | None = seg.facts(size)
+        except IngestError:  # not whole after all: the caller probes it and says why
+            facts = None
         end_utc = seg.utc_at(end_t)
         gap_before = (
             None
