@@ -93,6 +93,7 @@ def register(
                 max_attempts=ctx.settings.job_max_attempts,
                 lock_mode=ctx.settings.object_lock_mode,
                 stream=stream,
+                take_file=True,  # the recorder's own closed file: no copy of its bytes
             )
             if also is not None:
                 also(session)
