@@ -36,7 +36,9 @@ def list_cases(
     cursor: Annotated[int | None, Query(ge=1, le=MAX_ID, description="next_cursor")] = None,
 ) -> CasePage:
     """The cases you are on (supervisors: and every case of their unit), newest first."""
-    rows = service.list_visible(session, principal, status=status, before_id=cursor, limit=limit)
+    rows = service.list_visible(
+        session, principal, status=status, before_id=cursor, limit=limit
+    )
     nxt = str(rows[-1].id) if len(rows) == limit else None
     return CasePage(items=[service.to_public(session, c) for c in rows], next_cursor=nxt)
 
