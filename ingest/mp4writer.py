@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import math
 import os
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -25,6 +26,13 @@ from av.stream import Stream
 from av.video.stream import VideoStream
 
 from ingest.health import SegmentStats
+from ingest.probe import (
+    HEAD_KEYFRAMES,
+    HEAD_MAX_BYTES,
+    HEAD_SECONDS,
+    ProbeResult,
+    probe_written,
+)
 from ingest.streams import error_text
 
 __all__ = ["GAP_FRAMES", "GAP_MIN_S", "SegmentWriter"]
@@ -63,8 +71,20 @@ class SegmentWriter:
         self.video_bytes = self.audio_bytes = self.keyframes = self.corrupt = 0
         self.gaps = 0
         self.gap_s = Fraction(0)
-        self.max_interval = Fraction(0)
-        self.prev_video_dts: Fraction | None = None
+        # Per packet everything is in integer ticks of the input's time base (Fraction
+        # arithmetic per packet was a good part of a 100-camera worker's Python time).
+        self.vtb: Fraction = v_in.time_base  # type: ignore[assignment]
+        self.gap_limit_ticks = math.floor(self.gap_limit / self.vtb)  # step > it: a gap
+        self.max_interval_ticks = 0
+        self.prev_video_dts: int | None = None
+        self.dur_end: int | None = None  # latest dts + duration (packets with a duration)
+        self.bare_dts: int | None = None  # latest dts of packets without one
+        # What a probe of the file would sample at its head (ingest.probe._scan_head): the
+        # decoding times of the first keyframes, in the input time base, as written.
+        self.head_keyframes: list[int] = []
+        self.head_open = True
+        self.head_bytes = 0
+        self.head_first_pts: int | None = None
         self.out: OutputContainer = av.open(str(self.part_path), "w", format="mp4")
         try:
             self.out.metadata["creation_time"] = start_utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -75,14 +95,17 @@ class SegmentWriter:
                     self.a_out = self.out.add_stream_from_template(a_in)
                 except (av.error.FFmpegError, ValueError):
                     self.a_out = None
-            vtb: Fraction = v_in.time_base  # type: ignore[assignment]
             base = first.dts if first.dts is not None else first.pts
             assert base is not None
-            self.origin_s = Fraction(base) * vtb  # input time that maps to 0 in this file
+            self.origin_s = Fraction(base) * self.vtb  # input time that maps to 0 in this file
             # pts - dts of the first keyframe: the decoding delay of a stream with B-frames
             self.reorder = start_t - self.origin_s
-            self.dts_end = start_t  # latest (dts + duration) written, on the pts timeline
             self.last_dts: dict[int, int] = {}
+            # the offset that maps the origin to 0, in each input stream's ticks
+            self.off_v = round(self.origin_s / self.vtb)
+            atb = a_in.time_base if a_in is not None else None
+            self.off_a = round(self.origin_s / atb) if atb else 0
+            self.head_limit = math.ceil(HEAD_SECONDS / self.vtb)
         except BaseException:
             self.abort()
             raise
@@ -102,17 +125,19 @@ class SegmentWriter:
         out_stream = self.v_out if is_video else self.a_out
         if in_stream is None or out_stream is None:
             return
-        tb: Fraction = in_stream.time_base  # type: ignore[assignment]
-        off = round(self.origin_s / tb)
+        off = self.off_v if is_video else self.off_a
         dts = pkt.dts if pkt.dts is not None else pkt.pts
         if dts is None:
             return
         pts = pkt.pts if pkt.pts is not None else dts
         if is_video:
-            dts_t = Fraction(dts) * tb
-            self._measure(dts_t, pkt)
-            dur = Fraction(pkt.duration) * tb if pkt.duration else self.frame_dur
-            self.dts_end = max(self.dts_end, dts_t + dur + self.reorder)
+            self._measure(dts, pkt)
+            if pkt.duration:
+                end = dts + pkt.duration
+                if self.dur_end is None or end > self.dur_end:
+                    self.dur_end = end
+            elif self.bare_dts is None or dts > self.bare_dts:
+                self.bare_dts = dts
         dts -= off
         pts -= off
         if dts < 0:
@@ -126,6 +151,7 @@ class SegmentWriter:
             dts = last + 1
             pts = max(pts, dts)
         size = pkt.size
+        key = is_video and pkt.is_keyframe
         pkt.dts = dts
         pkt.pts = pts
         pkt.stream = out_stream
@@ -143,23 +169,53 @@ class SegmentWriter:
         if is_video:
             self.video_packets += 1
             self.video_bytes += size
+            if self.head_open:
+                self._head(dts, pts, size, key)
         else:
             self.audio_packets += 1
             self.audio_bytes += size
 
-    def _measure(self, t: Fraction, pkt: Packet) -> None:
+    def _measure(self, dts: int, pkt: Packet) -> None:
         if pkt.is_keyframe:
             self.keyframes += 1
         if pkt.is_corrupt:
             self.corrupt += 1
-        prev, self.prev_video_dts = self.prev_video_dts, t
-        if prev is None or t <= prev:
+        prev, self.prev_video_dts = self.prev_video_dts, dts
+        if prev is None or dts <= prev:
             return
-        step = t - prev
-        self.max_interval = max(self.max_interval, step)
-        if step > self.gap_limit:
+        step = dts - prev
+        if step > self.max_interval_ticks:
+            self.max_interval_ticks = step
+        if step > self.gap_limit_ticks:
             self.gaps += 1
-            self.gap_s += step - self.frame_dur
+            self.gap_s += step * self.vtb - self.frame_dur
+
+    def _head(self, dts: int, pts: int, size: int, key: bool) -> None:
+        """Follow the probe's head scan: it stops after ``HEAD_KEYFRAMES`` keyframes,
+        ``HEAD_SECONDS`` of media or ``HEAD_MAX_BYTES`` of video packets."""
+        if self.head_first_pts is None:
+            self.head_first_pts = pts
+        self.head_bytes += size
+        if key:
+            self.head_keyframes.append(dts)
+        if (
+            len(self.head_keyframes) >= HEAD_KEYFRAMES
+            or pts - self.head_first_pts >= self.head_limit
+            or self.head_bytes >= HEAD_MAX_BYTES
+        ):
+            self.head_open = False
+
+    def facts(self, size: int) -> ProbeResult:
+        """What :func:`ingest.probe.probe` says of the closed file, without probing it again:
+        the writer knows what went in (:func:`ingest.probe.probe_written`)."""
+        tb: Fraction = self.v_in.time_base  # type: ignore[assignment]
+        return probe_written(
+            self.final_path,
+            size,
+            keyframe_dts=self.head_keyframes,
+            time_base=tb,
+            pix_fmt=self.v_in.codec_context.pix_fmt,
+        )
 
     def cut_end(self, last_end: Fraction) -> Fraction:
         """End of a segment cut short (drop, stop): where its frames stop in decoding order.
@@ -168,6 +224,16 @@ class SegmentWriter:
         whose predecessors in display order never arrived; the container's duration (what a
         player and ``probe`` see) ends with the last frame in decoding order instead."""
         return max(self.start_t, min(last_end, self.dts_end))
+
+    @property
+    def dts_end(self) -> Fraction:
+        """Latest (dts + duration) written, on the pts timeline."""
+        ends = [self.start_t]
+        if self.dur_end is not None:
+            ends.append(self.dur_end * self.vtb + self.reorder)
+        if self.bare_dts is not None:
+            ends.append(self.bare_dts * self.vtb + self.frame_dur + self.reorder)
+        return max(ends)
 
     def stats(
         self,
@@ -193,7 +259,7 @@ class SegmentWriter:
             keyframes=self.keyframes,
             gaps=self.gaps,
             gap_s=round(float(self.gap_s), 6),
-            max_frame_interval_s=round(float(self.max_interval), 6),
+            max_frame_interval_s=round(float(self.max_interval_ticks * self.vtb), 6),
             rejected_packets=self.rejected_packets,
             corrupt_packets=self.corrupt,
             gap_before_s=None if gap_before_s is None else round(gap_before_s, 6),

@@ -22,11 +22,12 @@ import itertools
 import os
 import statistics
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import av.error
@@ -44,7 +45,7 @@ from ingest.errors import (
 )
 from ingest.timeparse import parse_iso_utc
 
-__all__ = ["ProbeResult", "probe", "read_creation_time"]
+__all__ = ["ProbeResult", "probe", "probe_written", "read_creation_time"]
 
 # Demuxers and codecs that FFmpeg presents as "video" but that are stills or text.
 _IMAGE_FORMATS = {"image2", "gif", "webp", "apng", "tty", "bin", "adf", "idf", "xbin"}
@@ -378,18 +379,48 @@ def _probe_open(p: Path, size: int, c: InputContainer) -> ProbeResult:
                 f"({sc.decode_errors} of {sc.decode_tried} packets refused)",
             )
 
-    intervals = [b - a for a, b in itertools.pairwise(head.keyframes)]
+    return _result(
+        p,
+        size,
+        c,
+        v,
+        duration=float(duration),
+        keyframes=head.keyframes,
+        frame_count=frame_count,
+        pix_fmt=v.codec_context.pix_fmt,
+        start_offset_s=_ts(t0, tb),
+        has_timestamps=not head.untimed,
+    )
+
+
+def _result(
+    p: Path,
+    size: int,
+    c: InputContainer,
+    v: VideoStream,
+    *,
+    duration: float,
+    keyframes: Sequence[float],
+    frame_count: int | None,
+    pix_fmt: str | None,
+    start_offset_s: float,
+    has_timestamps: bool,
+) -> ProbeResult:
+    """The facts, from the open container and what was measured: one place for both
+    :func:`probe` and :func:`probe_written`, so they cannot drift apart."""
+    intervals = [b - a for a, b in itertools.pairwise(keyframes)]
     audio = c.streams.audio[0] if c.streams.audio else None
     fps = v.average_rate or v.guessed_rate or v.base_rate
+    assert v.codec_context is not None
     return ProbeResult(
         path=p,
         size=size,
-        format_name=fmt,
-        video_codec=codec,
+        format_name=c.format.name,
+        video_codec=v.codec_context.name,
         width=int(v.width),
         height=int(v.height),
         fps=float(fps) if fps else None,
-        duration_s=round(float(duration), 6),
+        duration_s=round(duration, 6),
         keyframe_interval_s=round(statistics.median(intervals), 6) if intervals else None,
         max_keyframe_interval_s=round(max(intervals), 6) if intervals else None,
         frame_count=frame_count,
@@ -397,10 +428,72 @@ def _probe_open(p: Path, size: int, c: InputContainer) -> ProbeResult:
         has_audio=audio is not None,
         audio_codec=(audio.codec_context.name if audio is not None else None),
         bit_rate=int(c.bit_rate) if c.bit_rate else None,
-        pix_fmt=v.codec_context.pix_fmt,
-        start_offset_s=round(_ts(t0, tb), 6),
-        has_timestamps=not head.untimed,
+        pix_fmt=pix_fmt,
+        start_offset_s=round(start_offset_s, 6),
+        has_timestamps=has_timestamps,
     )
+
+
+def probe_written(
+    path: str | os.PathLike[str],
+    size: int,
+    *,
+    keyframe_dts: Sequence[int],
+    time_base: Fraction,
+    pix_fmt: str | None,
+) -> ProbeResult:
+    """What :func:`probe` says of an MP4 that this process has just written whole (a
+    recorder's segment), for a fraction of its cost: the container's header gives what the
+    demuxer computes (duration, frame rate, bit rate, start, creation time), and the writer
+    gives what it saw go in (``keyframe_dts``: the decoding times, in ``time_base``, of the
+    keyframes the probe's head scan would sample; ``pix_fmt``).  Nothing is demuxed or
+    decoded (the header is read with frame decoding skipped); the completeness checks of
+    :func:`probe` are moot for a file closed and renamed by its writer.
+
+    Why: re-probing each just-written segment (demuxing its head and tail, decoding frames)
+    measured nothing the recorder did not know and cost about a quarter of a recording
+    worker's CPU (issue 13).  Tests compare the two on recorded segments.
+    """
+    p = Path(path)
+    # codec options per stream (PyAV's stub says list[str]; it takes a dict per stream)
+    per_stream: Any = [{"skip_frame": "all", "threads": "1"}]
+    try:
+        c = av.open(str(p), "r", stream_options=per_stream)
+    except av.error.FFmpegError:
+        return probe(p)
+    with c:
+        v = c.streams.video[0] if c.streams.video else None
+        declared = None if v is None else _declared_duration(c, v)
+        if v is None or v.time_base is None or declared is None or declared <= 0:
+            return probe(p)  # not what a writer of whole MP4s leaves: the full check
+        out_tb: Fraction = v.time_base
+        # The muxer may have picked another time scale for the track than the input's.
+        ticks = (
+            keyframe_dts
+            if out_tb == time_base
+            else [_rescale(k, time_base, out_tb) for k in keyframe_dts]
+        )
+        t0 = v.start_time if v.start_time is not None else 0
+        return _result(
+            p,
+            size,
+            c,
+            v,
+            duration=declared,
+            keyframes=[_ts(k, out_tb) for k in ticks],
+            frame_count=int(v.frames) if v.frames and v.frames > 0 else None,
+            pix_fmt=pix_fmt,
+            start_offset_s=_ts(t0, out_tb),
+            has_timestamps=True,
+        )
+
+
+def _rescale(value: int, src: Fraction, dst: Fraction) -> int:
+    """``av_rescale_q`` with FFmpeg's default rounding (to nearest, halves away from 0)."""
+    q = value * src / dst
+    n = abs(q)
+    r = int(n) + (1 if n - int(n) >= Fraction(1, 2) else 0)
+    return r if q >= 0 else -r
 
 
 def _ts(value: int, tb: Fraction) -> float:

@@ -60,13 +60,18 @@ class PacketReader:
                 pkt = next(self._packets)
             except StopIteration:
                 return
-            except av.error.ExitError:  # PyAV's read timeout interrupts the read
+            except av.error.ExitError:  # PyAV's read timeout interrupts the read (not RTSP)
                 self.reason = "timeout"
                 self.ended = (streams.TIMEOUT, "no data within the read timeout")
                 log.warning("%s stalled (no data for the read timeout)", self._safe_url)
                 return
             except (av.error.FFmpegError, OSError) as e:
                 code, detail = classify_error(e)
+                if code == streams.TIMEOUT:  # FFmpeg's own socket timeout (RTSP)
+                    self.reason = "timeout"
+                    self.ended = (streams.TIMEOUT, "no data within the read timeout")
+                    log.warning("%s stalled (no data for the read timeout)", self._safe_url)
+                    return
                 self.ended = (code if code != streams.ERROR else streams.DROPPED, detail)
                 self.reason = f"error: {detail}"
                 log.warning("%s dropped: %s", self._safe_url, detail)
@@ -75,7 +80,7 @@ class PacketReader:
                 return
             if pkt.size == 0:
                 continue
-            is_video = pkt.stream.index == self._v_index
+            is_video = pkt.stream_index == self._v_index
             if not timed_video and is_video:
                 if pkt.dts is None:
                     if pending or pkt.is_keyframe:
@@ -99,7 +104,7 @@ class PacketReader:
         """Give the held untimed video packets decoding times one frame apart before
         ``first_timed``'s, and presentation times no later than any that follows them."""
         assert first_timed.dts is not None
-        video = [p for p in pending if p.stream.index == self._v_index]
+        video = [p for p in pending if p.stream_index == self._v_index]
         step = first_timed.duration or self._frame_ticks
         for i, p in enumerate(video):
             dts = first_timed.dts - (len(video) - i) * step

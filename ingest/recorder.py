@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import os
 import threading
 import time
@@ -59,10 +60,18 @@ from av.packet import Packet
 from av.video.stream import VideoStream
 
 from ingest import health, streams
+from ingest.errors import IngestError
 from ingest.health import SegmentStats, StatusTracker, StreamStatus
 from ingest.mp4writer import SegmentWriter
+from ingest.probe import ProbeResult
 from ingest.reader import PacketReader
-from ingest.streams import classify_error, is_file_source, open_options, redact_url
+from ingest.streams import (
+    classify_error,
+    is_file_source,
+    open_options,
+    pyav_timeout,
+    redact_url,
+)
 
 __all__ = [
     "CameraRecorder",
@@ -112,6 +121,8 @@ class RecordedSegment:
     video_packets: int = 0
     has_audio: bool = False
     stats: SegmentStats | None = None
+    #: What a probe of the file says, known from writing it (no need to probe it again).
+    facts: ProbeResult | None = None
 
 
 @dataclass(frozen=True)
@@ -162,7 +173,7 @@ class _Recorder:
         self.clock = clock
         self.pace = pace
         self.file_start = file_start
-        self.timeout_s = timeout_s
+        self.timeout_s = pyav_timeout(url, timeout_s)
         read_timeout = timeout_s[1] if isinstance(timeout_s, tuple) else timeout_s
         self.options = open_options(url, options, read_timeout_s=read_timeout)
         self.audio = audio
@@ -191,6 +202,10 @@ class _Recorder:
     ) -> None:
         sha, size = seg.close()
         duration = end_t - seg.start_t
+        try:
+            facts: ProbeResult | None = seg.facts(size)
+        except IngestError:  # not whole after all: the caller probes it and says why
+            facts = None
         end_utc = seg.utc_at(end_t)
         gap_before = (
             None
@@ -214,6 +229,7 @@ class _Recorder:
             video_packets=seg.video_packets,
             has_audio=seg.a_out is not None and seg.audio_packets > 0,
             stats=seg.stats(duration, declared_fps, gap_before, lag),
+            facts=facts,
         )
         self.emitted += 1
         self.last_end_utc = end_utc
@@ -358,8 +374,17 @@ class _Recorder:
         pace_t0: Fraction | None = None
         pace_m0 = 0.0
         seg: SegmentWriter | None = None
-        last_t: Fraction | None = None  # latest video presentation time seen
-        last_end: Fraction | None = None  # latest video pts + duration
+        # Per video packet the work is in integer ticks of the stream's time base; times
+        # become Fractions only where a segment is cut (Fraction arithmetic on every packet
+        # was a good part of a 100-camera worker's Python time).
+        vtb: Fraction = v.time_base  # type: ignore[assignment]
+        jump_ahead = math.floor(DISCONTINUITY_S / vtb)  # ticks: further ahead is a jump
+        jump_back = math.floor(1 / vtb)  # ... further back too
+        frame_ticks = frame_dur / vtb
+        last_ts: int | None = None  # latest video presentation time seen, in ticks
+        end_ticks: Fraction | int | None = None  # latest video pts + duration, in ticks
+        cut_at = 0  # the open segment ends at the first keyframe at or after this tick
+        v_index = v.index  # (pkt.stream_index: pkt.stream is a lookup on every call)
         got = False
 
         def emit(s: SegmentWriter, end_t: Fraction, truncated: bool, why: str | None) -> None:
@@ -367,13 +392,12 @@ class _Recorder:
 
         try:
             for pkt in itertools.chain(held, reader):
-                is_video = pkt.stream.index == v.index
+                is_video = pkt.stream_index == v_index
                 ts = pkt.pts if pkt.pts is not None else pkt.dts
                 assert ts is not None  # the reader drops untimed packets
-                tb: Fraction = pkt.time_base
-                t = Fraction(ts) * tb
                 if self.pace is not None:
-                    arrive = Fraction(pkt.dts) * tb if pkt.dts is not None else t
+                    tb: Fraction = pkt.time_base
+                    arrive = Fraction(pkt.dts if pkt.dts is not None else ts) * tb
                     if pace_t0 is None:
                         pace_t0, pace_m0 = arrive, time.monotonic()
                     delay = pace_m0 + float(arrive - pace_t0) / self.pace - time.monotonic()
@@ -387,22 +411,27 @@ class _Recorder:
                     got = True
                     self.status.set(health.RECORDING, connection=self.connections - 1)
                 if anchor is None:
-                    anchor = (t, self._anchor_utc())
-                elif last_t is not None and (t > last_t + DISCONTINUITY_S or t < last_t - 1):
+                    anchor = (ts * vtb, self._anchor_utc())
+                elif last_ts is not None and (
+                    ts - last_ts > jump_ahead or last_ts - ts > jump_back
+                ):
                     log.warning("timestamp discontinuity on %s", self.safe_url)
                     if seg is not None:
-                        assert last_end is not None
+                        assert end_ticks is not None
                         done_seg, seg = seg, None
-                        emit(done_seg, done_seg.cut_end(last_end), True, "discontinuity")
+                        end = done_seg.cut_end(end_ticks * vtb)
+                        emit(done_seg, end, True, "discontinuity")
                         if self.done():
                             return got, None
-                    anchor = (t, self._anchor_utc())
-                    last_end = None
+                    anchor = (ts * vtb, self._anchor_utc())
+                    end_ticks = None
                     pace_t0 = None
-                last_t = t
-                dur = Fraction(pkt.duration) * tb if pkt.duration else frame_dur
-                last_end = t + dur if last_end is None else max(last_end, t + dur)
-                if pkt.is_keyframe and (seg is None or t >= seg.start_t + self.segment_s):
+                last_ts = ts
+                pkt_end = ts + (pkt.duration or frame_ticks)
+                if end_ticks is None or pkt_end > end_ticks:
+                    end_ticks = pkt_end
+                if pkt.is_keyframe and (seg is None or ts >= cut_at):
+                    t = ts * vtb
                     if seg is not None:
                         done_seg, seg = seg, None
                         emit(done_seg, t, False, None)
@@ -410,9 +439,11 @@ class _Recorder:
                             return got, None
                     path = self._new_path(SegmentWriter.utc_at_anchor(anchor, t))
                     seg = SegmentWriter(path, v, a, pkt, t, anchor, frame_dur)
+                    cut_at = math.ceil((t + self.segment_s) / vtb)
                 if seg is not None:
                     seg.write(pkt, is_video=True)
             reason, ended = reader.reason, reader.ended
+            last_end = None if end_ticks is None else end_ticks * vtb
             if self.stop.is_set():
                 reason, ended = "stopped", None
             elif (
@@ -459,7 +490,7 @@ class _Recorder:
         for pkt in reader:
             held.append(pkt)
             nbytes += pkt.size
-            if pkt.stream.index != v.index:
+            if pkt.stream_index != v.index:
                 continue
             ts = pkt.pts if pkt.pts is not None else pkt.dts
             assert ts is not None

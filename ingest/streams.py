@@ -35,6 +35,7 @@ __all__ = [
     "error_text",
     "is_file_source",
     "open_options",
+    "pyav_timeout",
     "redact_url",
     "source_kind",
 ]
@@ -131,6 +132,25 @@ def open_options(
     if options:
         opts.update(options)
     return opts
+
+
+def pyav_timeout(
+    url: str, timeout_s: float | tuple[float, float]
+) -> float | tuple[float, float | None]:
+    """The ``timeout`` to give ``av.open``: (open, read) seconds, with no read timeout where
+    FFmpeg bounds every read itself (RTSP: the ``timeout`` socket option of
+    :func:`open_options`).
+
+    Why: PyAV enforces its timeouts in FFmpeg's interrupt callback, which takes the GIL on
+    every call, and FFmpeg calls it on every socket read and poll - hundreds of times a
+    second per RTSP stream.  With a hundred cameras in one process those GIL hand-offs were
+    most of the recorder's CPU (issue 13).  The open timeout stays (it is only in force while
+    opening).  HTTP keeps PyAV's read timeout: an HLS playlist that stops growing waits
+    inside FFmpeg with no socket read to time out."""
+    open_s, read_s = timeout_s if isinstance(timeout_s, tuple) else (timeout_s, timeout_s)
+    if source_kind(url) in (RTSP, RTSPS) and read_s:
+        return (open_s, None)
+    return (open_s, read_s)
 
 
 def redact_url(url: str) -> str:

@@ -194,22 +194,18 @@ class Supervisor:
             return repository.holds(session, self.worker, w.camera_id, w.stream)
 
         def on_segment(rec: RecordedSegment) -> None:
-            with self._storing:
-                register(self.ctx, w.camera_id, rec, stream=stream, fence=fence)
-            st = rec.stats
-            values: dict[str, object] = {"last_segment_end": rec.end_utc}
-            if st is not None:
-                values.update(
-                    codec=st.codec[:32],
-                    width=st.width,
-                    height=st.height,
-                    fps=round(st.fps, 3),
-                    declared_fps=st.declared_fps,
-                    bitrate_bps=st.bitrate_bps,
-                    lag_s=round(st.lag_s, 3),
-                )
-            with self.ctx.transaction() as session:
+            values = self._measured(rec)
+
+            def count(session: Session) -> None:
                 repository.count_segment(session, self.worker, w.row_id, **values)
+
+            with self._storing:  # counted in the transaction that stores it: one commit
+                stored = register(
+                    self.ctx, w.camera_id, rec, stream=stream, fence=fence, also=count
+                )
+            if stored is None:  # dropped (lease lost, stored already): health is told apart
+                with self.ctx.transaction() as session:
+                    count(session)
 
         def on_status(st: StreamStatus) -> None:
             if st.state == health.STOPPED:
@@ -239,6 +235,23 @@ class Supervisor:
             self.running[w.row_id] = _Running(w, recorder)
         log.info("camera %s %s: recording %s", w.camera_id, w.stream, redact_url(url))
         recorder.start()
+
+    @staticmethod
+    def _measured(rec: RecordedSegment) -> dict[str, object]:
+        """What a segment tells the stream's health."""
+        st = rec.stats
+        values: dict[str, object] = {"last_segment_end": rec.end_utc}
+        if st is not None:
+            values.update(
+                codec=st.codec[:32],
+                width=st.width,
+                height=st.height,
+                fps=round(st.fps, 3),
+                declared_fps=st.declared_fps,
+                bitrate_bps=st.bitrate_bps,
+                lag_s=round(st.lag_s, 3),
+            )
+        return values
 
     def _refuse(self, w: Wanted, why: str) -> None:
         log.warning("camera %s %s: %s", w.camera_id, w.stream, why)

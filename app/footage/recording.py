@@ -52,12 +52,19 @@ def register(
     *,
     stream: SegmentStream = SegmentStream.main,
     fence: Fence | None = None,
+    also: Callable[[Session], None] | None = None,
 ) -> Segment | None:
     """Store one recorded segment; the local file is removed either way. Its indexing job is
     announced through the context's dispatcher once the segment is committed. A segment the
-    fence refuses, or whose (camera, stream, start) is already stored, is dropped."""
+    fence refuses, or whose (camera, stream, start) is already stored, is dropped.
+
+    `also` runs in the transaction that stores the segment, once it is stored (the caller's
+    bookkeeping without a transaction of its own: `app.fleet`).
+
+    The recorder's own facts about the file (`rec.facts`, what a probe of it says, known from
+    writing it) are used as they are; a segment without them is probed."""
     try:
-        info = probe(rec.path)
+        info = rec.facts if rec.facts is not None else probe(rec.path)
     except IngestError as exc:
         log.warning("camera %s: recorded segment unusable (%s); dropped", camera_id, exc.code)
         rec.path.unlink(missing_ok=True)
@@ -86,7 +93,10 @@ def register(
                 max_attempts=ctx.settings.job_max_attempts,
                 lock_mode=ctx.settings.object_lock_mode,
                 stream=stream,
+                take_file=True,  # the recorder's own closed file: no copy of its bytes
             )
+            if also is not None:
+                also(session)
     except IntegrityError:
         log.warning(
             "camera %s %s: a segment starting %s is stored already; dropped",

@@ -127,6 +127,7 @@ def store_segment(
     audit_details: dict[str, object] | None = None,
     camera_clock: bool = True,
     stream: SegmentStream = SegmentStream.main,
+    take_file: bool = False,
 ) -> tuple[Segment, Job | None, bool]:
     """Store the original and register it. Returns (segment, job, created).
 
@@ -136,6 +137,10 @@ def store_segment(
     The caller's transaction owner commits; the job is announced and the original locked
     (`lock_mode`, see `lock_original`) after that. `camera_clock=False` for times taken from
     this server's clock (live recording), which the camera's clock offset does not apply to.
+    `take_file=True` lets the store take the spooled file itself instead of a copy (a hard
+    link on the same file system): only for a file this process wrote, closed and will never
+    write again (a recorded segment) - never a file of an NVR export, which its owner may
+    still change.
     """
     assert camera.id is not None
     start_raw = check_start(start_raw)
@@ -152,8 +157,11 @@ def store_segment(
             code="invalid_duration",
         )
     key = object_key(camera.id, start, spooled.sha256, _suffix(probe, original_name))
-    with spooled.path.open("rb") as fh:
-        store.put(key, fh, length=spooled.size, content_type=content_type(probe))
+    if take_file:  # the recorded file itself where the store can take it (no copy)
+        store.put_file(key, spooled.path, spooled.size, content_type(probe))
+    else:
+        with spooled.path.open("rb") as fh:
+            store.put(key, fh, length=spooled.size, content_type=content_type(probe))
     try:
         with session.begin_nested():
             segment = Segment(

@@ -11,6 +11,7 @@ import abc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from app.storage.errors import ObjectNotFound
@@ -72,6 +73,31 @@ class ObjectStore(abc.ABC):
         `supports_object_lock`, else `ObjectLockUnsupported`. Replacing an object that is
         held or retained raises `ObjectLocked`.
         """
+
+    def put_file(
+        self,
+        key: str,
+        path: Path,
+        length: int,
+        content_type: str = "application/octet-stream",
+        *,
+        retain_until: datetime | None = None,
+        legal_hold: bool = False,
+    ) -> ObjectInfo:
+        """`put` of a closed local file of `length` bytes that the caller wrote and nobody
+        will write again (a recorded segment). A store may take the file itself rather than
+        a copy of its bytes (`LocalStore`: a hard link on the same file system, with the
+        store's file mode), so never pass a file someone else may still change (an NVR
+        export); the caller may remove its own name for the file afterwards."""
+        with path.open("rb") as fh:
+            return self.put(
+                key,
+                fh,
+                length,
+                content_type,
+                retain_until=retain_until,
+                legal_hold=legal_hold,
+            )
 
     @abc.abstractmethod
     def open(self, key: str, offset: int = 0, length: int | None = None) -> BinaryIO:

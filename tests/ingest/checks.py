@@ -31,6 +31,12 @@ def check_segment(
     assert not s.path.with_name(s.path.name + ".part").exists()
     assert decode_count(s.path) == s.video_packets
     p = probe(s.path)  # a recorded segment is itself a whole, valid video
+    # What the recorder says of the file without probing it (issue 13) is what a probe says.
+    assert s.facts == p, {
+        k: (getattr(s.facts, k), getattr(p, k))
+        for k in p.__dataclass_fields__
+        if getattr(s.facts, k, None) != getattr(p, k)
+    }
     assert p.video_codec == "h264" and (p.width, p.height) == size
     assert p.duration_s == pytest.approx(s.duration_s, abs=2 * frame)
     assert abs((s.end_utc - s.start_utc).total_seconds() - s.duration_s) <= 1e-6

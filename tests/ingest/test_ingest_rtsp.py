@@ -234,3 +234,55 @@ def test_server_gone_then_back(own_rtsp_server: RtspServer, tmp_path: Path) -> N
     assert second[0].start_utc - first[-1].end_utc == timedelta(seconds=gap)
     for s in segs:
         check_segment(s, size=(640, 480))
+
+
+@pytest.mark.slow
+def test_stalled_rtsp_server_times_out(own_rtsp_server: RtspServer, tmp_path: Path) -> None:
+    """The server freezes (SIGSTOP: the TCP connection stays open, no byte comes): FFmpeg's
+    own socket timeout ends the open segment as truncated ("timeout") within about the read
+    timeout, with no PyAV read timeout (whose callback takes the GIL on every socket read)."""
+    import os
+    import signal
+
+    srv = own_rtsp_server
+    segs: list[RecordedSegment] = []
+    statuses: list[StreamStatus] = []
+    first = threading.Event()
+
+    def on_segment(s: RecordedSegment) -> None:
+        segs.append(s)
+        first.set()
+
+    rec = CameraRecorder(
+        srv.url("digest", "/cam1"),
+        tmp_path,
+        3,
+        on_segment=on_segment,
+        on_status=statuses.append,
+        reconnect_backoff=(30,),
+        timeout_s=(5, 2),
+    )
+    rec.start()
+    try:
+        assert first.wait(20), "no first segment"
+        time.sleep(1.0)  # into the next segment
+        pid = srv.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)
+        frozen = time.monotonic()
+        try:
+            deadline = frozen + 15
+            while time.monotonic() < deadline and not any(s.truncated for s in segs):
+                time.sleep(0.1)
+            took = time.monotonic() - frozen
+        finally:
+            os.kill(pid, signal.SIGCONT)
+    finally:
+        rec.stop(10)
+    assert rec.error is None
+    cut = [s for s in segs if s.truncated]
+    assert cut and cut[0].reason == "timeout", [(s.truncated, s.reason) for s in segs]
+    assert 1.5 <= took <= 8, took  # the 2 s read timeout, plus what FFmpeg had buffered
+    down = next(s for s in statuses if s.state == health.RECONNECTING)
+    assert down.error == "timeout"
+    check_segment(cut[0], size=(640, 480))

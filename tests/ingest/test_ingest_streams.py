@@ -8,7 +8,14 @@ import av.error
 import pytest
 
 from ingest import streams
-from ingest.streams import classify_error, is_file_source, open_options, redact_url, source_kind
+from ingest.streams import (
+    classify_error,
+    is_file_source,
+    open_options,
+    pyav_timeout,
+    redact_url,
+    source_kind,
+)
 
 
 @pytest.mark.parametrize(
@@ -79,3 +86,15 @@ def test_classify_error() -> None:
         assert got == code, exc
         assert got in streams.ERROR_CODES
         assert "hunter2" not in detail and "/x/y" not in detail
+
+
+def test_no_pyav_read_timeout_where_ffmpeg_bounds_the_reads() -> None:
+    """RTSP reads are bounded by FFmpeg's socket timeout (set by open_options), so PyAV's read
+    timeout - whose interrupt callback takes the GIL on every socket read - is not used;
+    its open timeout is. Other sources keep both (an HLS playlist waits without a read)."""
+    rtsp = "rtsp://u:p@10.0.0.5/Streaming/Channels/101"
+    assert pyav_timeout(rtsp, (5.0, 10.0)) == (5.0, None)
+    assert pyav_timeout("rtsps://10.0.0.5/x", 7.0) == (7.0, None)
+    assert open_options(rtsp, read_timeout_s=10.0)["timeout"] == "10000000"
+    assert pyav_timeout("http://10.0.0.5/live.m3u8", (5.0, 10.0)) == (5.0, 10.0)
+    assert pyav_timeout("/srv/clip.mp4", 3.0) == (3.0, 3.0)

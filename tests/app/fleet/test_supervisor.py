@@ -6,6 +6,7 @@ and no segment stored twice."""
 
 from __future__ import annotations
 
+import collections
 import itertools
 import os
 import re
@@ -253,6 +254,14 @@ def test_fleet_recorded_by_one_worker_each_and_taken_over(
         spans = [(r[2], r[3]) for r in group]
         for (_s1, e1), (s2, _e2) in itertools.pairwise(spans):
             assert s2 >= e1 - timedelta(seconds=0.05), (c, s, e1, s2)
+    # Each segment is counted in the transaction that stores it (issue 13: one commit per
+    # segment), so the streams' counts are what is stored, even after a SIGKILL.
+    counted = {
+        (c, s): n
+        for c, s, n in _rows(world, "SELECT camera_id, stream, segments FROM camera_stream")
+        if n
+    }
+    assert counted == dict(collections.Counter((c, s) for c, s, *_ in segs))
     late = [r for r in segs if r[0] == cam2["id"] and r[2] > stopped_at]
     assert late == []
     text_logs = "".join(p.read_text(errors="replace") for p in logs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,6 +20,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
+from ingest.probe import probe
 from tests.conftest import CLIPS, FOOTAGE, TEST_SECRET, World
 from tests.ingest.media import remux
 
@@ -133,7 +136,7 @@ def live_ts(tmp_path: Path) -> Iterator[str]:
 
 @pytest.mark.slow
 def test_live_recording_is_contiguous_hashed_and_indexed(  # type: ignore[no-untyped-def]
-    world: World, settings, live_ts: str
+    world: World, settings, live_ts: str, tmp_path: Path
 ) -> None:
     from app.footage.recording import record_camera
     from app.jobs.pool import InProcessPool
@@ -162,6 +165,23 @@ def test_live_recording_is_contiguous_hashed_and_indexed(  # type: ignore[no-unt
         assert hashlib.sha256(stored).hexdigest() == s.sha256 and len(stored) == s.size
         assert s.clock_offset_s == 0.0  # server clock, not the camera's
         assert s.end - s.start == timedelta(seconds=s.duration_s)
+        # The recorder stores what it knows of the file without probing it again (issue
+        # 13): the metadata is what a probe of the stored bytes says.
+        copy = tmp_path / f"stored_{s.id}.mp4"
+        copy.write_bytes(stored)
+        p = probe(copy)
+        assert (s.duration_s, s.container, s.video_codec, s.width, s.height) == (
+            p.duration_s,
+            p.format_name,
+            p.video_codec,
+            p.width,
+            p.height,
+        )
+        assert (s.fps, s.keyframe_interval_s) == (p.fps, p.keyframe_interval_s)
+        facts = json.loads(s.probe)
+        probed = json.loads(json.dumps(asdict(p), default=str))
+        del facts["path"], probed["path"]  # the recorder's file, and the copy probed here
+        assert facts == probed
     assert InProcessPool(ctx, 0).run_until_idle() == 8
     assert all(s.status == "indexed" for s in _segments(world))
     assert not any((settings.data_dir / "recording").rglob("*.mp4"))

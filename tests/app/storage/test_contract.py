@@ -6,6 +6,7 @@ import hashlib
 import io
 import tracemalloc
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -264,3 +265,25 @@ def test_known_length_multipart(store: ObjectStore, key_prefix: str) -> None:
     digest = hashlib.sha256(b"".join(store.iter_chunks(key))).hexdigest()
     assert digest == source.sha256
     assert store.stat(key).size == size
+
+
+def test_put_file_stores_the_files_bytes(
+    store: ObjectStore, key_prefix: str, tmp_path: Path
+) -> None:
+    """`put_file` (recorded segments, spooled uploads): the object is the file's bytes; the
+    caller may remove its file afterwards; a file shorter than announced is refused."""
+    data = bytes(range(256)) * 8192  # 2 MiB
+    src = tmp_path / "segment.mp4"
+    src.write_bytes(data)
+    key = f"{key_prefix}cam-1/put-file.mp4"
+    info = store.put_file(key, src, len(data), "video/mp4")
+    src.unlink()
+    assert info.size == len(data)
+    assert info.etag == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    assert store.stat(key).content_type == "video/mp4"
+    assert _read(store, key) == data
+    short = tmp_path / "short.mp4"
+    short.write_bytes(data[:1000])
+    with pytest.raises(IncompleteUpload):
+        store.put_file(f"{key_prefix}cam-1/short.mp4", short, len(data))
+    assert not store.exists(f"{key_prefix}cam-1/short.mp4")

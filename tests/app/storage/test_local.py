@@ -122,3 +122,26 @@ def test_make_store_file_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert rel.root == tmp_path / "data" / "objects"
     with pytest.raises(InvalidStoreURL):
         make_store("ftp://example/x")
+
+
+def test_put_file_takes_the_file_itself(local: LocalStore, tmp_path: Path) -> None:
+    """On the store's file system the file becomes the object (a hard link: its bytes are not
+    copied again), with the store's file mode; removing the caller's name keeps the object."""
+    src = tmp_path / "seg.mp4"
+    src.write_bytes(b"recorded segment bytes")
+    local.put_file("cam/1/seg.mp4", src, 22, "video/mp4")
+    placed = local.root / "cam" / "1" / "seg.mp4"
+    assert os.path.samefile(src, placed)
+    assert placed.stat().st_mode & 0o777 == 0o640
+    src.unlink()
+    assert placed.read_bytes() == b"recorded segment bytes"
+    assert local.stat("cam/1/seg.mp4").size == 22
+    assert _files(local.root / ".wardcam" / "tmp") == []
+
+
+def test_put_file_of_a_missing_file_is_not_the_stores_failure(
+    local: LocalStore, tmp_path: Path
+) -> None:
+    with pytest.raises(FileNotFoundError):
+        local.put_file("cam/1/gone.mp4", tmp_path / "gone.mp4", 10)
+    assert not local.exists("cam/1/gone.mp4")
