@@ -12,7 +12,10 @@ Each mount plays one MP4 by stream copy (``qtdemux ! h264parse ! rtph264pay``: n
 decoded or encoded, so one server carries 100+ mounts) at real time (the pipeline clock paces
 it), looped without end: when the file is done a non-flushing *segment seek* starts it again,
 so running time, and with it the RTP timestamps, keep increasing as from a live camera.
-Every client gets its own pipeline (not shared), starting at the beginning of the file.
+Every client gets its own pipeline (not shared), starting at the beginning of the file: a
+shared media (``set_shared``) was tried for the fleet benchmark, but a client joining it late
+gets about a second of already-queued packets and its timestamps step back by as much, which
+no camera does.
 
 A server has one or more listeners, each on its own loopback port with its own
 authentication: ``none``, ``basic`` or ``digest``, optionally over TLS (``rtsps://``, with a
@@ -263,9 +266,12 @@ def _launch(m: dict[str, Any]) -> str:
         )
     )
     # config-interval=-1: SPS/PPS before every keyframe, as cameras send them
+    # With audio, a queue per branch decouples the two (qtdemux pushes both from its one
+    # thread); video alone needs none: one streaming thread less per client.
+    queue = "queue ! " if m.get("audio") == "aac" else ""
     desc = (
         f'filesrc location="{loc}" ! qtdemux name=d '
-        f"d.video_0 ! queue ! {parse} config-interval=-1 ! {pay} name=pay0 pt=96"
+        f"d.video_0 ! {queue}{parse} config-interval=-1 ! {pay} name=pay0 pt=96"
     )
     if m.get("audio") == "aac":
         desc += " d.audio_0 ! queue ! aacparse ! rtpmp4gpay name=pay1 pt=97"
