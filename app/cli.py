@@ -216,16 +216,44 @@ def recorders(
     capacity: Annotated[
         int | None, typer.Option(help="camera streams at most (default WARDCAM_RECORD_CAPACITY)")
     ] = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="recording processes (each its own worker; the capacity is split between them)",
+        ),
+    ] = 1,
 ) -> None:
     """Record every active camera (a share of them: leases in the database), nothing else.
 
     A recording-only node: no detector is loaded. Ctrl-C or SIGTERM stops cleanly (open
-    segments are stored)."""
+    segments are stored). `--processes N` runs N supervisors in child processes (past about
+    a hundred cameras one process spends its time on the GIL); a child that dies is started
+    again, and the command exits 1 if they keep dying."""
+    import os
     import signal
     import threading
 
-    from app.fleet.supervisor import Supervisor
+    from app.fleet.processes import Pool, parent_gone, shares
     from app.observability import logs
+
+    if processes > 1:
+        settings = _settings()
+        total = settings.record_capacity if capacity is None else capacity
+        try:
+            split = shares(total, processes)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(
+            f"recorders {os.getpid()}: {processes} processes, up to "
+            f"{'+'.join(map(str, split))} streams",
+            err=True,
+        )
+        status = Pool(split, lambda line: typer.echo(line, err=True)).run()
+        raise typer.Exit(status)
+
+    from app.fleet.supervisor import Supervisor
 
     ctx = _context()
     logs.configure(ctx.settings.log_level, ctx.settings.log_format)
@@ -235,7 +263,9 @@ def recorders(
     sup = Supervisor(ctx, capacity).start()
     typer.echo(f"recording supervisor {sup.worker}: up to {sup.capacity} streams", err=True)
     while not stop.wait(1.0):
-        pass
+        if parent_gone():  # a child of `--processes N` whose parent was killed
+            typer.echo(f"recording supervisor {sup.worker}: parent gone; stopping", err=True)
+            break
     sup.stop()
     ctx.close()
 

@@ -14,8 +14,12 @@ that stored nothing, is a *lost* segment; two segments of one stream that overla
 start, are *duplicated*; a step passes only if the worker keeps up too (segments stored, p95,
 within one segment length of their end). Then worker B is started, A is SIGKILLed, and the
 time until B holds every stream (and has stored a segment of each) is the take-over time.
+With `--processes N` each worker is `wardcam recorders --processes N` (N supervisor processes
+under one parent, the capacity split evenly: `--steps`' largest count in all); its CPU and RSS
+are those of the whole process tree, and killing a worker kills the tree (a node lost).
 
     nice -n 10 .venv/bin/python -m benchmarks.fleet [--steps 8,16,32,64] [--seconds 40]
+        [--processes 1]
 
 CPU % is of the whole node (all its cores); the RTSP server's own CPU (the cameras) is
 reported apart, as is the load average (the machine may be shared). The last line names the
@@ -25,6 +29,7 @@ camera count and the lost/duplicated segment counts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import secrets
@@ -125,8 +130,21 @@ class Bench:
 
     def worker(self, name: str) -> psutil.Process:
         log = (self.work / f"{name}.log").open("ab")
+        n = self.args.processes
+        # One process: no limit. Several: the largest step in all, so that each takes its share
+        # (the first to poll would otherwise claim every camera).
+        capacity = 100000 if n == 1 else max(int(x) for x in self.args.steps.split(","))
         proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "recorders", "--capacity", "100000"],
+            [
+                sys.executable,
+                "-m",
+                "app",
+                "recorders",
+                "--capacity",
+                str(capacity),
+                "--processes",
+                str(n),
+            ],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=log,
@@ -134,11 +152,21 @@ class Bench:
         self.procs.append(proc)
         return psutil.Process(proc.pid)
 
-    def worker_id(self, name: str) -> str:
-        for line in (self.work / f"{name}.log").read_text(errors="replace").splitlines():
-            if line.startswith("recording supervisor "):
-                return line.split()[2].rstrip(":")
-        raise RuntimeError(f"worker {name} did not say who it is")
+    def worker_ids(self, name: str) -> set[str]:
+        """The supervisors' identities a worker (all its processes) announced."""
+        ids = {
+            line.split()[2].rstrip(":")
+            for line in (self.work / f"{name}.log").read_text(errors="replace").splitlines()
+            if line.startswith("recording supervisor ")
+        }
+        if not ids:
+            raise RuntimeError(f"worker {name} did not say who it is")
+        return ids
+
+    def started(self, name: str) -> bool:
+        """Every supervisor process of the worker is up."""
+        log = (self.work / f"{name}.log").read_text(errors="replace")
+        return log.count("recording supervisor ") >= self.args.processes
 
     def q(self, sql: str, **params: Any) -> list[Any]:
         with self.ctx.engine.connect() as conn:
@@ -191,7 +219,9 @@ class Bench:
     def close(self) -> None:
         for p in self.procs:
             if p.poll() is None:
-                p.kill()
+                for q in tree(psutil.Process(p.pid)):  # and its recorder processes
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        q.kill()
                 p.wait(30)
         self.ctx.close()
         _admin(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
@@ -233,6 +263,30 @@ def passed(r: dict[str, Any], args: argparse.Namespace) -> bool:
     )
 
 
+def tree(p: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [p, *p.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return [p]
+
+
+def cpu_s(procs: list[psutil.Process]) -> float:
+    """User + system CPU seconds of these processes (those gone count for nothing)."""
+    total = 0.0
+    for q in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += sum(q.cpu_times()[:2])
+    return total
+
+
+def rss(p: psutil.Process) -> int:
+    total = 0
+    for q in tree(p):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += q.memory_info().rss
+    return total
+
+
 def wait_for(what: str, cond: Any, timeout: float) -> float:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
@@ -253,6 +307,7 @@ def main() -> None:
     ap.add_argument("--clip", default="intersection_cctv_day.mp4")
     ap.add_argument("--bitrate", type=int, default=3_000_000)
     ap.add_argument("--height", type=int, default=720)
+    ap.add_argument("--processes", type=int, default=1, help="recorder processes per worker")
     args = ap.parse_args()
     steps = [int(x) for x in args.steps.split(",")]
     ncpu = psutil.cpu_count() or 1
@@ -275,7 +330,8 @@ def main() -> None:
     print(f"cameras: {src.name} ({desc}, GOP 2 s), gst-rtsp-server, Digest auth, looped")
     print(
         f"node: {ncpu} CPUs; load average at start {os.getloadavg()}; "
-        f"segment {args.segment} s, lease {args.lease} s, poll {args.poll} s",
+        f"segment {args.segment} s, lease {args.lease} s, poll {args.poll} s, "
+        f"{args.processes} recorder process(es) per worker",
         flush=True,
     )
     mounts = [Mount(f"/cam{i}", str(src)) for i in range(max(steps))]
@@ -286,13 +342,9 @@ def main() -> None:
         with RtspServer(mounts, [Listener("digest", auth="digest")], workdir=work / "srv") as srv:
             server = psutil.Process(srv.pid)
             a = bench.worker("a")
-            wait_for(
-                "worker A to start",
-                lambda: "recording supervisor" in (work / "a.log").read_text(errors="replace"),
-                120,
-            )
+            wait_for("worker A to start", lambda: bench.started("a"), 120)
             time.sleep(args.poll * 2 + 1)  # its first polls done: the idle footprint
-            rss_idle = a.memory_info().rss
+            rss_idle = rss(a)
             for n in steps:
                 add = [srv.url("digest", f"/cam{i}") for i in range(len(bench.cameras), n)]
                 started = datetime.now(UTC)
@@ -309,17 +361,18 @@ def main() -> None:
                 except TimeoutError:
                     print(f"{n:4d} cameras: not all recording within the time allowed; stop")
                     break
-                c0 = sum(a.cpu_times()[:2])
+                procs = tree(a)
+                c0 = cpu_s(procs)
                 s0 = sum(server.cpu_times()[:2])
                 t0 = datetime.now(UTC)
                 w0 = time.monotonic()
-                rss: list[int] = []
+                rss_seen: list[int] = []
                 while time.monotonic() - w0 < args.seconds:
                     time.sleep(1)
-                    rss.append(a.memory_info().rss)
+                    rss_seen.append(rss(a))
                 wall = time.monotonic() - w0
                 t1 = datetime.now(UTC)
-                cpu = 100 * (sum(a.cpu_times()[:2]) - c0) / wall / ncpu
+                cpu = 100 * (cpu_s(procs) - c0) / wall / ncpu
                 srv_cpu = 100 * (sum(server.cpu_times()[:2]) - s0) / wall / ncpu
                 bench.settle(t1, args.segment + 5)  # the window's last segments are stored
                 lost, dup = check(bench.spans(), t0, t1, args.segment + 2.5)
@@ -328,7 +381,7 @@ def main() -> None:
                     "n": n,
                     "cpu": cpu,
                     "server_cpu": srv_cpu,
-                    "rss_per_cam_mib": (statistics.median(rss) - rss_idle) / n / 2**20,
+                    "rss_per_cam_mib": (statistics.median(rss_seen) - rss_idle) / n / 2**20,
                     "lost": lost,
                     "dup": dup,
                     "ramp_s": ramp,
@@ -348,14 +401,11 @@ def main() -> None:
                     break
             # Take-over: B is up, A is killed.
             b = bench.worker("b")
-            wait_for(
-                "worker B to start",
-                lambda: "recording supervisor" in (work / "b.log").read_text(errors="replace"),
-                120,
-            )
+            wait_for("worker B to start", lambda: bench.started("b"), 120)
             time.sleep(args.poll * 2 + 1)  # B polls: it must take nothing while A lives
-            a_name = {bench.worker_id("a")}
-            a.send_signal(signal.SIGKILL)
+            a_name = bench.worker_ids("a")
+            for q in tree(a):  # the parent first: it would restart a child killed before it
+                q.send_signal(signal.SIGKILL)
             killed = datetime.now(UTC)
             try:
                 held = wait_for(
@@ -386,7 +436,7 @@ def main() -> None:
             takeover["gap_max_s"] = max(gaps, default=0.0)
             takeover["n"] = len(bench.cameras)
             b.send_signal(signal.SIGTERM)
-            b.wait(90)
+            b.wait(120)
     finally:
         bench.close()
     print()

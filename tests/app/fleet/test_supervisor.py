@@ -267,3 +267,103 @@ def test_fleet_recorded_by_one_worker_each_and_taken_over(
     text_logs = "".join(p.read_text(errors="replace") for p in logs)
     assert pw not in text_logs and quote(pw, safe="") not in text_logs
     assert not any((settings.data_dir / "recording").rglob("*.mp4"))
+
+
+def _supervisors(log: Path) -> list[str]:
+    """The worker identities announced in a log (`host:pid:token`), in order."""
+    return re.findall(r"^recording supervisor (\S+):", log.read_text(errors="replace"), re.M)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_recorders_in_several_processes(
+    world: World, settings: Any, rtsp: RtspServer, tmp_path: Path
+) -> None:
+    """`wardcam recorders --processes 2`: two workers share the cameras (the capacity split),
+    a SIGKILLed child is started again as a new worker and its streams are recorded again,
+    SIGTERM stops all of them cleanly (exit 0, leases released), and children whose parent
+    was SIGKILLed stop by themselves."""
+    cams = [world.camera(stream_url=rtsp.url("basic", p))["id"] for p in ("/moto", "/cam3")]
+    cams.append(world.camera(stream_url=rtsp.url("basic", "/Streaming/Channels/101"))["id"])
+    streams = {(c, "main") for c in cams}
+    log = tmp_path / "pool.log"
+    env = {
+        **os.environ,
+        "WARDCAM_DATABASE_URL": settings.database_url,
+        "WARDCAM_SECRET_KEY": TEST_SECRET,
+        "WARDCAM_DATA_DIR": str(settings.data_dir),
+        "WARDCAM_STORAGE_URL": settings.storage_url,
+        "WARDCAM_RECORD_LEASE_S": str(LEASE_S),
+        "WARDCAM_RECORD_POLL_S": str(POLL_S),
+        "WARDCAM_SEGMENT_SECONDS": str(SEGMENT_S),
+        "WARDCAM_LOG_FORMAT": "text",
+    }
+
+    def pool() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app", "recorders", "--capacity", "4", "--processes", "2"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("ab"),
+        )
+
+    def holders() -> set[str | None]:
+        ls = _leases(world)
+        return {ls.get(k, (None, ""))[0] for k in streams}
+
+    def recorded_since(since: datetime) -> bool:
+        got = {(c, s) for c, s, start, _e, _h in _segments(world) if start >= since}
+        return streams <= got
+
+    parent = pool()
+    try:
+        _wait("two supervisors", lambda: len(_supervisors(log)) == 2, 60, [log])
+        first = _supervisors(log)
+        assert "2 processes, up to 2+2 streams" in log.read_text()
+        # Three streams, two streams at most each: both workers record.
+        _wait("both workers to lease", lambda: holders() == set(first), 60, [log])
+        _wait(
+            "a segment of every stream",
+            lambda: recorded_since(datetime.min.replace(tzinfo=UTC)),
+            60,
+            [log],
+        )
+
+        # SIGKILL one child: the parent starts another (a new worker), the streams are
+        # recorded again once the dead one's lease runs out.
+        victim = first[0]
+        os.kill(int(victim.split(":")[1]), signal.SIGKILL)
+        killed = datetime.now(UTC)
+        _wait("a new supervisor", lambda: len(_supervisors(log)) == 3, 30, [log])
+        assert "exited with status -9; restarting it" in log.read_text()
+        _wait(
+            "the streams taken over",
+            lambda: victim not in holders() and None not in holders(),
+            LEASE_S + 3 * POLL_S + 10,
+            [log],
+        )
+        _wait("segments after the kill", lambda: recorded_since(killed), 60, [log])
+        assert parent.poll() is None
+
+        # SIGTERM: every child stores its open segment and releases; the parent exits 0.
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(60) == 0
+        assert holders() == {None}
+        for w in _supervisors(log):
+            pid = int(w.split(":")[1])
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+
+        # A SIGKILLed parent: its children notice and stop (releasing their leases).
+        parent = pool()
+        _wait("two more supervisors", lambda: len(_supervisors(log)) == 5, 60, [log])
+        _wait("streams leased again", lambda: None not in holders(), 60, [log])
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        _wait("the orphans to stop", lambda: holders() == {None}, 60, [log])
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(10)
+    keys = [(c, s, start) for c, s, start, _e, _h in _segments(world)]
+    assert len(keys) == len(set(keys))
