@@ -33,6 +33,7 @@ import contextlib
 import itertools
 import os
 import secrets
+import shutil
 import signal
 import statistics
 import subprocess
@@ -438,7 +439,10 @@ def main() -> None:
             b.send_signal(signal.SIGTERM)
             b.wait(120)
     finally:
-        bench.close()
+        try:
+            bench.close()
+        finally:  # the recorded footage: gigabytes a run, and a full disk stops PostgreSQL
+            shutil.rmtree(work, ignore_errors=True)
     print()
     print(
         "| cameras | worker CPU (node %) | RTSP server CPU | RSS / camera | lost "

@@ -49,3 +49,19 @@ def test_cli_refuses_weak_secret(tmp_path: Path) -> None:
     )
     assert out.returncode == 2 and "WARDCAM_SECRET_KEY" in out.stderr
     assert not (tmp_path / "wardcam.db").exists()
+
+
+def test_recorders_processes_that_keep_dying_stop_the_parent(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    env = {
+        "WARDCAM_DATABASE_URL": settings.database_url,
+        "WARDCAM_SECRET_KEY": TEST_SECRET,
+        "WARDCAM_DATA_DIR": str(blocked / "data"),  # every child fails to start
+    }
+    out = _run(["recorders", "--capacity", "4", "--processes", "2"], env)
+    assert out.returncode == 1, out.stderr[-2000:]
+    assert "2 processes, up to 2+2 streams" in out.stderr
+    assert "restarting it" in out.stderr and "died 5 times within 60 s" in out.stderr
+    few = _run(["recorders", "--capacity", "1", "--processes", "2"], env)
+    assert few.returncode == 2 and "need a capacity of at least 2" in few.stderr
