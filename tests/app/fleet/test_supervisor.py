@@ -52,8 +52,10 @@ def rtsp(sub_stream: Path, tmp_path: Path) -> Iterator[RtspServer]:
         yield srv
 
 
-def _worker(settings: Any, log: Path, capacity: int = 8) -> subprocess.Popen[bytes]:
-    env = {
+def _recorder_env(settings: Any) -> dict[str, str]:
+    """The environment of a `wardcam recorders` process of this test's world (short lease,
+    poll and segments)."""
+    return {
         **os.environ,
         "WARDCAM_DATABASE_URL": settings.database_url,
         "WARDCAM_SECRET_KEY": TEST_SECRET,
@@ -64,6 +66,10 @@ def _worker(settings: Any, log: Path, capacity: int = 8) -> subprocess.Popen[byt
         "WARDCAM_SEGMENT_SECONDS": str(SEGMENT_S),
         "WARDCAM_LOG_FORMAT": "text",
     }
+
+
+def _worker(settings: Any, log: Path, capacity: int = 8) -> subprocess.Popen[bytes]:
+    env = _recorder_env(settings)
     return subprocess.Popen(
         [sys.executable, "-m", "app", "recorders", "--capacity", str(capacity)],
         env=env,
@@ -287,17 +293,7 @@ def test_recorders_in_several_processes(
     cams.append(world.camera(stream_url=rtsp.url("basic", "/Streaming/Channels/101"))["id"])
     streams = {(c, "main") for c in cams}
     log = tmp_path / "pool.log"
-    env = {
-        **os.environ,
-        "WARDCAM_DATABASE_URL": settings.database_url,
-        "WARDCAM_SECRET_KEY": TEST_SECRET,
-        "WARDCAM_DATA_DIR": str(settings.data_dir),
-        "WARDCAM_STORAGE_URL": settings.storage_url,
-        "WARDCAM_RECORD_LEASE_S": str(LEASE_S),
-        "WARDCAM_RECORD_POLL_S": str(POLL_S),
-        "WARDCAM_SEGMENT_SECONDS": str(SEGMENT_S),
-        "WARDCAM_LOG_FORMAT": "text",
-    }
+    env = _recorder_env(settings)
 
     def pool() -> subprocess.Popen[bytes]:
         return subprocess.Popen(
