@@ -6,7 +6,11 @@ and the colour a person saw. Labels were given by looking at montages of the cro
 resolution; crops whose body colour could not be told (a rider hiding the scooter, a partial
 box) were left out. ``split`` holds out whole objects (every view of one vehicle in the same
 split, about a third of the objects): ``dev`` is what the colour rules may be looked at
-against, ``holdout`` was only scored.
+against, ``holdout`` was only scored. Objects numbered from 100 up (88 thumbnails, most of them
+motorbikes of ``vn_overpass_motorbikes_day``) were added later: boxes from ultralytics
+``predict`` on every frame (the shared model, imgsz 640, conf 0.3) linked by overlap, views on
+the 0.5 s grid, labelled before they were scored, their split fixed beforehand (``holdout``
+when the object number is a multiple of 3; fragments that may be one vehicle share a number).
 
 Each crop goes through what the pipeline does to an event's best view: the thumbnail crop
 with its margin, the inner box, the frame's white balance and the night / IR rule, then
