@@ -97,8 +97,12 @@ class PipelineConfig:
     span_conf: float = 0.4
     #: … is split where they are further apart than this …
     span_gap_s: float = 3.0
-    #: … and needs one sighting at least this confident
-    event_min_conf: float = 0.5
+    #: … and needs one sighting at least this confident (exhaustive detection counts an object
+    #: at 0.5 in any frame of a second; a sample sees one frame, and one at 0.45 is mostly an
+    #: object some frame of its second shows at 0.5: on the development set, 44 files, 0.45
+    #: against 0.5 took mean recall 0.951 -> 0.962 for mean precision 0.971 -> 0.958, and the
+    #: files meeting both targets from 25 to 28)
+    event_min_conf: float = 0.45
     #: … or this many sightings at ``span_conf`` or more (0: off; see :class:`SpanRules`)
     persist_hits: int = 3
     #: a track unseen for this long is finished (at least 2.5 sample intervals)

@@ -11,8 +11,9 @@ every second between its start and its end. So:
   not claimed;
 * a stretch becomes an event only if one of its sightings reaches ``event_min_conf``, or if
   ``persist_hits`` samples saw it at ``span_conf`` or more (a small motorbike the samples see
-  at 0.40-0.49 second after second is one that some frame in between shows at 0.5: on the
-  overpass clip this took motorcycle recall from 17 to 21 of 21 seconds, precision unchanged);
+  at 0.40-0.44 second after second is one that some frame in between shows at 0.5: on the
+  overpass clip, with ``event_min_conf`` at 0.5 then, this took motorcycle recall from 17 to 21
+  of 21 seconds, precision unchanged);
 * the class is voted over the stretch's confident sightings, and full-scale looks outvote shrunk
   ones (see :meth:`detectors.tracker.Track.label_scores`), so a parked van that full-frame
   detection calls a truck is one truck event for its whole stay, not a car;
@@ -39,7 +40,8 @@ from .tracker import NATIVE, Sighting, Track
 @dataclass(frozen=True)
 class SpanRules:
     span_conf: float = 0.4
-    event_min_conf: float = 0.5
+    #: (see :class:`detectors.pipeline.PipelineConfig`)
+    event_min_conf: float = 0.45
     max_gap_s: float = 3.0
     #: a stretch with this many sightings at or above ``span_conf`` (from different samples)
     #: is an event even without one at ``event_min_conf`` (0: never). An object the samples

@@ -68,13 +68,19 @@ def test_span_covers_confident_stretch_and_splits_long_unsure_ones() -> None:
 
 def test_persistent_unsure_object_is_an_event_a_one_off_is_not() -> None:
     """Exhaustive detection takes the best of every frame of a second; a sample sees one. A
-    small motorbike seen at 0.40-0.49 in sample after sample is there; seen once, it is not."""
+    small motorbike seen at 0.40-0.44 in sample after sample is there; seen once, it is not;
+    seen once at 0.45 or more, it is (some frame of its second mostly shows it at 0.5)."""
     times = [t / 2 for t in range(20)]
     steady = _track([(t, "motorcycle", 0.44) for t in (1.0, 1.5, 2.0, 2.5)])
     (span,) = track_spans(steady, SpanRules(), times)
     assert (span.label, span.start_s, span.end_s) == ("motorcycle", 0.75, 2.75)
-    assert not track_spans(_track([(1.0, "motorcycle", 0.47), (1.5, "motorcycle", 0.3)]),
+    assert not track_spans(_track([(1.0, "motorcycle", 0.43), (1.5, "motorcycle", 0.3)]),
                            SpanRules(), times)
+    (once,) = track_spans(_track([(1.0, "motorcycle", 0.47), (1.5, "motorcycle", 0.3)]),
+                          SpanRules(), times)
+    assert (once.label, once.confidence) == ("motorcycle", 0.47)
+    assert not track_spans(_track([(1.0, "motorcycle", 0.47), (1.5, "motorcycle", 0.3)]),
+                           SpanRules(event_min_conf=0.5), times)  # the rule before
     assert not track_spans(steady, SpanRules(persist_hits=0), times)  # the old rule
 
 
