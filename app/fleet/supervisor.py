@@ -37,7 +37,7 @@ from datetime import timedelta
 from sqlmodel import Session
 
 from app.context import AppContext
-from app.db import make_engine, session_scope
+from app.db import make_engine, session_scope, utcnow
 from app.fleet import repository
 from app.fleet.repository import Wanted
 from app.footage.models import SegmentStream
@@ -249,7 +249,17 @@ class Supervisor:
             values = self._measured(rec)
 
             def count(session: Session) -> None:
-                repository.count_segment(session, self.worker, w.row_id, **values)
+                # A stored segment renews the stream's lease too: a store can wait long on
+                # the audit chain's lock holding this row (the fence), and the poll's renewal
+                # waits behind it; without this the lease could run out meanwhile and another
+                # worker claim the stream (seen at 160 cameras on a loaded node).
+                repository.count_segment(
+                    session,
+                    self.worker,
+                    w.row_id,
+                    lease_until=utcnow() + self.lease,
+                    **values,
+                )
 
             with self._storing:  # counted in the transaction that stores it: one commit
                 stored = register(
