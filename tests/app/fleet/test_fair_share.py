@@ -1,16 +1,18 @@
 """The processes of `wardcam recorders --processes N` split the cameras evenly: a supervisor
 claims a stream newly free only up to a fair share of the wanted streams, and a stream still
-free a poll later (a sibling without room, a dead worker's) up to its capacity."""
+free a poll later (a sibling without room, a dead worker's) up to its capacity; and a stored
+segment renews its stream's lease."""
 
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import World
+from tests.conftest import FOOTAGE, World
 
 
 class _FakeRecorder:
@@ -110,3 +112,61 @@ def test_a_new_stream_no_sibling_takes_is_claimed_a_poll_later(world: World) -> 
         assert len(a.running) == 4  # still free a poll later: claimed up to its capacity
     finally:
         a.engine.dispose()
+
+
+def test_a_stored_segment_renews_the_lease(world: World, tmp_path: Path) -> None:
+    """A store can wait long on the audit chain's lock holding its stream's row, and the
+    poll's renewal waits behind it: the store itself renews the lease."""
+    import hashlib
+    import shutil
+    from datetime import UTC, datetime, timedelta
+
+    import app.fleet.supervisor as supervisor_module
+    from ingest.recorder import RecordedSegment
+
+    ctx = world.client.app.state.ctx  # type: ignore[attr-defined]
+    world.camera(name="cam", stream_url="rtsp://10.0.0.1/main")
+    captured: dict[str, Any] = {}
+
+    class Recorder(_FakeRecorder):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__()
+            captured.update(kwargs)
+            self.name = kwargs["name"]
+
+        def start(self) -> Recorder:
+            return self
+
+    sup = supervisor_module.Supervisor(ctx, 4, worker="A")
+    real = supervisor_module.CameraRecorder
+    supervisor_module.CameraRecorder = Recorder  # type: ignore[misc,assignment]
+    try:
+        sup.tick()
+        assert len(sup.running) == 1
+        with ctx.engine.begin() as c:  # the lease is about to run out
+            c.execute(text("UPDATE camera_stream SET lease_until = :t"), {"t": "2000-01-01"})
+        path = tmp_path / "seg.mp4"
+        shutil.copy(FOOTAGE / "intersection_cctv_day.mp4", path)
+        data = path.read_bytes()
+        start = datetime.now(UTC) - timedelta(minutes=5)
+        captured["on_segment"](
+            RecordedSegment(
+                path=path,
+                start_utc=start,
+                end_utc=start + timedelta(seconds=30),
+                duration_s=30.0,
+                sha256=hashlib.sha256(data).hexdigest(),
+                size=len(data),
+                truncated=False,
+                reason=None,
+            )
+        )
+    finally:
+        supervisor_module.CameraRecorder = real  # type: ignore[misc]
+        sup.engine.dispose()
+    with ctx.engine.connect() as c:
+        ((until, segments),) = c.execute(text("SELECT lease_until, segments FROM camera_stream"))
+        stored = c.execute(text("SELECT count(*) FROM segment WHERE source = 'record'")).scalar()
+    assert stored == 1 and segments == 1
+    until = until if isinstance(until, datetime) else datetime.fromisoformat(until)
+    assert until.replace(tzinfo=None) > datetime.now(UTC).replace(tzinfo=None)
