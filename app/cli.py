@@ -234,7 +234,7 @@ def recorders(
     import signal
     import threading
 
-    from app.fleet.processes import Pool, parent_gone, shares
+    from app.fleet.processes import Pool, parent_gone, pool_size, shares
     from app.observability import logs
 
     if processes > 1:
@@ -260,7 +260,7 @@ def recorders(
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    sup = Supervisor(ctx, capacity).start()
+    sup = Supervisor(ctx, capacity, pool=pool_size()).start()
     typer.echo(f"recording supervisor {sup.worker}: up to {sup.capacity} streams", err=True)
     while not stop.wait(1.0):
         if parent_gone():  # a child of `--processes N` whose parent was killed

@@ -15,7 +15,8 @@ start, are *duplicated*; a step passes only if the worker keeps up too (segments
 within one segment length of their end). Then worker B is started, A is SIGKILLed, and the
 time until B holds every stream (and has stored a segment of each) is the take-over time.
 With `--processes N` each worker is `wardcam recorders --processes N` (N supervisor processes
-under one parent, the capacity split evenly: `--steps`' largest count in all); its CPU and RSS
+under one parent, the capacity split evenly: `--steps`' largest count in all, and each step's
+cameras split evenly: a fair share each); its CPU and RSS
 are those of the whole process tree, and killing a worker kills the tree (a node lost).
 
     nice -n 10 .venv/bin/python -m benchmarks.fleet [--steps 8,16,32,64] [--seconds 40]
@@ -132,8 +133,8 @@ class Bench:
     def worker(self, name: str) -> psutil.Process:
         log = (self.work / f"{name}.log").open("ab")
         n = self.args.processes
-        # One process: no limit. Several: the largest step in all, so that each takes its share
-        # (the first to poll would otherwise claim every camera).
+        # One process: no limit. Several: the largest step in all, split between them (each
+        # also claims only a fair share of the cameras it sees new: an even split per step).
         capacity = 100000 if n == 1 else max(int(x) for x in self.args.steps.split(","))
         proc = subprocess.Popen(
             [

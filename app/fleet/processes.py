@@ -32,6 +32,8 @@ from collections.abc import Callable
 
 #: The environment variable naming a child's parent (its pid).
 PARENT_ENV = "WARDCAM_RECORDERS_PARENT"
+#: ... and how many children share the cameras (each claims a fair share of new streams).
+POOL_ENV = "WARDCAM_RECORDERS_POOL"
 RESTART_LIMIT = 5
 RESTART_WINDOW_S = 60.0
 STOP_TIMEOUT_S = 90.0
@@ -43,6 +45,14 @@ def shares(capacity: int, processes: int) -> list[int]:
         raise ValueError(f"{processes} processes need a capacity of at least {processes}")
     q, r = divmod(capacity, processes)
     return [q + (1 if i < r else 0) for i in range(processes)]
+
+
+def pool_size() -> int:
+    """In a child: how many supervisor processes its parent runs (1 when not a child)."""
+    try:
+        return max(1, int(os.environ.get(POOL_ENV, "1"))) if os.environ.get(PARENT_ENV) else 1
+    except ValueError:
+        return 1
 
 
 def parent_gone() -> bool:
@@ -65,7 +75,7 @@ class Pool:
 
     def _start(self, i: int) -> subprocess.Popen[bytes]:
         cmd = [sys.executable, "-m", "app", "recorders", "--capacity", str(self.capacities[i])]
-        env = {**os.environ, PARENT_ENV: str(os.getpid())}
+        env = {**os.environ, PARENT_ENV: str(os.getpid()), POOL_ENV: str(len(self.capacities))}
         return subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL)
 
     def run(self) -> int:

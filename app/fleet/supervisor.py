@@ -23,6 +23,7 @@ camera's health (`app.fleet.service`).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import secrets
@@ -36,7 +37,7 @@ from datetime import timedelta
 from sqlmodel import Session
 
 from app.context import AppContext
-from app.db import make_engine, session_scope
+from app.db import make_engine, session_scope, utcnow
 from app.fleet import repository
 from app.fleet.repository import Wanted
 from app.footage.models import SegmentStream
@@ -63,13 +64,41 @@ class _Running:
     recorder: CameraRecorder
 
 
+def claim_limits(capacity: int, held: int, wanted: int, pool: int) -> tuple[int, int]:
+    """(for streams free since an earlier poll, for streams newly free): how many streams a
+    supervisor holding `held` may hold more after this poll's claims.
+
+    Why: the N processes of `wardcam recorders --processes N` each have a share of the
+    capacity, but the first to poll used to claim up to its whole share, so below full
+    capacity the split was uneven (100 + 60 of 160 cameras) and the fuller process paid
+    more for its GIL. So a stream newly seen free is claimed only up to a fair share of
+    everything wanted (`ceil(wanted / pool)`), leaving the rest to the siblings; a stream
+    still free a poll later (no sibling had room for it, or one is restarting) is claimed
+    up to the capacity, so fairness never leaves a stream unrecorded longer than a poll.
+    With `pool` 1 both are the room left.
+    """
+    room = max(0, capacity - held)
+    if pool <= 1:
+        return room, room
+    return room, max(0, min(room, math.ceil(wanted / pool) - held))
+
+
 class Supervisor:
     def __init__(
-        self, ctx: AppContext, capacity: int | None = None, *, worker: str | None = None
+        self,
+        ctx: AppContext,
+        capacity: int | None = None,
+        *,
+        worker: str | None = None,
+        pool: int = 1,
     ) -> None:
         settings = ctx.settings
         self.ctx = ctx
         self.capacity = settings.record_capacity if capacity is None else capacity
+        # Supervisor processes on this node sharing the cameras (`--processes N`): each
+        # claims streams new to it only up to a fair share (`fair_limit`).
+        self.pool = max(1, pool)
+        self._free_before: set[int] = set()  # streams seen free at the previous poll
         self.lease = timedelta(seconds=settings.record_lease_s)
         self.poll_s = settings.record_poll_s
         self.worker = worker or worker_id()
@@ -150,9 +179,11 @@ class Supervisor:
                 elif not run.recorder.alive:  # ended by itself (an error): let it be claimed
                     del self.running[row_id]
                     self._release(row_id, "stopped")
-            free = self.capacity - len(self.running) - len(self.stopping)
+            held_now = len(self.running) + len(self.stopping)
+            free = self.capacity - held_now
             busy = set(self.running) | set(self.stopping)
         if free <= 0 or self._stop.is_set():
+            self._free_before = set()
             return
         # 3. Claim free streams, main streams first.
         for row_id in [
@@ -162,11 +193,32 @@ class Supervisor:
         free_ids = [
             w for w in want.values() if w.row_id not in busy and w.row_id not in self.refused
         ]
-        mains = [w.row_id for w in free_ids if w.stream == repository.MAIN]
-        detects = [w.row_id for w in free_ids if w.stream == repository.DETECT]
+        # Some of them are held by other workers (a claim skips those). Those seen here at
+        # the previous poll too are "old": they may be claimed up to the capacity.
+        seen = {w.row_id for w in free_ids}
+        old = seen & self._free_before
+        self._free_before = seen
+        old_limit, new_limit = claim_limits(
+            self.capacity, held_now, len(want) - len(self.refused), self.pool
+        )
+        # Main streams before detect streams; of each, those waiting longest first.
+        won: list[tuple[int, bool]] = []
         with self._tx() as session:
-            won = repository.claim(session, self.worker, self.lease, free, mains)
-            won += repository.claim(session, self.worker, self.lease, free - len(won), detects)
+            for stream in (repository.MAIN, repository.DETECT):
+                for limit, group in (
+                    (
+                        old_limit,
+                        [w.row_id for w in free_ids if w.stream == stream and w.row_id in old],
+                    ),
+                    (
+                        new_limit,
+                        [w.row_id for w in free_ids if w.stream == stream and w.row_id not in old],
+                    ),
+                ):
+                    if group and limit > len(won):
+                        won += repository.claim(
+                            session, self.worker, self.lease, limit - len(won), group
+                        )
         for row_id, takeover in won:
             if takeover:
                 self.takeovers += 1
@@ -197,7 +249,17 @@ class Supervisor:
             values = self._measured(rec)
 
             def count(session: Session) -> None:
-                repository.count_segment(session, self.worker, w.row_id, **values)
+                # A stored segment renews the stream's lease too: a store can wait long on
+                # the audit chain's lock holding this row (the fence), and the poll's renewal
+                # waits behind it; without this the lease could run out meanwhile and another
+                # worker claim the stream (seen at 160 cameras on a loaded node).
+                repository.count_segment(
+                    session,
+                    self.worker,
+                    w.row_id,
+                    lease_until=utcnow() + self.lease,
+                    **values,
+                )
 
             with self._storing:  # counted in the transaction that stores it: one commit
                 stored = register(

@@ -58,8 +58,10 @@ def register(
     announced through the context's dispatcher once the segment is committed. A segment the
     fence refuses, or whose (camera, stream, start) is already stored, is dropped.
 
-    `also` runs in the transaction that stores the segment, once it is stored (the caller's
-    bookkeeping without a transaction of its own: `app.fleet`).
+    `also` runs in the transaction that stores the segment, and is undone with it (the
+    caller's bookkeeping without a transaction of its own: `app.fleet`). It runs before the
+    segment is written, because the store ends by taking the audit chain's head, which every
+    store of every worker waits for until this transaction commits: nothing may follow it.
 
     The recorder's own facts about the file (`rec.facts`, what a probe of it says, known from
     writing it) are used as they are; a segment without them is probed."""
@@ -76,6 +78,8 @@ def register(
                 return None
             camera = cameras.get(session, camera_id)
             assert camera is not None
+            if also is not None:  # before the store: it ends on the audit chain's lock
+                also(session)
             segment, _, _ = service.store_segment(
                 session,
                 ctx.store,
@@ -95,8 +99,6 @@ def register(
                 stream=stream,
                 take_file=True,  # the recorder's own closed file: no copy of its bytes
             )
-            if also is not None:
-                also(session)
     except IntegrityError:
         log.warning(
             "camera %s %s: a segment starting %s is stored already; dropped",

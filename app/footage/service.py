@@ -198,24 +198,27 @@ def store_segment(
                 if stream == SegmentStream.main
                 else None
             )
-            record(
-                session,
-                actor,
-                f"footage.{source.value}",
-                target_type="segment",
-                target_id=segment.id,
-                camera_ids=[camera.id],
-                details={
-                    "sha256": spooled.sha256,
-                    "size": spooled.size,
-                    "start": utc_z(start),
-                    "duration_s": probe.duration_s,
-                    "truncated": truncated,
-                    **({"overlaps": overlaps} if overlaps else {}),
-                    **({"stream": stream.value} if stream != SegmentStream.main else {}),
-                    **(audit_details or {}),
-                },
-            )
+        # The audit entry last: it locks the chain's head until the transaction ends, and
+        # every store of every worker waits for that lock, so as little as possible may
+        # follow it (at 200 recorded cameras the stores queued behind it: issue 13).
+        record(
+            session,
+            actor,
+            f"footage.{source.value}",
+            target_type="segment",
+            target_id=segment.id,
+            camera_ids=[camera.id],
+            details={
+                "sha256": spooled.sha256,
+                "size": spooled.size,
+                "start": utc_z(start),
+                "duration_s": probe.duration_s,
+                "truncated": truncated,
+                **({"overlaps": overlaps} if overlaps else {}),
+                **({"stream": stream.value} if stream != SegmentStream.main else {}),
+                **(audit_details or {}),
+            },
+        )
     except IntegrityError:
         # The same bytes arrived concurrently and the other upload won: keep theirs.
         store.delete(key)
