@@ -161,6 +161,12 @@ def attach_log(page: Page) -> PageLog:
     )
 
     def failed(request: Request) -> None:
+        # The browser fetches the tab's icon on its own and cancels that fetch when the page
+        # navigates on (a click that signs out, a redirect): not a failure of the page.
+        if request.failure == "net::ERR_ABORTED" and Path(
+            urlsplit(request.url).path
+        ).name.startswith("favicon"):
+            return
         if is_loopback(request.url):
             log.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
 
