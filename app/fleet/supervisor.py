@@ -96,7 +96,7 @@ class Supervisor:
         self.ctx = ctx
         self.capacity = settings.record_capacity if capacity is None else capacity
         # Supervisor processes on this node sharing the cameras (`--processes N`): each
-        # claims streams new to it only up to a fair share (`fair_limit`).
+        # claims streams new to it only up to a fair share (`claim_limits`).
         self.pool = max(1, pool)
         self._free_before: set[int] = set()  # streams seen free at the previous poll
         self.lease = timedelta(seconds=settings.record_lease_s)
