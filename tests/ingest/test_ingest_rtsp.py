@@ -78,9 +78,16 @@ def test_three_cameras_basic_digest_rtsps(
         # presentation time, hence the 0.1 s.)
         assert before - timedelta(seconds=0.1) <= segs[0].start_utc < before + timedelta(seconds=2)
         for s, at in handed[name]:
-            assert s.end_utc <= at < s.end_utc + timedelta(seconds=1)
             st = s.stats
-            assert st is not None and 0 <= st.lag_s < 1
+            assert st is not None
+            # The lag the recorder reports is the real one: handed over `lag_s` after its
+            # end, give or take the hand-over itself.  How large it is depends on the machine
+            # (a CI run under load once delivered 6 s late, then honestly reported), so the
+            # bound is that no stall reaches a whole segment: that would be a recorder fault.
+            lag = timedelta(seconds=st.lag_s)
+            assert s.end_utc + lag <= at + timedelta(milliseconds=1)
+            assert at <= s.end_utc + lag + timedelta(seconds=0.5)
+            assert 0 <= st.lag_s < GOP
             assert st.declared_fps == pytest.approx(clip.fps) and st.fps == pytest.approx(30)
             assert st.gaps == 0 and st.corrupt_packets == 0 and st.rejected_packets == 0
             assert st.max_frame_interval_s == pytest.approx(1 / 30, abs=1e-3)
