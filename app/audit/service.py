@@ -26,6 +26,45 @@ DENIED = "denied"
 FAILED = "failed"
 
 
+def _fields(
+    seq: int,
+    prev_hash: str,
+    actor: Principal | None,
+    action: str,
+    *,
+    outcome: str = ALLOWED,
+    target_type: str | None = None,
+    target_id: object | None = None,
+    purpose: str | None = None,
+    case_id: int | None = None,
+    details: dict[str, Any] | None = None,
+    camera_ids: Iterable[int] = (),
+    ts: datetime | None = None,
+) -> tuple[dict[str, Any], list[int]]:
+    """The entry's columns, hash included, as the next link after (seq - 1, prev_hash)."""
+    cams = sorted(set(camera_ids))
+    body = dict(details or {})
+    if cams:
+        body["camera_ids"] = cams
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "prev_hash": prev_hash,
+        "ts": ts or utcnow(),
+        "actor_user_id": actor.user_id if actor else None,
+        "actor_role": str(actor.role) if actor else None,
+        "actor_org_id": actor.org_id if actor else None,
+        "action": action,
+        "outcome": outcome,
+        "target_type": target_type,
+        "target_id": None if target_id is None else str(target_id),
+        "case_id": case_id,
+        "purpose": purpose,
+        "details": canonical_json(body),
+    }
+    fields["hash"] = entry_hash(**fields)
+    return fields, cams
+
+
 def record(
     session: Session,
     actor: Principal | None,
@@ -41,28 +80,55 @@ def record(
     ts: datetime | None = None,
 ) -> AuditEntry:
     head_seq, head_hash = repository.lock_head(session)
-    cams = sorted(set(camera_ids))
-    body = dict(details or {})
-    if cams:
-        body["camera_ids"] = cams
-    fields: dict[str, Any] = {
-        "seq": head_seq + 1,
-        "prev_hash": head_hash,
-        "ts": ts or utcnow(),
-        "actor_user_id": actor.user_id if actor else None,
-        "actor_role": str(actor.role) if actor else None,
-        "actor_org_id": actor.org_id if actor else None,
-        "action": action,
-        "outcome": outcome,
-        "target_type": target_type,
-        "target_id": None if target_id is None else str(target_id),
-        "case_id": case_id,
-        "purpose": purpose,
-        "details": canonical_json(body),
-    }
-    fields["hash"] = entry_hash(**fields)
+    fields, cams = _fields(
+        head_seq + 1,
+        head_hash,
+        actor,
+        action,
+        outcome=outcome,
+        target_type=target_type,
+        target_id=target_id,
+        purpose=purpose,
+        case_id=case_id,
+        details=details,
+        camera_ids=camera_ids,
+        ts=ts,
+    )
     entry_id = repository.append(session, fields, cams)
     return AuditEntry(id=entry_id, **fields)
+
+
+class Batch:
+    """Audit entries gathered during one transaction and appended together at its end, under
+    one lock of the chain's head.
+
+    Why: the head is one row, locked from the first append until the transaction commits, so
+    every writer of every worker queues on it. A transaction that stores many recorded
+    segments at once (`app.footage.store_queue`) takes that lock once for all of them, last,
+    instead of once per segment. `add` takes `record`'s arguments; `write` appends in the
+    order added, each linked to the one before it as `record` would."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[Principal | None, str, dict[str, Any]]] = []
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def add(self, actor: Principal | None, action: str, **kwargs: Any) -> None:
+        self._pending.append((actor, action, kwargs))
+
+    def write(self, session: Session) -> list[AuditEntry]:
+        if not self._pending:
+            return []
+        seq, prev = repository.lock_head(session)
+        written = []
+        for actor, action, kwargs in self._pending:
+            fields, cams = _fields(seq + 1, prev, actor, action, **kwargs)
+            entry_id = repository.append(session, fields, cams)
+            written.append(AuditEntry(id=entry_id, **fields))
+            seq, prev = fields["seq"], fields["hash"]
+        self._pending.clear()
+        return written
 
 
 @dataclass(frozen=True)

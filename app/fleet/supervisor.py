@@ -41,7 +41,7 @@ from app.db import make_engine, session_scope, utcnow
 from app.fleet import repository
 from app.fleet.repository import Wanted
 from app.footage.models import SegmentStream
-from app.footage.recording import register
+from app.footage.store_queue import StoreQueue
 from ingest import health
 from ingest.recorder import CameraRecorder, RecordedSegment, StreamStatus
 from ingest.streams import is_file_source, redact_url
@@ -49,7 +49,6 @@ from ingest.streams import is_file_source, redact_url
 log = logging.getLogger(__name__)
 
 UNASSIGNED = "unassigned"
-STORE_CONCURRENCY = 8
 REFUSED = "refused"
 
 
@@ -112,14 +111,16 @@ class Supervisor:
         # recorders storing their segments at once (they cut at about the same moments)
         # must never keep the renewal waiting for a pooled connection until leases run out.
         self.engine = make_engine(settings.database_url, pool=not settings.is_sqlite)
-        # ... and at most this many store a segment at once (a burst would take the pool).
-        self._storing = threading.BoundedSemaphore(STORE_CONCURRENCY)
+        # The recorders store their segments through one thread, several to a transaction
+        # (one lock of the audit chain's head for all of them: `app.footage.store_queue`).
+        self.store_queue = StoreQueue(ctx, name=self.worker)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     # -- life cycle ----------------------------------------------------------------------
     def start(self) -> Supervisor:
+        self.store_queue.start()
         self._thread = threading.Thread(target=self._loop, name="wardcam-recording", daemon=True)
         self._thread.start()
         log.info("recording supervisor %s: up to %d streams", self.worker, self.capacity)
@@ -138,6 +139,7 @@ class Supervisor:
             t.join(timeout)
         for t in list(self._stoppers):
             t.join(timeout)
+        self.store_queue.close(timeout)
         shutil.rmtree(self.base, ignore_errors=True)
         self.engine.dispose()
 
@@ -261,10 +263,10 @@ class Supervisor:
                     **values,
                 )
 
-            with self._storing:  # counted in the transaction that stores it: one commit
-                stored = register(
-                    self.ctx, w.camera_id, rec, stream=stream, fence=fence, also=count
-                )
+            # counted in the transaction that stores it: one commit
+            stored = self.store_queue.store(
+                w.camera_id, rec, stream=stream, fence=fence, also=count
+            )
             if stored is None:  # dropped (lease lost, stored already): health is told apart
                 with self.ctx.transaction() as session:
                     count(session)

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from app.audit.service import Batch
 from app.cameras import repository as cameras
 from app.cameras.models import CameraStatus
 from app.context import AppContext
@@ -18,7 +19,7 @@ from app.footage import service
 from app.footage.models import Segment, SegmentSource, SegmentStream
 from ingest.errors import IngestError
 from ingest.hashing import Spooled
-from ingest.probe import probe
+from ingest.probe import ProbeResult, probe
 from ingest.recorder import RecordedSegment, RecordSummary, record
 
 log = logging.getLogger(__name__)
@@ -45,40 +46,41 @@ Fence = Callable[[Session], bool]
 the stream is gone, so another recorder owns the camera now: `app.fleet`)."""
 
 
-def register(
+def facts(camera_id: int, rec: RecordedSegment) -> ProbeResult | None:
+    """What the segment's file is: the recorder's own facts (known from writing it) as they
+    are, else a probe. None for a file that cannot be used, which is removed."""
+    try:
+        return rec.facts if rec.facts is not None else probe(rec.path)
+    except IngestError as exc:
+        log.warning("camera %s: recorded segment unusable (%s); dropped", camera_id, exc.code)
+        rec.path.unlink(missing_ok=True)
+        return None
+
+
+def store_in(
+    session: Session,
     ctx: AppContext,
     camera_id: int,
     rec: RecordedSegment,
+    info: ProbeResult,
+    audit: Batch,
     *,
     stream: SegmentStream = SegmentStream.main,
     fence: Fence | None = None,
     also: Callable[[Session], None] | None = None,
 ) -> Segment | None:
-    """Store one recorded segment; the local file is removed either way. Its indexing job is
-    announced through the context's dispatcher once the segment is committed. A segment the
-    fence refuses, or whose (camera, stream, start) is already stored, is dropped.
-
-    `also` runs in the transaction that stores the segment, and is undone with it (the
-    caller's bookkeeping without a transaction of its own: `app.fleet`). It runs before the
-    segment is written, because the store ends by taking the audit chain's head, which every
-    store of every worker waits for until this transaction commits: nothing may follow it.
-
-    The recorder's own facts about the file (`rec.facts`, what a probe of it says, known from
-    writing it) are used as they are; a segment without them is probed."""
+    """Store one recorded segment in the caller's transaction, in a savepoint of its own, so
+    that a segment dropped (the fence refuses it, or its (camera, stream, start) is stored
+    already) leaves the transaction's other segments as they are. Its audit entry goes into
+    `audit`, for the caller to write last. The local file is left to the caller."""
     try:
-        info = rec.facts if rec.facts is not None else probe(rec.path)
-    except IngestError as exc:
-        log.warning("camera %s: recorded segment unusable (%s); dropped", camera_id, exc.code)
-        rec.path.unlink(missing_ok=True)
-        return None
-    try:
-        with ctx.transaction() as session:
+        with session.begin_nested():
             if fence is not None and not fence(session):
                 log.warning("camera %s %s: lease lost; segment not stored", camera_id, stream)
                 return None
             camera = cameras.get(session, camera_id)
             assert camera is not None
-            if also is not None:  # before the store: it ends on the audit chain's lock
+            if also is not None:
                 also(session)
             segment, _, _ = service.store_segment(
                 session,
@@ -98,6 +100,7 @@ def register(
                 lock_mode=ctx.settings.object_lock_mode,
                 stream=stream,
                 take_file=True,  # the recorder's own closed file: no copy of its bytes
+                audit=audit,
             )
     except IntegrityError:
         log.warning(
@@ -107,6 +110,38 @@ def register(
             rec.start_utc.isoformat(),
         )
         return None
+    return segment
+
+
+def register(
+    ctx: AppContext,
+    camera_id: int,
+    rec: RecordedSegment,
+    *,
+    stream: SegmentStream = SegmentStream.main,
+    fence: Fence | None = None,
+    also: Callable[[Session], None] | None = None,
+) -> Segment | None:
+    """Store one recorded segment in a transaction of its own; the local file is removed
+    either way. Its indexing job is announced through the context's dispatcher once the
+    segment is committed. A segment the fence refuses, or whose (camera, stream, start) is
+    already stored, is dropped.
+
+    `also` runs in the transaction that stores the segment, and is undone with it (the
+    caller's bookkeeping without a transaction of its own: `app.fleet`). The audit entry is
+    written last, because it takes the audit chain's head, which every store of every worker
+    waits for until this transaction commits: nothing may follow it. (Many recorders in one
+    process store through a `StoreQueue` instead: one transaction for several segments.)"""
+    info = facts(camera_id, rec)
+    if info is None:
+        return None
+    try:
+        with ctx.transaction() as session:
+            audit = Batch()
+            segment = store_in(
+                session, ctx, camera_id, rec, info, audit, stream=stream, fence=fence, also=also
+            )
+            audit.write(session)
     finally:
         rec.path.unlink(missing_ok=True)
     return segment

@@ -15,13 +15,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from app.audit.service import record
+from app.audit.service import Batch, record
 from app.auth.policy import Action
 from app.auth.principal import Principal
 from app.cameras import service as cameras
@@ -128,6 +129,7 @@ def store_segment(
     camera_clock: bool = True,
     stream: SegmentStream = SegmentStream.main,
     take_file: bool = False,
+    audit: Batch | None = None,
 ) -> tuple[Segment, Job | None, bool]:
     """Store the original and register it. Returns (segment, job, created).
 
@@ -140,7 +142,9 @@ def store_segment(
     `take_file=True` lets the store take the spooled file itself instead of a copy (a hard
     link on the same file system): only for a file this process wrote, closed and will never
     write again (a recorded segment) - never a file of an NVR export, which its owner may
-    still change.
+    still change. `audit`: gather the segment's audit entry there, for the caller to append
+    with others under one lock of the chain's head (`app.footage.store_queue`), instead of
+    appending it now.
     """
     assert camera.id is not None
     start_raw = check_start(start_raw)
@@ -201,8 +205,7 @@ def store_segment(
         # The audit entry last: it locks the chain's head until the transaction ends, and
         # every store of every worker waits for that lock, so as little as possible may
         # follow it (at 200 recorded cameras the stores queued behind it: issue 13).
-        record(
-            session,
+        (audit.add if audit is not None else partial(record, session))(
             actor,
             f"footage.{source.value}",
             target_type="segment",
