@@ -130,6 +130,10 @@ class Settings(BaseSettings):
     record_capacity: int = Field(default=64, ge=0, le=2000)
     """Camera streams one worker process records at most (the recording supervisor,
     `app.fleet`); 0: this process records none."""
+    record_store_threads: int = Field(default=1, ge=1, le=16)
+    """Threads per worker process storing recorded segments, several to a transaction
+    (`app.footage.store_queue`). One on 2 cores: more measured slower there (more sessions
+    queueing on the audit chain's head, each a thread waiting for a CPU). SQLite: always one."""
     record_lease_s: float = Field(default=30.0, ge=2, le=60)
     """A recorder's lease on its camera stream: a dead worker's cameras are taken over by
     another within this (plus one poll)."""

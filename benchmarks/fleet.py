@@ -218,6 +218,14 @@ class Bench:
         lags = sorted((i - e).total_seconds() for i, e in rows)
         return lags[int(0.95 * (len(lags) - 1))] if lags else float("nan")
 
+    def handover_lag(self) -> float:
+        """p95 over the streams of how long after its end their last segment was handed to
+        the store (`camera_stream.lag_s`): the recorders' part of `store_lag`."""
+        lags = sorted(
+            float(x) for (x,) in self.q("SELECT lag_s FROM camera_stream") if x is not None
+        )
+        return lags[int(0.95 * (len(lags) - 1))] if lags else float("nan")
+
     def close(self) -> None:
         for p in self.procs:
             if p.poll() is None:
@@ -310,6 +318,7 @@ def main() -> None:
     ap.add_argument("--bitrate", type=int, default=3_000_000)
     ap.add_argument("--height", type=int, default=720)
     ap.add_argument("--processes", type=int, default=1, help="recorder processes per worker")
+    ap.add_argument("--keep-logs", type=Path, help="copy the workers' logs into this folder")
     args = ap.parse_args()
     steps = [int(x) for x in args.steps.split(",")]
     ncpu = psutil.cpu_count() or 1
@@ -374,6 +383,7 @@ def main() -> None:
                     rss_seen.append(rss(a))
                 wall = time.monotonic() - w0
                 t1 = datetime.now(UTC)
+                handover = bench.handover_lag()
                 cpu = 100 * (cpu_s(procs) - c0) / wall / ncpu
                 srv_cpu = 100 * (sum(server.cpu_times()[:2]) - s0) / wall / ncpu
                 bench.settle(t1, args.segment + 5)  # the window's last segments are stored
@@ -389,12 +399,14 @@ def main() -> None:
                     "ramp_s": ramp,
                     "load": os.getloadavg()[0],
                     "lag_p95": lag,
+                    "handover_p95": handover,
                 }
                 results.append(r)
                 print(
                     f"{n:4d} cameras: worker CPU {cpu:5.1f}% of the node, RTSP server "
                     f"{srv_cpu:5.1f}%, RSS {r['rss_per_cam_mib']:.2f} MiB/camera, lost {lost}, "
-                    f"duplicated {dup}, stored p95 {lag:.1f} s after their end, "
+                    f"duplicated {dup}, stored p95 {lag:.1f} s after their end (handed over p95 "
+                    f"{handover:.1f} s), "
                     f"all recording after {ramp:.0f} s, "
                     f"load {r['load']:.1f}",
                     flush=True,
@@ -443,18 +455,22 @@ def main() -> None:
         try:
             bench.close()
         finally:  # the recorded footage: gigabytes a run, and a full disk stops PostgreSQL
+            if args.keep_logs:
+                args.keep_logs.mkdir(parents=True, exist_ok=True)
+                for f in work.glob("*.log"):
+                    shutil.copy(f, args.keep_logs / f.name)
             shutil.rmtree(work, ignore_errors=True)
     print()
     print(
         "| cameras | worker CPU (node %) | RTSP server CPU | RSS / camera | lost "
-        "| duplicated | stored p95 after end | load |"
+        "| duplicated | stored p95 after end | handed over p95 | load |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['n']} | {r['cpu']:.1f} | {r['server_cpu']:.1f} | "
             f"{r['rss_per_cam_mib']:.2f} MiB | {r['lost']} | {r['dup']} | "
-            f"{r['lag_p95']:.1f} s | {r['load']:.1f} |"
+            f"{r['lag_p95']:.1f} s | {r['handover_p95']:.1f} s | {r['load']:.1f} |"
         )
     print(f"take-over after SIGKILL ({takeover.get('n')} cameras): {takeover}")
     ok = [r for r in results if passed(r, args)]

@@ -3,8 +3,9 @@
 A lease is taken by one conditional UPDATE (free, or its holder's lease has run out), so two
 workers racing for a stream cannot both win; on PostgreSQL the candidates are picked with
 `FOR UPDATE SKIP LOCKED` so workers do not queue behind each other. Renewing and releasing
-are conditional on the worker still holding it, and `holds` is the fence a recorder passes
-(in the transaction that stores a segment) before anything it recorded becomes evidence.
+are conditional on the worker still holding it, and `count_segment` is the fence a recorder
+passes (in the transaction that stores a segment, locking the stream's row until it commits)
+before anything it recorded becomes evidence.
 """
 
 from __future__ import annotations
@@ -165,17 +166,6 @@ def release(session: Session, worker: str, row_id: int, state: str = "unassigned
     )
 
 
-def holds(session: Session, worker: str, camera_id: int, stream: str) -> bool:
-    """The fence: whether `worker` holds this stream's lease now. The row is locked until the
-    caller's transaction ends, so the lease cannot pass to another worker meanwhile."""
-    row = session.exec(
-        select(CameraStream)
-        .where(CameraStream.camera_id == camera_id, CameraStream.stream == stream)
-        .with_for_update()
-    ).first()
-    return row is not None and row.worker == worker and row.lease_until is not None
-
-
 def report(session: Session, worker: str, row_id: int, **values: Any) -> bool:
     """Write what the recorder measured or became, if this worker still holds the stream."""
     values["updated_at"] = utcnow()
@@ -188,8 +178,10 @@ def report(session: Session, worker: str, row_id: int, **values: Any) -> bool:
     return rowcount(result) == 1
 
 
-def count_segment(session: Session, worker: str, row_id: int, **values: Any) -> None:
-    report(session, worker, row_id, segments=col(CameraStream.segments) + 1, **values)
+def count_segment(session: Session, worker: str, row_id: int, **values: Any) -> bool:
+    """Count a segment (and what it measured) if `worker` holds the stream: whether it does.
+    Storing, this is the fence: the updated row stays locked until the store commits."""
+    return report(session, worker, row_id, segments=col(CameraStream.segments) + 1, **values)
 
 
 def of_cameras(session: Session, camera_ids: Sequence[int] | None = None) -> list[CameraStream]:

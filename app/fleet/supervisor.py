@@ -14,7 +14,7 @@ Each worker process (the API's in-process pool, `wardcam worker`, or a recording
 So a camera added or re-activated starts within one poll, one retired stops within one poll,
 and the streams of a worker that died are claimed by another once its lease runs out (lease
 + one poll). No segment is stored twice: a recorder stores a segment only in a transaction
-that finds (and locks) its own lease on the stream (`repository.holds`, the fence), and a
+that finds (and locks) its own lease on the stream (`repository.count_segment`, the fence), and a
 recorded segment is unique per (camera, stream, start) in the database. What the recorders
 report (state, last segment, measured fps/bitrate/size/codec) goes into the same row: the
 camera's health (`app.fleet.service`).
@@ -244,18 +244,18 @@ class Supervisor:
         out.mkdir(parents=True, exist_ok=True)
         stream = SegmentStream(w.stream)
 
-        def fence(session: Session) -> bool:
-            return repository.holds(session, self.worker, w.camera_id, w.stream)
-
         def on_segment(rec: RecordedSegment) -> None:
             values = self._measured(rec)
 
-            def count(session: Session) -> None:
-                # A stored segment renews the stream's lease too: a store can wait long on
-                # the audit chain's lock holding this row (the fence), and the poll's renewal
-                # waits behind it; without this the lease could run out meanwhile and another
-                # worker claim the stream (seen at 160 cameras on a loaded node).
-                repository.count_segment(
+            def count(session: Session) -> bool:
+                """Count the segment into the stream's health, if this worker still holds the
+                stream: the fence too (the update locks the row until the store commits, so
+                the lease cannot pass meanwhile), one round trip for both. It renews the
+                lease as well: a store can wait long on the audit chain's lock holding this
+                row, and the poll's renewal waits behind it; without this the lease could
+                run out meanwhile and another worker claim the stream (seen at 160 cameras
+                on a loaded node)."""
+                return repository.count_segment(
                     session,
                     self.worker,
                     w.row_id,
@@ -263,10 +263,7 @@ class Supervisor:
                     **values,
                 )
 
-            # counted in the transaction that stores it: one commit
-            stored = self.store_queue.store(
-                w.camera_id, rec, stream=stream, fence=fence, also=count
-            )
+            stored = self.store_queue.store(w.camera_id, rec, stream=stream, fence=count)
             if stored is None:  # dropped (lease lost, stored already): health is told apart
                 with self.ctx.transaction() as session:
                     count(session)

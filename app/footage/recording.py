@@ -101,6 +101,7 @@ def store_in(
                 stream=stream,
                 take_file=True,  # the recorder's own closed file: no copy of its bytes
                 audit=audit,
+                savepoint=False,  # this one's own is enough
             )
     except IntegrityError:
         log.warning(

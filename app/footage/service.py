@@ -13,6 +13,7 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -130,6 +131,7 @@ def store_segment(
     stream: SegmentStream = SegmentStream.main,
     take_file: bool = False,
     audit: Batch | None = None,
+    savepoint: bool = True,
 ) -> tuple[Segment, Job | None, bool]:
     """Store the original and register it. Returns (segment, job, created).
 
@@ -144,7 +146,9 @@ def store_segment(
     write again (a recorded segment) - never a file of an NVR export, which its owner may
     still change. `audit`: gather the segment's audit entry there, for the caller to append
     with others under one lock of the chain's head (`app.footage.store_queue`), instead of
-    appending it now.
+    appending it now. `savepoint=False` for a caller that stores in a savepoint of its own
+    (`app.footage.recording.store_in`: two round trips fewer): a conflict then undoes that
+    savepoint, raised to the caller, instead of finding the segment that won.
     """
     assert camera.id is not None
     start_raw = check_start(start_raw)
@@ -167,7 +171,7 @@ def store_segment(
         with spooled.path.open("rb") as fh:
             store.put(key, fh, length=spooled.size, content_type=content_type(probe))
     try:
-        with session.begin_nested():
+        with session.begin_nested() if savepoint else nullcontext():
             segment = Segment(
                 camera_id=camera.id,
                 start=start,
@@ -225,6 +229,8 @@ def store_segment(
     except IntegrityError:
         # The same bytes arrived concurrently and the other upload won: keep theirs.
         store.delete(key)
+        if not savepoint:
+            raise
         existing = repository.by_hash(session, camera.id, spooled.sha256)
         if existing is None:
             raise

@@ -37,8 +37,7 @@ def test_one_holder_takeover_and_fence(world: World) -> None:
     with ctx.transaction() as s:
         assert fleet.claim(s, "B", LEASE, 10, [row]) == []  # A holds it
         assert fleet.renew(s, "A", [row], LEASE) == {row}
-        main = want[row]
-        assert fleet.holds(s, "A", main.camera_id, main.stream)
+        assert fleet.count_segment(s, "A", row)
     # A stalls: its lease runs out; B takes the stream over; A's renewal and fence fail.
     with ctx.engine.begin() as c:
         c.execute(
@@ -49,10 +48,10 @@ def test_one_holder_takeover_and_fence(world: World) -> None:
         assert fleet.claim(s, "B", LEASE, 10, [row]) == [(row, True)]
     with ctx.transaction() as s:
         assert fleet.renew(s, "A", [row], LEASE) == set()
-        assert not fleet.holds(s, "A", main.camera_id, main.stream)
-        assert fleet.holds(s, "B", main.camera_id, main.stream)
+        assert not fleet.count_segment(s, "A", row)
+        assert fleet.count_segment(s, "B", row)
         fleet.release(s, "A", row)  # not A's any more: no effect
-        assert fleet.holds(s, "B", main.camera_id, main.stream)
+        assert fleet.count_segment(s, "B", row)
     # Maintenance: not wanted any more.
     r = world.client.patch(
         f"/cameras/{cam['id']}", json={"status": "maintenance"}, headers=world.h("ward_a")

@@ -75,7 +75,7 @@ def test_segments_waiting_together_are_stored_in_one_transaction(
         ),
     ]
     results: dict[str, Any] = {}
-    queue = StoreQueue(ctx).start()
+    queue = StoreQueue(ctx, threads=1).start()
 
     def store(name: str, camera_id: int, rec: Any, kw: dict[str, Any]) -> None:
         results[name] = queue.store(camera_id, rec, **kw)
@@ -116,7 +116,9 @@ def test_segments_waiting_together_are_stored_in_one_transaction(
             ),
             {"s": audit_before},
         ).all()
-        jobs_made = c.execute(text("SELECT count(*) FROM job WHERE kind = 'index_segment'")).scalar()
+        jobs_made = c.execute(
+            text("SELECT count(*) FROM job WHERE kind = 'index_segment'")
+        ).scalar()
     assert [(r.camera_id, r.sha256) for r in rows] == [
         (results[n].camera_id, results[n].sha256) for n in ("first", "a", "b", "late")
     ]
@@ -138,7 +140,7 @@ def test_a_batch_that_fails_is_stored_one_by_one(world: World, tmp_path: Path) -
     ctx = world.client.app.state.ctx  # type: ignore[attr-defined]
     cam = world.camera(name="cam")["id"]
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
-    queue = StoreQueue(ctx)
+    queue = StoreQueue(ctx, threads=1)
     calls: list[int] = []
 
     def flaky(session: Session) -> None:  # fails the first time it runs: in the batch
@@ -164,3 +166,42 @@ def test_a_batch_that_fails_is_stored_one_by_one(world: World, tmp_path: Path) -
     with ctx.engine.connect() as c:
         n = c.execute(text("SELECT count(*) FROM segment WHERE source = 'record'")).scalar()
     assert n == 2
+
+
+def test_several_storing_threads_store_every_segment_once(world: World, tmp_path: Path) -> None:
+    """Twelve recorders storing at once through three threads: each segment stored once,
+    with its audit entry, and the chain never forks."""
+    from app.audit.service import verify_chain
+    from app.footage.store_queue import StoreQueue
+
+    ctx = world.client.app.state.ctx  # type: ignore[attr-defined]
+    cams = [world.camera(name=f"cam {i}")["id"] for i in range(12)]
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    recs = [
+        _recorded(tmp_path, f"r{i}", "intersection_cctv_day.mp4", t0 + timedelta(seconds=10 * i))
+        for i in range(12)
+    ]
+    queue = StoreQueue(ctx, threads=3).start()
+    results: dict[int, Any] = {}
+    go = threading.Barrier(12)
+
+    def store(i: int) -> None:
+        go.wait()
+        results[i] = queue.store(cams[i], recs[i])
+
+    threads = [threading.Thread(target=store, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    queue.close()
+    assert all(results[i] is not None and results[i].camera_id == cams[i] for i in range(12))
+    assert queue.stored == 12 and 1 <= queue.batches <= 12
+    with ctx.engine.connect() as c:
+        n = c.execute(text("SELECT count(*) FROM segment WHERE source = 'record'")).scalar()
+        audited = c.execute(
+            text("SELECT count(*) FROM audit_entry WHERE action = 'footage.record'")
+        ).scalar()
+    assert n == 12 and audited == 12
+    with Session(ctx.engine) as session:
+        assert verify_chain(session).ok
