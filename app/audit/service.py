@@ -26,39 +26,37 @@ DENIED = "denied"
 FAILED = "failed"
 
 
+_KEYWORDS = frozenset(
+    {"outcome", "target_type", "target_id", "purpose", "case_id", "details", "camera_ids", "ts"}
+)
+
+
 def _fields(
-    seq: int,
-    prev_hash: str,
-    actor: Principal | None,
-    action: str,
-    *,
-    outcome: str = ALLOWED,
-    target_type: str | None = None,
-    target_id: object | None = None,
-    purpose: str | None = None,
-    case_id: int | None = None,
-    details: dict[str, Any] | None = None,
-    camera_ids: Iterable[int] = (),
-    ts: datetime | None = None,
+    seq: int, prev_hash: str, actor: Principal | None, action: str, **kw: Any
 ) -> tuple[dict[str, Any], list[int]]:
-    """The entry's columns, hash included, as the next link after (seq - 1, prev_hash)."""
-    cams = sorted(set(camera_ids))
-    body = dict(details or {})
+    """The entry's columns, hash included, as the next link after (seq - 1, prev_hash);
+    `kw` are `record`'s keyword arguments (typed there)."""
+    unknown = set(kw) - _KEYWORDS
+    if unknown:
+        raise TypeError(f"unknown audit entry fields: {sorted(unknown)}")
+    cams = sorted(set(kw.get("camera_ids", ())))
+    body = dict(kw.get("details") or {})
     if cams:
         body["camera_ids"] = cams
+    target_id = kw.get("target_id")
     fields: dict[str, Any] = {
         "seq": seq,
         "prev_hash": prev_hash,
-        "ts": ts or utcnow(),
+        "ts": kw.get("ts") or utcnow(),
         "actor_user_id": actor.user_id if actor else None,
         "actor_role": str(actor.role) if actor else None,
         "actor_org_id": actor.org_id if actor else None,
         "action": action,
-        "outcome": outcome,
-        "target_type": target_type,
+        "outcome": kw.get("outcome", ALLOWED),
+        "target_type": kw.get("target_type"),
         "target_id": None if target_id is None else str(target_id),
-        "case_id": case_id,
-        "purpose": purpose,
+        "case_id": kw.get("case_id"),
+        "purpose": kw.get("purpose"),
         "details": canonical_json(body),
     }
     fields["hash"] = entry_hash(**fields)

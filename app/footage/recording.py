@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -68,13 +69,19 @@ def store_in(
     stream: SegmentStream = SegmentStream.main,
     fence: Fence | None = None,
     also: Callable[[Session], None] | None = None,
+    savepoint: bool = True,
 ) -> Segment | None:
     """Store one recorded segment in the caller's transaction, in a savepoint of its own, so
     that a segment dropped (the fence refuses it, or its (camera, stream, start) is stored
     already) leaves the transaction's other segments as they are. Its audit entry goes into
-    `audit`, for the caller to write last. The local file is left to the caller."""
+    `audit`, for the caller to write last. The local file is left to the caller.
+
+    `savepoint=False` (`StoreQueue`: two statements fewer a segment, and each statement
+    waits for a CPU on a busy node): a segment stored already raises `IntegrityError`, which
+    spoils the whole transaction; the caller then stores each segment again alone. A fence
+    that refuses changes nothing, so it needs no savepoint."""
     try:
-        with session.begin_nested():
+        with session.begin_nested() if savepoint else nullcontext():
             if fence is not None and not fence(session):
                 log.warning("camera %s %s: lease lost; segment not stored", camera_id, stream)
                 return None
@@ -104,6 +111,8 @@ def store_in(
                 savepoint=False,  # this one's own is enough
             )
     except IntegrityError:
+        if not savepoint:
+            raise
         log.warning(
             "camera %s %s: a segment starting %s is stored already; dropped",
             camera_id,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 
@@ -50,3 +54,21 @@ def rendition(
         for p in s.encode():
             out.mux(p)
     return dst
+
+
+def recorded_segment(clip: Path, dst: Path, start: datetime, seconds: float = 10.0) -> Any:
+    """A copy of `clip` at `dst` handed over as a recorder would a closed segment."""
+    from ingest.recorder import RecordedSegment
+
+    shutil.copy(clip, dst)
+    data = dst.read_bytes()
+    return RecordedSegment(
+        path=dst,
+        start_utc=start,
+        end_utc=start + timedelta(seconds=seconds),
+        duration_s=seconds,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        truncated=False,
+        reason=None,
+    )

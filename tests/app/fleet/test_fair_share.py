@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from tests.app.fleet.media import recorded_segment
 from tests.conftest import FOOTAGE, World
 
 
@@ -117,12 +118,9 @@ def test_a_new_stream_no_sibling_takes_is_claimed_a_poll_later(world: World) -> 
 def test_a_stored_segment_renews_the_lease(world: World, tmp_path: Path) -> None:
     """A store can wait long on the audit chain's lock holding its stream's row, and the
     poll's renewal waits behind it: the store itself renews the lease."""
-    import hashlib
-    import shutil
     from datetime import UTC, datetime, timedelta
 
     import app.fleet.supervisor as supervisor_module
-    from ingest.recorder import RecordedSegment
 
     ctx = world.client.app.state.ctx  # type: ignore[attr-defined]
     world.camera(name="cam", stream_url="rtsp://10.0.0.1/main")
@@ -145,22 +143,9 @@ def test_a_stored_segment_renews_the_lease(world: World, tmp_path: Path) -> None
         assert len(sup.running) == 1
         with ctx.engine.begin() as c:  # the lease is about to run out
             c.execute(text("UPDATE camera_stream SET lease_until = :t"), {"t": "2000-01-01"})
-        path = tmp_path / "seg.mp4"
-        shutil.copy(FOOTAGE / "intersection_cctv_day.mp4", path)
-        data = path.read_bytes()
         start = datetime.now(UTC) - timedelta(minutes=5)
-        captured["on_segment"](
-            RecordedSegment(
-                path=path,
-                start_utc=start,
-                end_utc=start + timedelta(seconds=30),
-                duration_s=30.0,
-                sha256=hashlib.sha256(data).hexdigest(),
-                size=len(data),
-                truncated=False,
-                reason=None,
-            )
-        )
+        clip = FOOTAGE / "intersection_cctv_day.mp4"
+        captured["on_segment"](recorded_segment(clip, tmp_path / "seg.mp4", start, 30.0))
     finally:
         supervisor_module.CameraRecorder = real  # type: ignore[misc]
         sup.engine.dispose()

@@ -4,41 +4,31 @@ out, or stored already) takes none of the others with it."""
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
+from tests.app.fleet.media import recorded_segment
 from tests.conftest import FOOTAGE, World
 
 
 def _recorded(tmp_path: Path, name: str, clip: str, start: datetime) -> Any:
-    from ingest.recorder import RecordedSegment
-
-    path = tmp_path / f"{name}.mp4"
-    shutil.copy(FOOTAGE / clip, path)
-    data = path.read_bytes()
-    return RecordedSegment(
-        path=path,
-        start_utc=start,
-        end_utc=start + timedelta(seconds=10),
-        duration_s=10.0,
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
-        truncated=False,
-        reason=None,
-    )
+    return recorded_segment(FOOTAGE / clip, tmp_path / f"{name}.mp4", start)
 
 
+@pytest.mark.parametrize("conflict", [False, True])
 def test_segments_waiting_together_are_stored_in_one_transaction(
-    world: World, tmp_path: Path
+    world: World, tmp_path: Path, conflict: bool
 ) -> None:
+    """Five segments wait while the first is stored, and are stored together. With one of
+    them stored already (`conflict`: the same camera and start as another), the batch fails
+    and each is stored alone: the same outcome, one transaction a segment."""
     from app.audit.service import verify_chain
     from app.footage.store_queue import StoreQueue
 
@@ -74,6 +64,8 @@ def test_segments_waiting_together_are_stored_in_one_transaction(
             {"fence": lambda s: False},
         ),
     ]
+    if not conflict:
+        jobs = [j for j in jobs if j[0] != "again"]
     results: dict[str, Any] = {}
     queue = StoreQueue(ctx, threads=1).start()
 
@@ -98,11 +90,13 @@ def test_segments_waiting_together_are_stored_in_one_transaction(
         t.join(60)
     queue.close()
 
-    assert queue.batches == 2  # the first alone, the five that waited behind it together
-    assert queue.stored == 4
+    if conflict:  # the first alone; the five behind it failed together, then stored alone
+        assert (queue.batches, queue.stored) == (1, 1)
+    else:  # the first alone, the four that waited behind it together
+        assert (queue.batches, queue.stored) == (2, 4)
     stored = {name for name, seg in results.items() if seg is not None}
     assert stored == {"first", "a", "b", "late"}, results
-    assert results["again"] is None and results["fenced"] is None
+    assert results.get("again") is None and results["fenced"] is None
     assert not any(rec.path.exists() for _, _, rec, _ in jobs)  # stored or dropped: no leftovers
 
     with ctx.engine.connect() as c:
