@@ -284,6 +284,14 @@ def test_stalled_rtsp_server_times_out(own_rtsp_server: RtspServer, tmp_path: Pa
             took = time.monotonic() - frozen
         finally:
             os.kill(pid, signal.SIGCONT)
+        # The segment is handed over before the stalled connection is closed and the recorder
+        # says it is reconnecting: wait for that before stopping it (stopped first, it goes
+        # straight to "stopped", as CI once saw).
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not any(
+            s.state == health.RECONNECTING for s in statuses
+        ):
+            time.sleep(0.1)
     finally:
         rec.stop(10)
     assert rec.error is None
