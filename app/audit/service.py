@@ -109,9 +109,6 @@ class Batch:
     def __init__(self) -> None:
         self._pending: list[tuple[Principal | None, str, dict[str, Any]]] = []
 
-    def __len__(self) -> int:
-        return len(self._pending)
-
     def add(self, actor: Principal | None, action: str, **kwargs: Any) -> None:
         self._pending.append((actor, action, kwargs))
 

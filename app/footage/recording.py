@@ -68,7 +68,6 @@ def store_in(
     *,
     stream: SegmentStream = SegmentStream.main,
     fence: Fence | None = None,
-    also: Callable[[Session], None] | None = None,
     savepoint: bool = True,
 ) -> Segment | None:
     """Store one recorded segment in the caller's transaction, in a savepoint of its own, so
@@ -87,8 +86,6 @@ def store_in(
                 return None
             camera = cameras.get(session, camera_id)
             assert camera is not None
-            if also is not None:
-                also(session)
             segment, _, _ = service.store_segment(
                 session,
                 ctx.store,
@@ -130,15 +127,14 @@ def register(
     *,
     stream: SegmentStream = SegmentStream.main,
     fence: Fence | None = None,
-    also: Callable[[Session], None] | None = None,
 ) -> Segment | None:
     """Store one recorded segment in a transaction of its own; the local file is removed
     either way. Its indexing job is announced through the context's dispatcher once the
     segment is committed. A segment the fence refuses, or whose (camera, stream, start) is
     already stored, is dropped.
 
-    `also` runs in the transaction that stores the segment, and is undone with it (the
-    caller's bookkeeping without a transaction of its own: `app.fleet`). The audit entry is
+    The fence runs in the transaction that stores the segment, and what it writes is undone
+    with it (`app.fleet` counts the segment into the stream's health there). The audit entry is
     written last, because it takes the audit chain's head, which every store of every worker
     waits for until this transaction commits: nothing may follow it. (Many recorders in one
     process store through a `StoreQueue` instead: one transaction for several segments.)"""
@@ -149,7 +145,7 @@ def register(
         with ctx.transaction() as session:
             audit = Batch()
             segment = store_in(
-                session, ctx, camera_id, rec, info, audit, stream=stream, fence=fence, also=also
+                session, ctx, camera_id, rec, info, audit, stream=stream, fence=fence
             )
             audit.write(session)
     finally:

@@ -29,11 +29,9 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
 from app.audit.service import Batch
 from app.context import AppContext
@@ -55,7 +53,6 @@ class _Item:
     info: ProbeResult
     stream: SegmentStream
     fence: recording.Fence | None
-    also: Callable[[Session], None] | None
     done: threading.Event = field(default_factory=threading.Event)
     segment: Segment | None = None
     error: BaseException | None = None
@@ -150,23 +147,18 @@ class StoreQueue:
         *,
         stream: SegmentStream = SegmentStream.main,
         fence: recording.Fence | None = None,
-        also: Callable[[Session], None] | None = None,
     ) -> Segment | None:
         """`recording.register`'s contract, in a transaction shared with other recorders."""
         if self._closed.is_set() or not self._alive():
-            return recording.register(
-                self.ctx, camera_id, rec, stream=stream, fence=fence, also=also
-            )
+            return recording.register(self.ctx, camera_id, rec, stream=stream, fence=fence)
         info = recording.facts(camera_id, rec)  # probing (rarely needed) in the caller
         if info is None:
             return None
-        item = _Item(camera_id, rec, info, stream, fence, also)
+        item = _Item(camera_id, rec, info, stream, fence)
         self._queue.put(item)
         while not item.done.wait(1.0):
             if not self._alive():  # died (never expected): store it here, once
-                return recording.register(
-                    self.ctx, camera_id, rec, stream=stream, fence=fence, also=also
-                )
+                return recording.register(self.ctx, camera_id, rec, stream=stream, fence=fence)
         if item.error is not None:
             raise item.error
         return item.segment
@@ -210,7 +202,6 @@ class StoreQueue:
                         audit,
                         stream=it.stream,
                         fence=it.fence,
-                        also=it.also,
                         savepoint=False,  # a conflict (rare) spoils the batch: see below
                     )
                 audit.write(session)  # last: nothing may follow the head's lock
@@ -232,7 +223,7 @@ class StoreQueue:
     def _alone(self, it: _Item) -> None:
         try:
             it.segment = recording.register(
-                self.ctx, it.camera_id, it.rec, stream=it.stream, fence=it.fence, also=it.also
+                self.ctx, it.camera_id, it.rec, stream=it.stream, fence=it.fence
             )
         except BaseException as exc:  # the recorder's own thread raises it
             it.segment, it.error = None, exc

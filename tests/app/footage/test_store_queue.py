@@ -137,10 +137,11 @@ def test_a_batch_that_fails_is_stored_one_by_one(world: World, tmp_path: Path) -
     queue = StoreQueue(ctx, threads=1)
     calls: list[int] = []
 
-    def flaky(session: Session) -> None:  # fails the first time it runs: in the batch
+    def flaky(session: Session) -> bool:  # a fence that fails the first time: in the batch
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("the database went away for a moment")
+        return True
 
     from app.footage import recording
     from app.footage.models import SegmentStream
@@ -151,8 +152,7 @@ def test_a_batch_that_fails_is_stored_one_by_one(world: World, tmp_path: Path) -
         (_recorded(tmp_path, "y", "motorcycles_cctv_day.mp4", t0 + timedelta(seconds=10)), None),
     ]
     batch = [
-        _Item(cam, rec, recording.facts(cam, rec), SegmentStream.main, None, also)
-        for rec, also in recs
+        _Item(cam, rec, recording.facts(cam, rec), SegmentStream.main, fence) for rec, fence in recs
     ]
     queue._store(batch)
     assert all(it.done.is_set() and it.error is None and it.segment is not None for it in batch)
