@@ -319,6 +319,7 @@ def worker(
     from detectors import DetectorLoadError
 
     ctx.detectors.used_here = True
+    ctx.detectors.jobs_at_once = concurrency
     try:
         ctx.detectors.get()  # load now, not on the first job
     except DetectorLoadError as exc:  # evidence jobs still run; index jobs fail saying this
@@ -395,8 +396,16 @@ def detect(
             raise typer.Exit(2)
     model = os.environ.get("WARDCAM_DETECTOR_MODEL", "yolo11n.pt")
     device = os.environ.get("WARDCAM_DETECTOR_DEVICE", "auto")
+    threads_env = os.environ.get("WARDCAM_DETECTOR_THREADS", "").strip() or "0"
+    if not threads_env.isdigit():
+        typer.echo(
+            f"error: WARDCAM_DETECTOR_THREADS={threads_env!r} is not a whole number "
+            "(0: every core)",
+            err=True,
+        )
+        raise typer.Exit(2)
     try:
-        detector = Detector(model, device)
+        detector = Detector(model, device, threads=int(threads_env) or None)
     except DetectorLoadError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

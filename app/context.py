@@ -48,7 +48,9 @@ class AppContext:
             store=make_store(settings.storage_url),
             secret_box=SecretBox(secret),
             cursor_codec=CursorCodec(secret),
-            detectors=DetectorProvider(settings.detector_model, settings.detector_device),
+            detectors=DetectorProvider(
+                settings.detector_model, settings.detector_device, settings.detector_threads
+            ),
             dispatcher=make_dispatcher(settings),
         )
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 
-from detectors import ENV_MODEL, Detector, DetectorLoadError
+from detectors import ENV_MODEL, Detector, DetectorLoadError, inference_threads
 
 FIX = (
     f"set {ENV_MODEL} to a detection model that exists on this machine (a .pt, .onnx, "
@@ -27,9 +27,14 @@ def one_line(message: str) -> str:
 
 
 class DetectorProvider:
-    def __init__(self, model: str, device: str) -> None:
+    def __init__(self, model: str, device: str, threads: int = 0) -> None:
         self.model = model
         self.device = device
+        self.threads = threads
+        """`WARDCAM_DETECTOR_THREADS`; 0: the cores shared between `jobs_at_once`."""
+        self.jobs_at_once = 1
+        """Index jobs this process runs at once (its pool's threads, a worker's concurrency);
+        set before the detector is loaded."""
         self.used_here = False
         """Set when this process runs index jobs (the in-process pool, a worker)."""
         self._lock = threading.Lock()
@@ -42,7 +47,8 @@ class DetectorProvider:
         with self._lock:
             if self._detector is None:
                 try:
-                    self._detector = Detector(self.model, self.device)
+                    threads = self.threads or inference_threads(self.jobs_at_once)
+                    self._detector = Detector(self.model, self.device, threads=threads)
                 except ImportError as exc:
                     self._error = one_line(
                         f"{ENV_MODEL}={self.model!r} needs the detector stack, which is not "

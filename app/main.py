@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         recording: Supervisor | None = None
         if isinstance(ctx.dispatcher, PoolDispatcher) and ctx.settings.job_workers > 0:
             ctx.detectors.used_here = True
+            ctx.detectors.jobs_at_once = ctx.settings.job_workers
             try:
                 ctx.detectors.get()  # load now, not on the first job
             except DetectorLoadError as exc:  # serve anyway: search and evidence need none

@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     broker_url: str = ""
     detector_model: str = "yolo11n.pt"
     detector_device: str = "auto"
+    detector_threads: int = Field(default=0, ge=0, le=256)
+    """CPU threads of one inference; 0: this machine's cores shared evenly between the index
+    jobs one process runs at once (`detectors.inference_threads`)."""
     secret_key: SecretStr | None = None
     signing_key_file: Path | None = None
     dev: bool = False

@@ -19,6 +19,7 @@ from .detector import (
     DetectorLoadError,
     Look,
     UnsupportedModelOutput,
+    inference_threads,
     resolve_device,
 )
 from .pipeline import Event, PipelineConfig, PipelineResult, run_pipeline
@@ -47,6 +48,7 @@ __all__ = [
     "dominant_color",
     "frame_gains",
     "frame_lightness",
+    "inference_threads",
     "is_greyscale",
     "resolve_device",
     "run_pipeline",

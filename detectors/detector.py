@@ -29,6 +29,29 @@ from .vocab import KEEP_CLASSES, LABELS, VEHICLE_LABELS
 ENV_MODEL = "WARDCAM_DETECTOR_MODEL"
 ENV_DEVICE = "WARDCAM_DETECTOR_DEVICE"
 
+
+def cpu_cores() -> int:
+    """Cores this process may run on (its CPU affinity: a container's cpuset, not the host's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def inference_threads(jobs_at_once: int = 1) -> int:
+    """CPU threads for one inference when this process runs ``jobs_at_once`` pipelines at once:
+    the cores shared evenly between them, at least one.
+
+    A pipeline alone gets every core. Its decoder runs on a thread of its own, but at
+    sub-stream sizes the model is the larger part of the work and waits for nothing; on an
+    otherwise quiet 2-core machine, two threads took the four shared sub-stream clips from
+    26.1x to 35.3x realtime (the same events, per CPU-second 19.6x and 19.2x), and with
+    another process busy on one core they were level (18.7-21.7x against 20.3x). Several
+    pipelines at once (a worker's ``--concurrency``) share the cores instead of fighting over
+    them.
+    """
+    return max(1, cpu_cores() // max(1, jobs_at_once))
+
 __all__ = [
     "ENV_DEVICE",
     "ENV_MODEL",
@@ -40,7 +63,9 @@ __all__ = [
     "DetectorLoadError",
     "Look",
     "UnsupportedModelOutput",
+    "cpu_cores",
     "decode_yolo_output",
+    "inference_threads",
     "resolve_device",
     "tile_layout",
 ]
@@ -218,11 +243,9 @@ class _OpenVINOBackend:
         self.names = _parse_names(meta.get("names"))
         _check_names(model_name, self.names, meta.get("task"))
         self._xml = xmls[0]
-        # one core is left to the decoder thread: on 2 cores shared with other work this
-        # measured 1.3-1.5x faster end to end (load 3.7-5.8) than giving OpenVINO both
         self._props: dict[str, Any] = {
             "PERFORMANCE_HINT": "LATENCY",
-            "INFERENCE_NUM_THREADS": threads if threads else max(1, (os.cpu_count() or 2) - 1),
+            "INFERENCE_NUM_THREADS": threads if threads else inference_threads(),
         }
         try:
             import openvino as ov
@@ -337,7 +360,7 @@ class _OnnxBackend:
             import onnxruntime as ort
 
             opts = ort.SessionOptions()
-            opts.intra_op_num_threads = threads if threads else max(1, (os.cpu_count() or 2) - 1)
+            opts.intra_op_num_threads = threads if threads else inference_threads()
             self.session = ort.InferenceSession(
                 str(path), opts, providers=["CPUExecutionProvider"]
             )
@@ -416,7 +439,7 @@ class Detector:
     bare ultralytics asset name like ``yolo11n.pt`` is fetched by ultralytics unless
     ``YOLO_OFFLINE`` is set).  ``device``: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.
     ``conf``: lowest confidence returned.  ``threads``: CPU threads for the OpenVINO /
-    onnxruntime fast paths (default: all cores but one, which the pipeline's decoder uses).
+    onnxruntime fast paths (default :func:`inference_threads`: every core).
     """
 
     def __init__(
@@ -442,6 +465,8 @@ class Detector:
         if not path.exists() and not bare_asset:
             raise DetectorLoadError(f"{ENV_MODEL}: model {self.model_name!r} does not exist")
         self.device = resolve_device(device)
+        #: CPU threads one inference uses (the OpenVINO / onnxruntime paths)
+        self.threads = threads if threads else inference_threads()
         self.backend_name: str
         self._backend: _Backend | None = None
         self._yolo: Any = None
@@ -456,12 +481,12 @@ class Detector:
                 " use a .pt, .onnx or .engine model for CUDA"
             )
         if self.device == "cpu" and is_openvino:
-            ov_backend = _OpenVINOBackend(path, self.model_name, threads)
+            ov_backend = _OpenVINOBackend(path, self.model_name, self.threads)
             self._backend, self.names = ov_backend, ov_backend.names
             self.input_size = ov_backend.input_size
             self.backend_name = "openvino"
         elif self.device == "cpu" and path.suffix.lower() == ".onnx" and path.is_file():
-            onnx_backend = _OnnxBackend(path, self.model_name, threads)
+            onnx_backend = _OnnxBackend(path, self.model_name, self.threads)
             self._backend, self.names = onnx_backend, onnx_backend.names
             self.input_size = onnx_backend.input_size
             self.backend_name = "onnxruntime"

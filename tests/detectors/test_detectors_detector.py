@@ -8,8 +8,8 @@ import av
 import numpy as np
 import pytest
 
-from detectors import Detection, Detector, DetectorLoadError, resolve_device
-from detectors.detector import LABELS, tile_layout
+from detectors import Detection, Detector, DetectorLoadError, inference_threads, resolve_device
+from detectors.detector import LABELS, _OnnxBackend, _OpenVINOBackend, cpu_cores, tile_layout
 from detectors.tracker import iou
 
 from .assets import INTERSECTION, MOTORCYCLES, NIGHT, ONNX_MODEL, OPENVINO_MODEL, STREET
@@ -303,3 +303,25 @@ def test_ovshape_refuses_what_it_does_not_know() -> None:
     net = ov.Core().read_model(str(next(OPENVINO_MODEL.glob("*.xml"))))
     with pytest.raises(ValueError, match="multiple of 32"):
         reshape_ir(net, 640, 360, 640)
+
+
+def test_inference_threads_share_the_cores_between_jobs() -> None:
+    cores = cpu_cores()
+    assert inference_threads() == cores  # a pipeline alone: every core
+    assert inference_threads(cores) == 1
+    assert inference_threads(4 * cores) == 1  # never none
+    assert inference_threads(2) == max(1, cores // 2)
+
+
+@pytest.mark.parametrize("threads", [None, 1, 3])
+def test_the_backends_run_on_the_threads_asked_for(threads: int | None) -> None:
+    want = threads or cpu_cores()
+    ov = Detector(str(OPENVINO_MODEL), device="cpu", threads=threads)
+    assert ov.threads == want
+    assert isinstance(ov._backend, _OpenVINOBackend)
+    compiled = [p.compiled for p in ov._backend._pools.values()]
+    # OpenVINO never takes more threads than there are cores
+    assert [c.get_property("INFERENCE_NUM_THREADS") for c in compiled] == [min(want, cpu_cores())]
+    onnx = Detector(str(ONNX_MODEL), device="cpu", threads=threads)
+    assert isinstance(onnx._backend, _OnnxBackend)
+    assert onnx._backend.session.get_session_options().intra_op_num_threads == want
