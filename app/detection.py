@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 
 from detectors import ENV_MODEL, Detector, DetectorLoadError, inference_threads
+from detectors.detector import cpu_cores
 
 FIX = (
     f"set {ENV_MODEL} to a detection model that exists on this machine (a .pt, .onnx, "
@@ -48,7 +49,12 @@ class DetectorProvider:
             if self._detector is None:
                 try:
                     threads = self.threads or inference_threads(self.jobs_at_once)
-                    self._detector = Detector(self.model, self.device, threads=threads)
+                    self._detector = Detector(
+                        self.model,
+                        self.device,
+                        threads=threads,
+                        streams=min(max(1, self.jobs_at_once), cpu_cores()),
+                    )
                 except ImportError as exc:
                     self._error = one_line(
                         f"{ENV_MODEL}={self.model!r} needs the detector stack, which is not "

@@ -269,7 +269,8 @@ class Stopped(Exception):
 
 
 class Sampler:
-    """Picks the first frame at or after every multiple of the sample interval.
+    """Picks the first frame at or after every multiple of the sample interval (within
+    ``window``, seconds of the file, when given: the GOPs outside it are not decoded).
 
     The rate may differ per *epoch* (``epoch_s`` of video): the pipeline decides the rate of
     epoch ``k + 1`` from everything it saw before epoch ``k`` began, and the decoder (on its own
@@ -278,12 +279,19 @@ class Sampler:
     the same samples and the same events every time. The first frame of every epoch is a sample.
     """
 
-    def __init__(self, sample_fps: float, epoch_s: float = 4.0) -> None:
+    def __init__(
+        self,
+        sample_fps: float,
+        epoch_s: float = 4.0,
+        window: tuple[float, float] | None = None,
+    ) -> None:
         self.epoch_s = epoch_s
         self._rates: dict[int, float] = {0: sample_fps, 1: sample_fps}
         self._cond = threading.Condition()
         self._stopped = False
-        self.next_t = 0.0
+        #: only frames in [start, until] are samples; the decoder skips the GOPs outside
+        self.start, self.until = window if window is not None else (0.0, math.inf)
+        self.next_t = max(0.0, self.start)
         #: called (on the decoder's thread) before it waits for epoch ``k``'s rate
         self.on_wait: Callable[[int], None] | None = None
 
@@ -320,12 +328,17 @@ class Sampler:
     def wants(self, t: float) -> bool:
         if t + 1e-6 < self.next_t:
             return False
+        if t > self.until + 1e-6:
+            self.next_t = math.inf  # past the window: nothing more is decoded
+            return False
         e = self.epoch(t)
         fps = self._rate(e)
         if fps > 0:
             interval = 1.0 / fps
             nxt = (math.floor(t / interval + 1e-6) + 1) * interval
             self.next_t = min(nxt, (e + 1) * self.epoch_s)
+            if self.next_t > self.until + 1e-6:
+                self.next_t = math.inf
         return True
 
     def next_wanted(self) -> float:

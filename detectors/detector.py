@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,7 +228,9 @@ class _OpenVINOBackend:
     #: reuse a compiled shape holding the wanted one when it has at most this much more area
     REUSE_AREA = 1.15
 
-    def __init__(self, model_dir: Path, model_name: str, threads: int | None = None) -> None:
+    def __init__(
+        self, model_dir: Path, model_name: str, threads: int | None = None, streams: int = 1
+    ) -> None:
         import yaml
 
         xmls = sorted(model_dir.glob("*.xml"))
@@ -243,10 +246,19 @@ class _OpenVINOBackend:
         self.names = _parse_names(meta.get("names"))
         _check_names(model_name, self.names, meta.get("task"))
         self._xml = xmls[0]
+        threads = threads if threads else inference_threads()
         self._props: dict[str, Any] = {
             "PERFORMANCE_HINT": "LATENCY",
-            "INFERENCE_NUM_THREADS": threads if threads else inference_threads(),
+            "INFERENCE_NUM_THREADS": threads,
         }
+        if streams > 1:  # several pipelines at once: each inference on a stream of its own
+            self._props = {
+                "PERFORMANCE_HINT": "THROUGHPUT",
+                "NUM_STREAMS": streams,
+                "INFERENCE_NUM_THREADS": threads * streams,
+            }
+        self._requests = max(4, 2 * streams + 2)
+        self._lock = threading.Lock()
         try:
             import openvino as ov
 
@@ -261,7 +273,9 @@ class _OpenVINOBackend:
         shape = list(compiled.inputs[0].get_partial_shape())
         self.input_size = _static_square([shape[0], shape[3], shape[1], shape[2]], model_name)
         size = self.input_size
-        self._pools: dict[tuple[int, int], _OVPool] = {(size, size): _OVPool(compiled)}
+        self._pools: dict[tuple[int, int], _OVPool] = {
+            (size, size): _OVPool(compiled, self._requests)
+        }
         #: False once a reshape failed (another graph): square inputs only
         self.rectangular = True
 
@@ -289,6 +303,10 @@ class _OpenVINOBackend:
         """The (height, width) of the smallest model input holding ``height`` x ``width``
         pixels: rounded up to multiples of 32, or a compiled shape with little more area, or
         the square."""
+        with self._lock:  # pipelines running at once may both ask for a new shape
+            return self._canvas_shape(height, width)
+
+    def _canvas_shape(self, height: int, width: int) -> tuple[int, int]:
         size = self.input_size
         want = (min(size, -(-max(1, height) // 32) * 32), min(size, -(-max(1, width) // 32) * 32))
         if not self.rectangular or want in self._pools:
@@ -299,7 +317,7 @@ class _OpenVINOBackend:
         if best[0] * best[1] <= self.REUSE_AREA * area or len(self._pools) >= self.MAX_SHAPES:
             return best
         try:
-            pool = _OVPool(self._compile(want))
+            pool = _OVPool(self._compile(want), self._requests)
             pool.start(np.full((*want, 3), _PAD_VALUE, np.uint8)).result()  # the slow first run
         except Exception:  # a graph ovshape does not know: stay square
             self.rectangular = False
@@ -322,36 +340,41 @@ class _OpenVINOBackend:
 
 
 class _OVPool:
-    """Infer requests of one compiled model, used round-robin."""
+    """Infer requests of one compiled model, used round-robin; shared by the pipelines a
+    process runs at once (a worker's ``--concurrency``), hence the lock."""
 
     def __init__(self, compiled: Any, requests: int = 4) -> None:
         self.compiled = compiled
         self._requests = [compiled.create_infer_request() for _ in range(requests)]
         self._owners: list[_OVJob | None] = [None] * requests
         self._next = 0
+        self._lock = threading.Lock()
 
     def start(self, canvas: np.ndarray) -> _OVJob:
-        k = self._next
-        self._next = (k + 1) % len(self._requests)
-        owner = self._owners[k]
-        if owner is not None:
-            owner.result()  # collect before the request is reused
-        job = _OVJob(self._requests[k])
-        self._owners[k] = job
-        job.request.start_async({0: np.ascontiguousarray(canvas[None])})
-        return job
+        with self._lock:
+            k = self._next
+            self._next = (k + 1) % len(self._requests)
+            owner = self._owners[k]
+            if owner is not None:
+                owner.result()  # collect before the request is reused
+            job = _OVJob(self._requests[k])
+            self._owners[k] = job
+            job.request.start_async({0: np.ascontiguousarray(canvas[None])})
+            return job
 
 
 class _OVJob:
     def __init__(self, request: Any) -> None:
         self.request = request
         self._out: np.ndarray | None = None
+        self._lock = threading.Lock()  # its owner and the pool reusing the request
 
     def result(self) -> np.ndarray:
-        if self._out is None:
-            self.request.wait()
-            self._out = np.array(self.request.get_output_tensor(0).data, copy=True)
-        return self._out
+        with self._lock:
+            if self._out is None:
+                self.request.wait()
+                self._out = np.array(self.request.get_output_tensor(0).data, copy=True)
+            return self._out
 
 
 class _OnnxBackend:
@@ -438,8 +461,10 @@ class Detector:
     ``model``: path of a ``.pt``/``.onnx``/``.engine`` file or an OpenVINO export directory (a
     bare ultralytics asset name like ``yolo11n.pt`` is fetched by ultralytics unless
     ``YOLO_OFFLINE`` is set).  ``device``: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.
-    ``conf``: lowest confidence returned.  ``threads``: CPU threads for the OpenVINO /
-    onnxruntime fast paths (default :func:`inference_threads`: every core).
+    ``conf``: lowest confidence returned.  ``threads``: CPU threads of one inference on the
+    OpenVINO / onnxruntime fast paths (default :func:`inference_threads`: every core).
+    ``streams``: pipelines sharing this detector at once (OpenVINO runs that many inferences
+    side by side, each on ``threads``; one pipeline at a time: 1).
     """
 
     def __init__(
@@ -450,6 +475,7 @@ class Detector:
         iou: float = 0.7,
         half: bool | None = None,
         threads: int | None = None,
+        streams: int = 1,
     ) -> None:
         self.model_name = str(model)
         self.conf = float(conf)
@@ -467,6 +493,8 @@ class Detector:
         self.device = resolve_device(device)
         #: CPU threads one inference uses (the OpenVINO / onnxruntime paths)
         self.threads = threads if threads else inference_threads()
+        #: inferences that may run side by side (OpenVINO streams)
+        self.streams = max(1, streams)
         self.backend_name: str
         self._backend: _Backend | None = None
         self._yolo: Any = None
@@ -481,7 +509,7 @@ class Detector:
                 " use a .pt, .onnx or .engine model for CUDA"
             )
         if self.device == "cpu" and is_openvino:
-            ov_backend = _OpenVINOBackend(path, self.model_name, self.threads)
+            ov_backend = _OpenVINOBackend(path, self.model_name, self.threads, self.streams)
             self._backend, self.names = ov_backend, ov_backend.names
             self.input_size = ov_backend.input_size
             self.backend_name = "openvino"

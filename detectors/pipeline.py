@@ -325,7 +325,13 @@ def _crop_inner(crop: np.ndarray) -> np.ndarray:
 class _Runner:
     """The sample → look → detect → track loop."""
 
-    def __init__(self, detector: Detector, config: PipelineConfig, info: VideoInfo) -> None:
+    def __init__(
+        self,
+        detector: Detector,
+        config: PipelineConfig,
+        info: VideoInfo,
+        window: tuple[float, float] | None = None,
+    ) -> None:
         self.detector = detector
         self.config = config
         self.width, self.height = info.width, info.height
@@ -335,7 +341,7 @@ class _Runner:
         self.native_size = (self.planner.native_w, self.planner.native_h)
         self.gpu = detector.prefers_batches
         self.fixed_fps = config.sample_fps > 0
-        self.sampler = Sampler(self.first_rate(), config.epoch_s)
+        self.sampler = Sampler(self.first_rate(), config.epoch_s, window)
         self.decided_epoch = 1  # the sampler starts with epochs 0 and 1 at the first rate
         self.tracker = SparseTracker(config.track_conf, self._track_gap())
         self.pending: list[_Sample] = []
@@ -718,6 +724,7 @@ def run_pipeline(
     *,
     record_size: tuple[int, int] | None = None,
     time_offset_s: float = 0.0,
+    window: tuple[float, float] | None = None,
 ) -> PipelineResult:
     """Index one video file.  Never raises for bad video: see ``PipelineResult.error``.
 
@@ -729,6 +736,11 @@ def run_pipeline(
     stream's ``(width, height)``: event boxes and frame sizes are given in its pixels;
     ``time_offset_s`` is added to every event time (the detect file's start on the clock the
     caller uses, e.g. seconds after the start of the record segment).
+
+    ``window`` ``(start, end)``: only that part of the file (its seconds) is looked at; the
+    GOPs outside it are not decoded and events end by ``end`` at the latest. A dual-stream
+    camera's detect segments are cut at other moments than its record segments, so a record
+    segment needs only the edge of one of them: decoding it whole doubled the work.
     """
     cfg = config or PipelineConfig()
     try:
@@ -741,7 +753,9 @@ def run_pipeline(
         native = min(detector.input_size / info.width, detector.input_size / info.height)
         if native <= cfg.skip_loop_filter_below + 1e-9:
             decoder.skip_loop_filter()
-    runner = _Runner(detector, cfg, info)
+    if window is not None and not window[0] < window[1]:
+        raise ValueError(f"empty window {window}")
+    runner = _Runner(detector, cfg, info, window)
     sampler = runner.sampler
     error: str | None = None
     code: str | None = None
@@ -771,6 +785,8 @@ def run_pipeline(
     duration = info.duration_s
     if error is not None and info.fps:
         duration = min(duration, reached / info.fps) if duration else reached / info.fps
+    if window is not None:
+        duration = min(duration, window[1]) if duration else window[1]
     events = runner.events(duration, record_size, time_offset_s)
     if progress is not None:
         progress(reached if error else (total or reached), total or reached)

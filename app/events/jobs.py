@@ -90,6 +90,11 @@ NOT_READY_DELAY_S = 15.0
 COVER_SLACK_S = 1.0
 """The two streams are anchored by the clock independently: edges and holes up to this are
 covered."""
+WARM_UP_S = 5.0
+"""A detect segment that starts before the main segment is looked at from this long before
+the main segment's start (not from its own start): what is in the picture then is tracked
+already at the start, so it is known to belong to the segment before (one full-frame look
+at least, every `PipelineConfig.confirm_interval_s`)."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,9 @@ class _Source:
     segment_id: int
     offset_s: float = 0.0
     record_size: tuple[int, int] | None = None
+    window: tuple[float, float] | None = None
+    """The part of a detect file the main segment needs (its seconds): the main segment's
+    time, plus `WARM_UP_S` before it."""
 
 
 def _covers(parts: list[Segment], start: datetime, end: datetime) -> bool:
@@ -134,16 +142,21 @@ def sources(session: Session, segment: Segment, now: datetime) -> list[_Source]:
         )
     )
     if parts and _covers(parts, segment.start, segment.end):
-        return [
-            _Source(
-                p.object_key,
-                p.sha256,
-                p.id or 0,
-                (p.start - segment.start).total_seconds(),
-                (segment.width, segment.height),
+        out = []
+        for p in parts:
+            offset = (p.start - segment.start).total_seconds()
+            window = (max(0.0, -offset - WARM_UP_S), segment.duration_s - offset)
+            out.append(
+                _Source(
+                    p.object_key,
+                    p.sha256,
+                    p.id or 0,
+                    offset,
+                    (segment.width, segment.height),
+                    window,
+                )
             )
-            for p in parts
-        ]
+        return out
     latest = footage.latest_end(session, segment.camera_id, SegmentStream.detect)
     if (latest is None or latest < segment.end) and now < segment.end + DETECT_WAIT:
         raise NotReady(
@@ -159,9 +172,10 @@ def index_segment(jc: JobContext) -> None:
     """Verify the original(s), run the detection pipeline, store events and thumbnails.
 
     Dual-stream cameras: detection runs on the detect-stream segments that cover this main
-    segment (`sources`); the pipeline scales boxes to the recorded frame and shifts times
-    onto this segment's clock, and only the sightings that start within it are kept (one
-    starting earlier belongs to the segment before).
+    segment (`sources`), on the part of each that the main segment needs (`WARM_UP_S`); the
+    pipeline scales boxes to the recorded frame and shifts times onto this segment's clock,
+    and only the sightings that start within it are kept (one starting earlier belongs to
+    the segment before).
 
     A file that fails to decode part-way keeps the events found up to the failure; the job
     then fails (no retry: the bytes will not change) with the reason and the frame count.
@@ -193,14 +207,13 @@ def index_segment(jc: JobContext) -> None:
                 progress=functools.partial(_progress, jc, decoded, total),
                 record_size=src.record_size,
                 time_offset_s=src.offset_s,
+                window=src.window,
             )
         found = result.events
-        if len(todo) > 1:  # several files: keep what starts here, track ids kept apart
-            found = [
-                replace(e, track_id=e.track_id + n * TRACK_ID_STRIDE)
-                for e in found
-                if 0.0 <= e.start_s < duration
-            ]
+        if src.window is not None:  # detect files: keep what starts here
+            found = [e for e in found if 0.0 <= e.start_s < duration]
+        if len(todo) > 1:  # several files: track ids kept apart
+            found = [replace(e, track_id=e.track_id + n * TRACK_ID_STRIDE) for e in found]
         events += found
         decoded += result.frames_decoded
         total += result.frames_total

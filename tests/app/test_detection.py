@@ -19,9 +19,11 @@ from tests.conftest import DETECTOR_MODEL, FOOTAGE
 def test_the_cores_are_shared_between_the_jobs_at_once() -> None:
     alone = DetectorProvider(DETECTOR_MODEL, "cpu")
     assert alone.get().threads == cpu_cores()
+    assert alone.get().streams == 1
     busy = DetectorProvider(DETECTOR_MODEL, "cpu")
     busy.jobs_at_once = 2
     assert busy.get().threads == max(1, cpu_cores() // 2)
+    assert busy.get().streams == min(2, cpu_cores())  # two inferences side by side
     fixed = DetectorProvider(DETECTOR_MODEL, "cpu", threads=3)
     fixed.jobs_at_once = 8
     assert fixed.get().threads == 3
@@ -46,6 +48,7 @@ def test_the_api_pool_shares_the_cores_between_its_job_threads(settings: Setting
         assert client.get("/readyz").json()["checks"]["detector"] == "ok"
         detector = app.state.ctx.detectors.get()
         assert detector.threads == max(1, cpu_cores() // 2)
+        assert detector.streams == min(2, cpu_cores())
 
 
 def test_detect_cli_refuses_a_thread_count_that_is_not_a_number() -> None:

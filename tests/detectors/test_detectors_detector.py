@@ -325,3 +325,38 @@ def test_the_backends_run_on_the_threads_asked_for(threads: int | None) -> None:
     onnx = Detector(str(ONNX_MODEL), device="cpu", threads=threads)
     assert isinstance(onnx._backend, _OnnxBackend)
     assert onnx._backend.session.get_session_options().intra_op_num_threads == want
+
+
+def test_pipelines_sharing_a_detector_at_once_find_what_each_finds_alone() -> None:
+    """A worker's `--concurrency 2` runs two pipelines on one detector with two OpenVINO
+    streams: the shared infer requests must never mix one pipeline's pictures or results
+    with the other's."""
+    import threading
+
+    from detectors import run_pipeline
+
+    det = Detector(str(OPENVINO_MODEL), device="cpu", threads=1, streams=2)
+    assert [p.compiled.get_property("NUM_STREAMS") for p in det._backend._pools.values()] == [
+        min(2, cpu_cores())
+    ]
+
+    def events(path: Path) -> list[tuple[str, float, float, float]]:
+        result = run_pipeline(path, det)
+        return [(e.label, e.start_s, e.end_s, e.confidence) for e in result.events]
+
+    files = [INTERSECTION, MOTORCYCLES, STREET]
+    alone = {f: events(f) for f in files}
+    together: dict[Path, list[list[tuple[str, float, float, float]]]] = {f: [] for f in files}
+
+    def run(order: list[Path]) -> None:
+        for f in order:
+            together[f].append(events(f))
+
+    threads = [threading.Thread(target=run, args=(o,)) for o in (files, files[::-1])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for f in files:
+        assert alone[f], f
+        assert together[f] == [alone[f], alone[f]], f

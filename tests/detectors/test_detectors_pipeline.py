@@ -203,3 +203,33 @@ def test_hardware_decoding_is_chosen_by_the_environment() -> None:
     assert PipelineConfig.from_env({}).hw_decode is False
     assert PipelineConfig.from_env({"WARDCAM_DETECTOR_HW_DECODE": "1"}).hw_decode is True
     assert PipelineConfig.from_env({"WARDCAM_DETECTOR_HW_DECODE": "0"}).hw_decode is False
+
+
+def test_a_window_decodes_only_its_part_of_the_file(detector: Detector, tmp_path: Path) -> None:
+    """A dual-stream record segment needs only the part of a detect segment that overlaps
+    it: the GOPs outside the window are not decoded, events end by its end, and what the
+    whole file shows inside the window is found there too."""
+    from tests.app.fleet.media import rendition
+
+    from .assets import INTERSECTION
+
+    sub = rendition(INTERSECTION, tmp_path / "sub.mp4", 480, gop_s=2.0)  # 30.3 s
+    whole = run_pipeline(sub, detector)
+    part = run_pipeline(sub, detector, window=(10.0, 20.0))
+    assert whole.error is None and part.error is None, (whole.error, part.error)
+    assert part.decode is not None and whole.decode is not None
+    # the window's 10 s at 30 fps, and at most one GOP (2 s) more; the whole file: 681
+    # frames decoded of 909 (the tails of GOPs after their last sample are skipped)
+    assert 0 < part.decode.packets_decoded <= 12 * 30 < whole.decode.packets_decoded, (
+        part.decode,
+        whole.decode,
+    )
+    assert part.frames_decoded == whole.frames_decoded  # read to the end: not truncated
+    assert part.events
+    assert all(e.start_s >= 9.0 and e.end_s <= 20.0 + 1e-6 for e in part.events)
+    for e in part.events:
+        _check_event(e, 20.0)
+    inside = {e.label for e in whole.events if e.start_s < 17.0 and e.end_s > 13.0}
+    assert inside and inside <= {e.label for e in part.events}, (inside, part.events)
+    with pytest.raises(ValueError, match="empty window"):
+        run_pipeline(sub, detector, window=(5.0, 5.0))

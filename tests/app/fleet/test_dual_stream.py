@@ -186,3 +186,55 @@ def test_without_the_detect_stream_the_main_segment_is_indexed(world: World) -> 
     assert InProcessPool(ctx, 0).run_until_idle() == 1  # waited long enough: no postponing
     assert _job(world, job_id)[0] == "done"
     assert len(_events(world, main_id)) >= 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_main_segment_cut_elsewhere_needs_only_its_part_of_the_detect_stream(
+    world: World, sub_parts: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The two streams are cut at different moments: a main segment covering 10-25 s of the
+    clip takes 5-15 s of the first detect segment (its last 5 s, plus a warm-up) and 0-10 s
+    of the second. The job decodes those parts only, and keeps what starts within it."""
+    from app.jobs.pool import InProcessPool
+    from detectors import run_pipeline
+    from tests.app.fleet.media import rendition
+
+    ctx = world.client.app.state.ctx  # type: ignore[attr-defined]
+    cam = world.camera(
+        stream_url="rtsp://cam.example:554/main", detect_stream_url="rtsp://cam.example:554/sub"
+    )
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=60)
+    main_part = rendition(MAIN, tmp_path / "main_10_25.mp4", 640, first=300, last=750)
+    a_id, a_end, _ = _store(ctx, cam["id"], sub_parts[0], start, "detect")
+    _store(ctx, cam["id"], sub_parts[1], a_end, "detect")
+    main_id, main_end, job_id = _store(
+        ctx, cam["id"], main_part, start + timedelta(seconds=10), "main"
+    )
+
+    detector = ctx.detectors.get()
+    decoded: list[int] = []
+    real = run_pipeline
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        decoded.append(result.decode.packets_decoded)
+        return result
+
+    monkeypatch.setattr("app.events.jobs.run_pipeline", counting)  # the real one, counted
+    assert InProcessPool(ctx, 0).run_until_idle() == 1
+    assert _job(world, job_id)[0] == "done"
+    # the first detect segment from 5 s (a 2 s GOP boundary) to its end at 15 s, the second
+    # from its start to 10 s and at most a GOP more: 20-22 s of 30 fps at most, not their
+    # 30.3 s (measured: 241 + 267 frames decoded against 326 + 358 for the whole files)
+    assert len(decoded) == 2 and 10 * 30 <= sum(decoded) <= 22 * 30, decoded
+    whole = [real(p, detector).decode.packets_decoded for p in sub_parts]
+    assert sum(decoded) < 0.8 * sum(whole), (decoded, whole)
+
+    dual = _events(world, main_id)
+    assert dual
+    length = (main_end - (start + timedelta(seconds=10))).total_seconds()
+    times = [(_utc(e[1]) - start).total_seconds() - 10 for e in dual]
+    assert all(0 <= t < length for t in times), times
+    assert any(t < 5 for t in times) and any(t >= 5 for t in times)  # both parts, in place
+    del a_id
