@@ -26,6 +26,9 @@ from app.footage.models import Segment, SegmentStatus, SegmentStream
 from app.jobs.models import Job, JobState
 
 MAIN = SegmentStream.main.value
+LOCK_ORDER = (col(CameraStream.camera_id), col(CameraStream.stream))
+"""The order a transaction locking several stream rows takes them in (`renew`; the store
+queue sorts its batch by camera and stream the same way): no two wait for each other."""
 DETECT = SegmentStream.detect.value
 
 
@@ -142,18 +145,25 @@ def renew(session: Session, worker: str, ids: Sequence[int], lease: timedelta) -
     if not ids:
         return set()
     now = utcnow()
-    session.execute(
-        update(CameraStream)
-        .where(col(CameraStream.id).in_(ids), col(CameraStream.worker) == worker)
-        .values(lease_until=now + lease)
-        .execution_options(synchronize_session=False)
-    )
+    # Locked in `LOCK_ORDER` first: a store-queue transaction locks the rows of the segments
+    # it stores in that order too (`count_segment`), and one UPDATE of them all locked them
+    # in whatever order it found them: a deadlock (seen at 30 cameras recorded and indexed
+    # on one node).
     held = session.exec(
-        select(CameraStream.id).where(
-            col(CameraStream.id).in_(ids), col(CameraStream.worker) == worker
-        )
+        select(CameraStream.id)
+        .where(col(CameraStream.id).in_(ids), col(CameraStream.worker) == worker)
+        .order_by(*LOCK_ORDER)
+        .with_for_update()
     ).all()
-    return {i for i in held if i is not None}
+    mine = [i for i in held if i is not None]
+    if mine:
+        session.execute(
+            update(CameraStream)
+            .where(col(CameraStream.id).in_(mine))
+            .values(lease_until=now + lease)
+            .execution_options(synchronize_session=False)
+        )
+    return set(mine)
 
 
 def release(session: Session, worker: str, row_id: int, state: str = "unassigned") -> None:
@@ -180,7 +190,8 @@ def report(session: Session, worker: str, row_id: int, **values: Any) -> bool:
 
 def count_segment(session: Session, worker: str, row_id: int, **values: Any) -> bool:
     """Count a segment (and what it measured) if `worker` holds the stream: whether it does.
-    Storing, this is the fence: the updated row stays locked until the store commits."""
+    Storing, this is the fence: the updated row stays locked until the store commits (a
+    transaction storing several takes them in `LOCK_ORDER`)."""
     return report(session, worker, row_id, segments=col(CameraStream.segments) + 1, **values)
 
 

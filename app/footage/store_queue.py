@@ -189,6 +189,9 @@ class StoreQueue:
                 window = _Window()
 
     def _store(self, batch: list[_Item]) -> None:
+        # The fences lock their stream rows until the commit: in the order the lease renewal
+        # locks them too (`app.fleet.repository.LOCK_ORDER`), or the two deadlock.
+        batch = sorted(batch, key=lambda it: (it.camera_id, it.stream.value))
         try:
             with self.ctx.transaction() as session:
                 audit = Batch()

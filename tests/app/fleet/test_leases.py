@@ -3,8 +3,12 @@ fence refuses a worker that lost it, and only active cameras with a URL are want
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from tests.conftest import World
@@ -59,3 +63,47 @@ def test_one_holder_takeover_and_fence(world: World) -> None:
     assert r.status_code == 200
     with ctx.transaction() as s:
         assert fleet.wanted(s) == {}
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_renewal_and_a_store_batch_lock_the_streams_in_one_order(world: World) -> None:
+    """A store-queue transaction holds the rows of the streams whose segments it stores
+    (the fence) until it commits, taking them by camera; the lease renewal of all of a
+    worker's streams must take them in that order too, or each waits for the other (a
+    deadlock, seen with 30 cameras recorded and indexed on one node). Here the later
+    camera's row lies first in the table, where a plain UPDATE of both found it first."""
+    from app.fleet import repository as fleet
+
+    ctx = world.client.app.state.ctx  # type: ignore[attr-defined]
+    cams = [world.camera(stream_url=f"rtsp://10.0.0.{i}/main")["id"] for i in (1, 2)]
+    with ctx.transaction() as s:
+        fleet.sync(s)
+        rows = {w.camera_id: r for r, w in fleet.wanted(s).items()}
+        assert len(fleet.claim(s, "A", LEASE, 10, list(rows.values()))) == 2
+    first, second = rows[cams[0]], rows[cams[1]]
+    with ctx.transaction() as s:  # a new version of the first camera's row: now last
+        assert fleet.count_segment(s, "A", first)
+    with ctx.engine.connect() as c:
+        order = [r for (r,) in c.execute(text("SELECT id FROM camera_stream ORDER BY ctid"))]
+    assert order.index(second) < order.index(first)
+
+    renewed: list[set[int]] = []
+    with ctx.transaction() as batch:
+        batch.execute(text("SET LOCAL lock_timeout = '5s'"))
+        assert fleet.count_segment(batch, "A", first)  # the batch's first segment
+        renewal = threading.Thread(
+            target=lambda: renewed.append(_renew(ctx, [first, second])), daemon=True
+        )
+        renewal.start()
+        time.sleep(1.0)  # the renewal waits for the first row, holding no other
+        assert renewal.is_alive()
+        assert fleet.count_segment(batch, "A", second)  # not held by the renewal
+    renewal.join(10)
+    assert renewed == [{first, second}]
+
+
+def _renew(ctx: Any, ids: list[int]) -> set[int]:
+    from app.fleet import repository as fleet
+
+    with ctx.transaction() as s:
+        return fleet.renew(s, "A", ids, LEASE)
