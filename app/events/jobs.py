@@ -86,7 +86,11 @@ def replace_events(
 DETECT_WAIT = timedelta(minutes=3)
 """How long after a dual-stream segment's end its index waits for the detect stream to cover
 it; then (the sub-stream is down) the main segment is indexed itself."""
-NOT_READY_DELAY_S = 15.0
+NOT_READY_DELAY_S = 5.0
+"""How long a dual-stream index waits before it looks for the detect stream again. The two
+streams are cut within a GOP or so of each other, so the detect segment is mostly stored
+seconds after the main one: at 15 s, the wait was most of a live camera's index lag (p50
+16.6 s with 10 s segments, `benchmarks/live.py`); a look costs two queries."""
 COVER_SLACK_S = 1.0
 """The two streams are anchored by the clock independently: edges and holes up to this are
 covered."""
