@@ -110,11 +110,13 @@ class Bench:
             assert org.id is not None
             return org.id
 
-    def add_cameras(self, urls: list[str]) -> None:
+    def add_cameras(self, urls: list[str], detect_urls: list[str] | None = None) -> None:
+        """Register cameras with these stream URLs (and these detect sub-stream URLs)."""
         from app.cameras.models import Camera, CameraStatus, SharingPolicy
 
+        subs: list[str | None] = list(detect_urls) if detect_urls else [None] * len(urls)
         with self.ctx.transaction() as session:
-            for url in urls:
+            for url, sub in zip(urls, subs, strict=True):
                 cam = Camera(
                     org_id=self.org_id,
                     name=f"bench {len(self.cameras)}",
@@ -122,6 +124,7 @@ class Bench:
                     longitude=105.85,
                     timezone="Asia/Ho_Chi_Minh",
                     stream_url_encrypted=self.ctx.secret_box.encrypt(url),
+                    detect_url_encrypted=self.ctx.secret_box.encrypt(sub) if sub else None,
                     sharing_policy=SharingPolicy.owner_approval,
                     status=CameraStatus.active,
                 )

@@ -56,27 +56,6 @@ class Node(Bench):
     """The fleet benchmark's database and camera registry, with dual-stream cameras and a
     node that records and indexes."""
 
-    def add_dual(self, pairs: list[tuple[str, str]]) -> None:
-        from app.cameras.models import Camera, CameraStatus, SharingPolicy
-
-        with self.ctx.transaction() as session:
-            for main, sub in pairs:
-                cam = Camera(
-                    org_id=self.org_id,
-                    name=f"live {len(self.cameras)}",
-                    latitude=21.03,
-                    longitude=105.85,
-                    timezone="Asia/Ho_Chi_Minh",
-                    stream_url_encrypted=self.ctx.secret_box.encrypt(main),
-                    detect_url_encrypted=self.ctx.secret_box.encrypt(sub),
-                    sharing_policy=SharingPolicy.owner_approval,
-                    status=CameraStatus.active,
-                )
-                session.add(cam)
-                session.flush()
-                assert cam.id is not None
-                self.cameras.append(cam.id)
-
     def node(self, concurrency: int) -> psutil.Process:
         log = (self.work / "node.log").open("ab")
         proc = subprocess.Popen(
@@ -192,11 +171,9 @@ def main() -> None:
                 180,
             )
             k = len(clips)
-            node.add_dual(
-                [
-                    (srv.url("digest", f"/main{i % k}"), srv.url("digest", f"/sub{i % k}"))
-                    for i in range(args.cameras)
-                ]
+            node.add_cameras(
+                [srv.url("digest", f"/main{i % k}") for i in range(args.cameras)],
+                [srv.url("digest", f"/sub{i % k}") for i in range(args.cameras)],
             )
             warm = wait_for(
                 "every camera indexed once",
