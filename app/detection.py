@@ -15,7 +15,6 @@ from __future__ import annotations
 import threading
 
 from detectors import ENV_MODEL, Detector, DetectorLoadError, inference_threads
-from detectors.detector import cpu_cores
 
 FIX = (
     f"set {ENV_MODEL} to a detection model that exists on this machine (a .pt, .onnx, "
@@ -53,7 +52,7 @@ class DetectorProvider:
                         self.model,
                         self.device,
                         threads=threads,
-                        streams=min(max(1, self.jobs_at_once), cpu_cores()),
+                        streams=self.jobs_at_once,
                     )
                 except ImportError as exc:
                     self._error = one_line(

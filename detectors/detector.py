@@ -228,9 +228,7 @@ class _OpenVINOBackend:
     #: reuse a compiled shape holding the wanted one when it has at most this much more area
     REUSE_AREA = 1.15
 
-    def __init__(
-        self, model_dir: Path, model_name: str, threads: int | None = None, streams: int = 1
-    ) -> None:
+    def __init__(self, model_dir: Path, model_name: str, threads: int, streams: int) -> None:
         import yaml
 
         xmls = sorted(model_dir.glob("*.xml"))
@@ -246,7 +244,6 @@ class _OpenVINOBackend:
         self.names = _parse_names(meta.get("names"))
         _check_names(model_name, self.names, meta.get("task"))
         self._xml = xmls[0]
-        threads = threads if threads else inference_threads()
         self._props: dict[str, Any] = {
             "PERFORMANCE_HINT": "LATENCY",
             "INFERENCE_NUM_THREADS": threads,
@@ -378,12 +375,12 @@ class _OVJob:
 
 
 class _OnnxBackend:
-    def __init__(self, path: Path, model_name: str, threads: int | None = None) -> None:
+    def __init__(self, path: Path, model_name: str, threads: int) -> None:
         try:
             import onnxruntime as ort
 
             opts = ort.SessionOptions()
-            opts.intra_op_num_threads = threads if threads else inference_threads()
+            opts.intra_op_num_threads = threads
             self.session = ort.InferenceSession(
                 str(path), opts, providers=["CPUExecutionProvider"]
             )
@@ -493,8 +490,8 @@ class Detector:
         self.device = resolve_device(device)
         #: CPU threads one inference uses (the OpenVINO / onnxruntime paths)
         self.threads = threads if threads else inference_threads()
-        #: inferences that may run side by side (OpenVINO streams)
-        self.streams = max(1, streams)
+        #: inferences that may run side by side (OpenVINO streams; never more than cores)
+        self.streams = max(1, min(streams, cpu_cores()))
         self.backend_name: str
         self._backend: _Backend | None = None
         self._yolo: Any = None

@@ -742,6 +742,8 @@ def run_pipeline(
     camera's detect segments are cut at other moments than its record segments, so a record
     segment needs only the edge of one of them: decoding it whole doubled the work.
     """
+    if window is not None and not window[0] < window[1]:
+        raise ValueError(f"empty window {window}")  # before the file is opened
     cfg = config or PipelineConfig()
     try:
         hwaccel = "cuda" if cfg.hw_decode and detector.prefers_batches else None
@@ -753,8 +755,6 @@ def run_pipeline(
         native = min(detector.input_size / info.width, detector.input_size / info.height)
         if native <= cfg.skip_loop_filter_below + 1e-9:
             decoder.skip_loop_filter()
-    if window is not None and not window[0] < window[1]:
-        raise ValueError(f"empty window {window}")
     runner = _Runner(detector, cfg, info, window)
     sampler = runner.sampler
     error: str | None = None
