@@ -564,7 +564,10 @@ class _Runner:
         duration: float,
         record_size: tuple[int, int] | None,
         time_offset_s: float,
+        from_s: float = 0.0,
     ) -> list[Event]:
+        """The events of the finished tracks; a track that began before ``from_s`` (seen in
+        the warm-up before a window) starts there: it is still in the picture."""
         self.flush(final=True)
         cfg = self.config
         rules = self.rules
@@ -576,10 +579,13 @@ class _Runner:
         events: list[Event] = []
         for tr in self.tracker.finish():
             for k, span in enumerate(track_spans(tr, rules, times, native)):
+                start = max(span.start_s, from_s)
                 end = min(span.end_s, duration) if duration > 0 else span.end_s
-                if end <= span.start_s:
+                if end <= start:
                     continue
-                keep = self._best_in(tr.track_id, span.label, span.start_s, end)
+                keep = self._best_in(tr.track_id, span.label, start, end) or self._best_in(
+                    tr.track_id, span.label, span.start_s, end
+                )
                 if keep is not None:
                     crop, box, best_t = keep.crop, keep.box, keep.t
                 else:
@@ -600,11 +606,11 @@ class _Runner:
                 events.append(
                     Event(
                         label=span.label,
-                        start_s=span.start_s + time_offset_s,
+                        start_s=start + time_offset_s,
                         end_s=end + time_offset_s,
                         confidence=float(span.confidence),
                         box=(box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy),
-                        best_s=min(max(best_t, span.start_s), end) + time_offset_s,
+                        best_s=min(max(best_t, start), end) + time_offset_s,
                         color=color,
                         thumbnail_jpeg=_encode_jpeg(crop, cfg.thumbnail_max_side,
                                                     cfg.thumbnail_quality),
@@ -725,6 +731,7 @@ def run_pipeline(
     record_size: tuple[int, int] | None = None,
     time_offset_s: float = 0.0,
     window: tuple[float, float] | None = None,
+    warm_up_s: float = 0.0,
 ) -> PipelineResult:
     """Index one video file.  Never raises for bad video: see ``PipelineResult.error``.
 
@@ -737,13 +744,19 @@ def run_pipeline(
     ``time_offset_s`` is added to every event time (the detect file's start on the clock the
     caller uses, e.g. seconds after the start of the record segment).
 
-    ``window`` ``(start, end)``: only that part of the file (its seconds) is looked at; the
-    GOPs outside it are not decoded and events end by ``end`` at the latest. A dual-stream
+    ``window`` ``(start, end)``: only that part of the file (its seconds) is indexed; the
+    GOPs outside it are not decoded and events lie within it. A dual-stream
     camera's detect segments are cut at other moments than its record segments, so a record
     segment needs only the edge of one of them: decoding it whole doubled the work.
+
+    ``warm_up_s``: with a window, the file is looked at from this long before its start, for
+    context only: what is in the picture at the window's start is tracked already (and its
+    event starts at the window's start: it is still there), the scene's layout is known.
     """
     if window is not None and not window[0] < window[1]:
         raise ValueError(f"empty window {window}")  # before the file is opened
+    if warm_up_s < 0:
+        raise ValueError(f"negative warm-up {warm_up_s}")
     cfg = config or PipelineConfig()
     try:
         hwaccel = "cuda" if cfg.hw_decode and detector.prefers_batches else None
@@ -755,7 +768,8 @@ def run_pipeline(
         native = min(detector.input_size / info.width, detector.input_size / info.height)
         if native <= cfg.skip_loop_filter_below + 1e-9:
             decoder.skip_loop_filter()
-    runner = _Runner(detector, cfg, info, window)
+    looked = None if window is None else (max(0.0, window[0] - warm_up_s), window[1])
+    runner = _Runner(detector, cfg, info, looked)
     sampler = runner.sampler
     error: str | None = None
     code: str | None = None
@@ -787,7 +801,7 @@ def run_pipeline(
         duration = min(duration, reached / info.fps) if duration else reached / info.fps
     if window is not None:
         duration = min(duration, window[1]) if duration else window[1]
-    events = runner.events(duration, record_size, time_offset_s)
+    events = runner.events(duration, record_size, time_offset_s, window[0] if window else 0.0)
     if progress is not None:
         progress(reached if error else (total or reached), total or reached)
     out_w, out_h = record_size or (info.width, info.height)

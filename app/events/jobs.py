@@ -96,9 +96,9 @@ COVER_SLACK_S = 1.0
 covered."""
 WARM_UP_S = 5.0
 """A detect segment that starts before the main segment is looked at from this long before
-the main segment's start (not from its own start): what is in the picture then is tracked
-already at the start, so it is known to belong to the segment before (one full-frame look
-at least, every `PipelineConfig.confirm_interval_s`)."""
+the main segment's start (not from its own start), for context: what is in the picture then
+is tracked already at the start (one full-frame look at least, every
+`PipelineConfig.confirm_interval_s`) and its event starts at the main segment's start."""
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,8 @@ class _Source:
     offset_s: float = 0.0
     record_size: tuple[int, int] | None = None
     window: tuple[float, float] | None = None
-    """The part of a detect file the main segment needs (its seconds): the main segment's
-    time, plus `WARM_UP_S` before it."""
+    """The part of a detect file the main segment covers (its seconds); the pipeline looks
+    from `WARM_UP_S` before it."""
 
 
 def _covers(parts: list[Segment], start: datetime, end: datetime) -> bool:
@@ -149,7 +149,7 @@ def sources(session: Session, segment: Segment, now: datetime) -> list[_Source]:
         out = []
         for p in parts:
             offset = (p.start - segment.start).total_seconds()
-            window = (max(0.0, -offset - WARM_UP_S), segment.duration_s - offset)
+            window = (max(0.0, -offset), segment.duration_s - offset)
             out.append(
                 _Source(
                     p.object_key,
@@ -176,10 +176,10 @@ def index_segment(jc: JobContext) -> None:
     """Verify the original(s), run the detection pipeline, store events and thumbnails.
 
     Dual-stream cameras: detection runs on the detect-stream segments that cover this main
-    segment (`sources`), on the part of each that the main segment needs (`WARM_UP_S`); the
-    pipeline scales boxes to the recorded frame and shifts times onto this segment's clock,
-    and only the sightings that start within it are kept (one starting earlier belongs to
-    the segment before).
+    segment (`sources`), on the part of each that the main segment covers (and `WARM_UP_S`
+    before it); the pipeline scales boxes to the recorded frame, shifts times onto this
+    segment's clock and keeps events within it: an object already in the picture at its
+    start is an event from its start, as in a single-stream camera's segment.
 
     A file that fails to decode part-way keeps the events found up to the failure; the job
     then fails (no retry: the bytes will not change) with the reason and the frame count.
@@ -189,7 +189,6 @@ def index_segment(jc: JobContext) -> None:
         if segment is None:
             raise PermanentJobError(f"segment {jc.segment_id} does not exist")
         todo = sources(session, segment, utcnow())
-        duration = segment.duration_s
     try:
         detector = jc.app.detectors.get()
     except DetectorLoadError as exc:  # one line saying how to fix it; retrying cannot help
@@ -212,10 +211,9 @@ def index_segment(jc: JobContext) -> None:
                 record_size=src.record_size,
                 time_offset_s=src.offset_s,
                 window=src.window,
+                warm_up_s=WARM_UP_S,
             )
         found = result.events
-        if src.window is not None:  # detect files: keep what starts here
-            found = [e for e in found if 0.0 <= e.start_s < duration]
         if len(todo) > 1:  # several files: track ids kept apart
             found = [replace(e, track_id=e.track_id + n * TRACK_ID_STRIDE) for e in found]
         events += found

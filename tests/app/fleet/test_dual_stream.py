@@ -195,7 +195,9 @@ def test_a_main_segment_cut_elsewhere_needs_only_its_part_of_the_detect_stream(
 ) -> None:
     """The two streams are cut at different moments: a main segment covering 10-25 s of the
     clip takes 5-15 s of the first detect segment (its last 5 s, plus a warm-up) and 0-10 s
-    of the second. The job decodes those parts only, and keeps what starts within it."""
+    of the second. The job decodes those parts only, and keeps what lies within it: what
+    was in the picture before the segment's start and still is, from its start (the cars
+    waiting at the intersection), as the main segment's own index would."""
     from app.jobs.pool import InProcessPool
     from detectors import run_pipeline
     from tests.app.fleet.media import rendition
@@ -237,4 +239,13 @@ def test_a_main_segment_cut_elsewhere_needs_only_its_part_of_the_detect_stream(
     times = [(_utc(e[1]) - start).total_seconds() - 10 for e in dual]
     assert all(0 <= t < length for t in times), times
     assert any(t < 5 for t in times) and any(t >= 5 for t in times)  # both parts, in place
+    # What the first detect segment on its own tracks from before 9 s to after 11 s (the
+    # main segment's start at 10 s) is on the main segment from its start.
+    across = {
+        e.label
+        for e in real(sub_parts[0], detector).events
+        if e.start_s < 9.0 and e.end_s > 11.0
+    }
+    at_start = {e[0] for e, t in zip(dual, times, strict=True) if t < 0.5}
+    assert across and across <= at_start, (across, at_start, dual)
     del a_id
