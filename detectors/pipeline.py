@@ -732,6 +732,7 @@ def run_pipeline(
     time_offset_s: float = 0.0,
     window: tuple[float, float] | None = None,
     warm_up_s: float = 0.0,
+    follow_s: float = 0.0,
 ) -> PipelineResult:
     """Index one video file.  Never raises for bad video: see ``PipelineResult.error``.
 
@@ -752,11 +753,14 @@ def run_pipeline(
     ``warm_up_s``: with a window, the file is looked at from this long before its start, for
     context only: what is in the picture at the window's start is tracked already (and its
     event starts at the window's start: it is still there), the scene's layout is known.
+    ``follow_s``: and on for this long past its end: what the next sample after the window
+    still sees was there up to its end (its event runs to the end, as it would at the end of
+    the file: without it, up to a sample interval of presence before the cut was lost).
     """
     if window is not None and not window[0] < window[1]:
         raise ValueError(f"empty window {window}")  # before the file is opened
-    if warm_up_s < 0:
-        raise ValueError(f"negative warm-up {warm_up_s}")
+    if warm_up_s < 0 or follow_s < 0:
+        raise ValueError(f"negative warm-up {warm_up_s} or follow {follow_s}")
     cfg = config or PipelineConfig()
     try:
         hwaccel = "cuda" if cfg.hw_decode and detector.prefers_batches else None
@@ -768,7 +772,9 @@ def run_pipeline(
         native = min(detector.input_size / info.width, detector.input_size / info.height)
         if native <= cfg.skip_loop_filter_below + 1e-9:
             decoder.skip_loop_filter()
-    looked = None if window is None else (max(0.0, window[0] - warm_up_s), window[1])
+    looked = None
+    if window is not None:
+        looked = (max(0.0, window[0] - warm_up_s), window[1] + follow_s)
     runner = _Runner(detector, cfg, info, looked)
     sampler = runner.sampler
     error: str | None = None

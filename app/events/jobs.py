@@ -100,6 +100,11 @@ the main segment's start (not from its own start), for context: what is in the p
 is tracked already at the start (one full-frame look at least, every
 `PipelineConfig.confirm_interval_s`) and its event starts at the main segment's start."""
 
+FOLLOW_S = 1.5
+"""… and on for this long past the main segment's end: the next sample (one a second at the
+least) says what was still in the picture at the end, so its event runs to the end (and the
+next segment's starts there): no gap between the two."""
+
 
 @dataclass(frozen=True)
 class _Source:
@@ -176,10 +181,11 @@ def index_segment(jc: JobContext) -> None:
     """Verify the original(s), run the detection pipeline, store events and thumbnails.
 
     Dual-stream cameras: detection runs on the detect-stream segments that cover this main
-    segment (`sources`), on the part of each that the main segment covers (and `WARM_UP_S`
-    before it); the pipeline scales boxes to the recorded frame, shifts times onto this
-    segment's clock and keeps events within it: an object already in the picture at its
-    start is an event from its start, as in a single-stream camera's segment.
+    segment (`sources`), on the part of each that the main segment covers (from `WARM_UP_S`
+    before it to `FOLLOW_S` after it); the pipeline scales boxes to the recorded frame,
+    shifts times onto this segment's clock and keeps events within it: an object already in
+    the picture at its start is an event from its start, as in a single-stream camera's
+    segment, and one still there at its end runs to its end.
 
     A file that fails to decode part-way keeps the events found up to the failure; the job
     then fails (no retry: the bytes will not change) with the reason and the frame count.
@@ -212,6 +218,7 @@ def index_segment(jc: JobContext) -> None:
                 time_offset_s=src.offset_s,
                 window=src.window,
                 warm_up_s=WARM_UP_S,
+                follow_s=FOLLOW_S,
             )
         found = result.events
         if len(todo) > 1:  # several files: track ids kept apart

@@ -238,29 +238,41 @@ def test_a_window_decodes_only_its_part_of_the_file(detector: Detector, tmp_path
 def test_a_warm_up_before_a_window_is_context_not_events(
     detector: Detector, tmp_path: Path
 ) -> None:
-    """Looked at from 5 s before the window: the events are those of a look at 5-20 s, cut
-    to the window: what is in the picture at its start (cars waiting at the intersection)
-    is an event from that start, what left before it is none."""
+    """Looked at from 5 s before the window to 1.5 s after it: the events are those of a
+    look at 5-21.45 s, cut to the window: what is in the picture at its start (cars waiting
+    at the intersection) is an event from that start, what is still there at its end (the
+    sample after it sees them; the last one in it is 0.45 s before it) one to its end, what
+    left before it is none."""
     from tests.app.fleet.media import rendition
 
     from .assets import INTERSECTION
 
     sub = rendition(INTERSECTION, tmp_path / "sub.mp4", 480, gop_s=2.0)
-    longer = run_pipeline(sub, detector, window=(5.0, 20.0))
-    warm = run_pipeline(sub, detector, window=(10.0, 20.0), warm_up_s=5.0, time_offset_s=-10)
+    longer = run_pipeline(sub, detector, window=(5.0, 21.45))
+    warm = run_pipeline(
+        sub, detector, window=(10.0, 19.95), warm_up_s=5.0, follow_s=1.5, time_offset_s=-10
+    )
+    length = 9.95
     assert warm.error is None and warm.events
-    assert all(0.0 <= e.start_s < e.end_s <= 10.0 + 1e-6 for e in warm.events)
+    assert all(0.0 <= e.start_s < e.end_s <= length + 1e-6 for e in warm.events)
     assert all(e.start_s <= e.best_s <= e.end_s for e in warm.events)
 
     def spans(events: list[Event], cut: float) -> list[tuple[str, float, float]]:
         return sorted(
-            (e.label, round(max(e.start_s, cut) - cut, 3), round(e.end_s - cut, 3))
+            (
+                e.label,
+                round(max(e.start_s, cut) - cut, 3),
+                round(min(e.end_s, cut + length) - cut, 3),
+            )
             for e in events
-            if e.end_s > cut
+            if e.end_s > cut and e.start_s < cut + length
         )
 
     assert spans(warm.events, 0.0) == spans(longer.events, 10.0)
     assert len([e for e in warm.events if e.start_s == 0.0]) >= 3
+    assert len([e for e in warm.events if e.end_s == pytest.approx(length)]) >= 3
     assert any(e.start_s < 9.0 and e.end_s < 10.0 for e in longer.events)  # gone: no event
     with pytest.raises(ValueError, match="negative warm-up"):
         run_pipeline(sub, detector, window=(10.0, 20.0), warm_up_s=-1.0)
+    with pytest.raises(ValueError, match="negative"):
+        run_pipeline(sub, detector, window=(10.0, 20.0), follow_s=-1.0)

@@ -227,8 +227,9 @@ def test_a_main_segment_cut_elsewhere_needs_only_its_part_of_the_detect_stream(
     assert InProcessPool(ctx, 0).run_until_idle() == 1
     assert _job(world, job_id)[0] == "done"
     # the first detect segment from 5 s (a 2 s GOP boundary) to its end at 15 s, the second
-    # from its start to 10 s and at most a GOP more: 20-22 s of 30 fps at most, not their
-    # 30.3 s (measured: 241 + 267 frames decoded against 326 + 358 for the whole files)
+    # from its start to 11.5 s (1.5 s past the main segment's end) and less than a GOP more:
+    # 20-22 s of 30 fps at most, not their 30.3 s (measured: 241 + 280 frames decoded
+    # against 326 + 358 for the whole files)
     assert len(decoded) == 2 and 10 * 30 <= sum(decoded) <= 22 * 30, decoded
     whole = [real(p, detector).decode.packets_decoded for p in sub_parts]
     assert sum(decoded) < 0.8 * sum(whole), (decoded, whole)
