@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -103,9 +103,9 @@ def test_errors(name: str, pattern: str, tz: str, code: str) -> None:
 def test_future_slack_and_default_now() -> None:
     # A few minutes ahead is a fast camera clock, not an error.
     assert start_from_name("20260601_000500", now=NOW) == utc(2026, 6, 1, 0, 5)
-    # Without `now`, the real clock is used: tomorrow is refused.
-    tomorrow = datetime.now(UTC).replace(microsecond=0).toordinal() + 1
-    name = datetime.fromordinal(tomorrow).strftime("%Y%m%d_%H%M%S")
+    # Without `now`, the real clock is used: a day ahead is refused (a day ahead, not
+    # tomorrow's midnight: ten minutes before midnight that is within the slack).
+    name = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y%m%d_%H%M%S")
     with pytest.raises(IngestError):
         start_from_name(name)
 
