@@ -231,7 +231,8 @@ def test_a_main_segment_cut_elsewhere_needs_only_its_part_of_the_detect_stream(
     # 20-22 s of 30 fps at most, not their 30.3 s (measured: 241 + 280 frames decoded
     # against 326 + 358 for the whole files)
     assert len(decoded) == 2 and 10 * 30 <= sum(decoded) <= 22 * 30, decoded
-    whole = [real(p, detector).decode.packets_decoded for p in sub_parts]
+    alone = [real(p, detector) for p in sub_parts]  # each detect segment indexed whole
+    whole = [r.decode.packets_decoded for r in alone]
     assert sum(decoded) < 0.8 * sum(whole), (decoded, whole)
 
     dual = _events(world, main_id)
@@ -242,11 +243,7 @@ def test_a_main_segment_cut_elsewhere_needs_only_its_part_of_the_detect_stream(
     assert any(t < 5 for t in times) and any(t >= 5 for t in times)  # both parts, in place
     # What the first detect segment on its own tracks from before 9 s to after 11 s (the
     # main segment's start at 10 s) is on the main segment from its start.
-    across = {
-        e.label
-        for e in real(sub_parts[0], detector).events
-        if e.start_s < 9.0 and e.end_s > 11.0
-    }
+    across = {e.label for e in alone[0].events if e.start_s < 9.0 and e.end_s > 11.0}
     at_start = {e[0] for e, t in zip(dual, times, strict=True) if t < 0.5}
     assert across and across <= at_start, (across, at_start, dual)
     del a_id
