@@ -44,7 +44,7 @@ from .detector import Detection, Detector, Look
 from .scene import LookPlan, PlannerConfig, ScenePlanner
 from .spans import SpanRules, track_spans
 from .tracker import Box, SparseTracker, Track, appearance
-from .vocab import VEHICLE_LABELS
+from .vocab import TWO_WHEELERS, VEHICLE_LABELS
 
 ProgressFn = Callable[[int, int], None]
 
@@ -598,6 +598,7 @@ class _Runner:
                         keep.greyscale if keep else True,
                         keep.gains if keep else None,
                         keep.scene_lightness if keep else None,
+                        two_wheeler=span.label in TWO_WHEELERS,
                     )
                 labels: dict[str, float] = {}
                 for s in span.sightings:

@@ -22,6 +22,9 @@ LABELS: tuple[str, ...] = tuple(KEEP_CLASSES.values())
 #: The labels that get a colour.
 VEHICLE_LABELS: frozenset[str] = frozenset({"bicycle", "car", "motorcycle", "bus", "truck"})
 
+#: Vehicles ridden astride: the rider covers most of what the camera sees of them.
+TWO_WHEELERS: frozenset[str] = frozenset({"bicycle", "motorcycle"})
+
 #: Classes one object may be seen as from sample to sample (a van is a car in one frame and a
 #: truck in the next; a scooter a motorcycle or a bicycle): the tracker matches within a family.
 FAMILY: dict[str, int] = {

@@ -1,12 +1,20 @@
-"""Vehicle colour on synthetic crops, and the night / IR rule."""
+"""Vehicle colour on synthetic crops and labelled real ones, and the night / IR rule."""
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
+import av
 import cv2
 import numpy as np
 import pytest
 
 from detectors import PALETTE, dominant_color, frame_gains, is_greyscale
+from detectors.color import frame_lightness
+from detectors.pipeline import _crop, _crop_inner
+from detectors.vocab import TWO_WHEELERS
+from tests.detectors.assets import FOOTAGE
 
 
 def _solid(bgr: tuple[int, int, int], size: tuple[int, int] = (60, 100)) -> np.ndarray:
@@ -82,3 +90,71 @@ def test_white_balance_removes_a_colour_cast() -> None:
     grey_car = np.clip(np.full((60, 100, 3), 90.0) * cast, 0, 255).astype(np.uint8)
     assert dominant_color(grey_car) == "blue"
     assert dominant_color(grey_car, gains=frame_gains(frame)) in {"grey", "black"}
+
+
+def _two_wheeler_crop(paint: tuple[int, int, int]) -> np.ndarray:
+    """A scooter seen from behind: the rider's dark jacket and hair over most of the box, the
+    tyre below, the paint a band on each side."""
+    crop = _solid((60, 60, 60), (120, 80))  # the road around it
+    crop[10:95, 15:65] = (35, 30, 30)  # rider
+    crop[95:118, 32:48] = (10, 10, 10)  # tyre
+    crop[55:100, 12:24] = paint  # the scooter's side panels
+    crop[55:100, 56:68] = paint
+    return crop
+
+
+def test_a_white_scooter_under_its_rider_is_white() -> None:
+    white = _two_wheeler_crop((235, 235, 235))
+    # judged as a car would be, the rider's dark majority makes it black
+    assert dominant_color(white) == "black"
+    assert dominant_color(white, two_wheeler=True) == "white"
+    # a black scooter stays black: its few bright pixels are not a share of the body
+    assert dominant_color(_two_wheeler_crop((20, 20, 20)), two_wheeler=True) == "black"
+
+
+LABELS = Path(__file__).resolve().parents[2] / "benchmarks" / "annotations" / "vehicle_colours.csv"
+
+
+def _labelled_two_wheelers() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(label, inner crop, frame) of every two-wheeler labelled white or black by eye."""
+    rows = [
+        r for r in csv.DictReader(LABELS.open())
+        if r["detected_as"] in TWO_WHEELERS and r["colour"] in {"white", "black"}
+    ]
+    out = []
+    for clip in sorted({r["clip"] for r in rows}):
+        mine = [r for r in rows if r["clip"] == clip]
+        wanted = {int(r["frame"]) for r in mine}
+        frames: dict[int, np.ndarray] = {}
+        with av.open(str(FOOTAGE / clip)) as c:
+            for i, frame in enumerate(c.decode(video=0)):
+                if i in wanted:
+                    frames[i] = frame.to_ndarray(format="bgr24")
+                if i >= max(wanted):
+                    break
+        for r in mine:
+            img = frames[int(r["frame"])]
+            box = (float(r["x1"]), float(r["y1"]), float(r["x2"]), float(r["y2"]))
+            out.append((r["colour"], _crop_inner(_crop(img, box, 0.1)), img))
+    return out
+
+
+def test_labelled_white_motorbikes_of_the_shared_footage_are_white() -> None:
+    """The scooters labelled white by eye (most of them carrying a rider in dark clothes) came
+    out black or grey when judged as cars are; the black ones must not turn white."""
+    seen = _labelled_two_wheelers()
+    whites = [(crop, img) for label, crop, img in seen if label == "white"]
+    blacks = [(crop, img) for label, crop, img in seen if label == "black"]
+    assert len(whites) >= 10 and len(blacks) >= 50
+
+    def called(items: list[tuple[np.ndarray, np.ndarray]], rule: bool, colour: str) -> float:
+        hits = 0
+        for crop, img in items:
+            gains = frame_gains(img)
+            got = dominant_color(crop, False, gains, frame_lightness(img, gains), two_wheeler=rule)
+            hits += got == colour
+        return hits / len(items)
+
+    assert called(whites, False, "white") <= 0.25
+    assert called(whites, True, "white") >= 0.75
+    assert called(blacks, True, "white") <= 0.05
