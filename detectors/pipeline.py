@@ -25,6 +25,7 @@ clock; events then carry boxes in record-frame pixels and times on the record cl
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import queue
@@ -331,6 +332,7 @@ class _Runner:
         config: PipelineConfig,
         info: VideoInfo,
         window: tuple[float, float] | None = None,
+        edges: tuple[float, ...] = (),
     ) -> None:
         self.detector = detector
         self.config = config
@@ -352,6 +354,9 @@ class _Runner:
         self.rules = config.spans(1.0 / max(config.min_sample_fps, config.sample_fps, 1e-6))
         #: per track, per confident stretch, the best view of each label
         self.best: dict[int, list[dict[str, _Best]]] = {}
+        #: where stretches of best views are cut as well: the edges of the window indexed
+        #: (the warm-up before it and the look past it are context, not the event's views)
+        self.edges = sorted(edges)
         self.last_sure: dict[int, float] = {}
         self.sample_times: list[float] = []
         self.native_times: list[float] = []
@@ -546,7 +551,8 @@ class _Runner:
                 continue
             runs = self.best.setdefault(tr.track_id, [])
             last = self.last_sure.get(tr.track_id)
-            if not runs or last is None or t - last > self.rules.max_gap_s + 1e-6:
+            if (not runs or last is None or t - last > self.rules.max_gap_s + 1e-6
+                    or self._part(last) != self._part(t)):
                 runs.append({})
             self.last_sure[tr.track_id] = t
             kept = runs[-1].get(det.label)
@@ -557,6 +563,10 @@ class _Runner:
                     scene = frame_lightness(native, gains)
                 runs[-1][det.label] = _Best(_crop(sample.bgr(), det.box, 0.1), grey, t,
                                             det.confidence, det.box, gains, scene)
+
+    def _part(self, t: float) -> int:
+        """Which part of the file ``t`` is in: before, inside or after the window indexed."""
+        return bisect.bisect_right(self.edges, t + 1e-9)
 
     # ------------------------------------------------------------------ events
     def events(
@@ -583,8 +593,10 @@ class _Runner:
                 end = min(span.end_s, duration) if duration > 0 else span.end_s
                 if end <= start:
                     continue
+                # its best view within the window; else (seen only in the warm-up or past
+                # the end, and extended into the window) the best of its own stretch
                 keep = self._best_in(tr.track_id, span.label, start, end) or self._best_in(
-                    tr.track_id, span.label, span.start_s, end
+                    tr.track_id, span.label, span.start_s, span.end_s
                 )
                 if keep is not None:
                     crop, box, best_t = keep.crop, keep.box, keep.t
@@ -776,7 +788,7 @@ def run_pipeline(
     looked = None
     if window is not None:
         looked = (max(0.0, window[0] - warm_up_s), window[1] + follow_s)
-    runner = _Runner(detector, cfg, info, looked)
+    runner = _Runner(detector, cfg, info, looked, window or ())
     sampler = runner.sampler
     error: str | None = None
     code: str | None = None

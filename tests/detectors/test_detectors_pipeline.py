@@ -276,3 +276,30 @@ def test_a_warm_up_before_a_window_is_context_not_events(
         run_pipeline(sub, detector, window=(10.0, 20.0), warm_up_s=-1.0)
     with pytest.raises(ValueError, match="negative"):
         run_pipeline(sub, detector, window=(10.0, 20.0), follow_s=-1.0)
+
+
+def test_each_event_of_a_window_is_shown_from_inside_it(detector: Detector) -> None:
+    """An event's thumbnail and colour come from its best view inside the window indexed:
+    every event of these windows has a picture, and every vehicle a colour. The best view of
+    a stretch used to be kept for the whole look, warm-up and look past the end included:
+    where it fell past the window's end the event had no picture at all (an empty thumbnail
+    and the colour ``unknown``: a car waiting through the whole window was not found by a
+    search for its colour), where it fell in the warm-up the thumbnail showed the object
+    before the segment began."""
+    from .assets import VN_INTERSECTION, VN_OVERPASS
+
+    shown = 0
+    for clip in (VN_INTERSECTION, VN_OVERPASS):
+        for window in ((0.0, 10.0), (6.0, 10.0)):
+            looks: list[tuple[float, float]] = []
+            result = run_pipeline(clip, detector, window=window, warm_up_s=5.0, follow_s=1.5)
+            assert result.error is None and result.events
+            for e in result.events:
+                picture = Image.open(io.BytesIO(e.thumbnail_jpeg))
+                assert min(picture.size) >= 8, (clip.name, window, e.label, e.start_s)
+                if e.label in VEHICLE_LABELS:
+                    assert e.color not in (None, "unknown"), (clip.name, window, e.label)
+                looks.append((e.start_s, e.end_s))
+                shown += 1
+            assert all(window[0] <= a < b <= window[1] + 1e-6 for a, b in looks)
+    assert shown >= 20
