@@ -5,7 +5,11 @@ every second between its start and its end. So:
 
 * an event spans only the stretch of its track that the model was confident about (sightings at
   or above ``span_conf``), plus half the spacing to the neighbouring samples on each side (where
-  the object was first and last seen is known to that precision, no better);
+  the object was first and last seen is known to that precision, no better); after the last
+  sample of a file there is no later look to share that spacing with, and the next segment of
+  a live camera starts at its own first frame: what the last sample saw runs up to a whole
+  sample interval on, to the file's end (with half, the last half-second of each one-minute
+  segment of a camera sampled once a second was in no event);
 * a track that stays but falls below ``span_conf`` for longer than ``max_gap_s`` (a motorbike at
   the far end of a queue, half hidden for ten seconds) is split there: the seconds in between are
   not claimed;
@@ -136,7 +140,8 @@ def _half_gap(times: Sequence[float], t: float, direction: int, cap: float) -> f
         return min(cap, (t - times[j]) / 2)
     j = i + 1 if i < len(times) and abs(times[i] - t) < 1e-6 else i
     if j >= len(times):
-        return cap
+        # the last sample: the caller cuts at the file's end
+        return max(cap, times[-1] - times[-2]) if len(times) >= 2 else cap
     return min(cap, (times[j] - t) / 2)
 
 

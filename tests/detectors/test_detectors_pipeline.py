@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 
@@ -276,6 +277,24 @@ def test_a_warm_up_before_a_window_is_context_not_events(
         run_pipeline(sub, detector, window=(10.0, 20.0), warm_up_s=-1.0)
     with pytest.raises(ValueError, match="negative"):
         run_pipeline(sub, detector, window=(10.0, 20.0), follow_s=-1.0)
+
+
+def test_what_the_last_sample_sees_runs_to_the_end_of_the_file(detector: Detector) -> None:
+    """A segment that ends 0.95 s after its last sample (one a second): every object that a
+    look at the whole clip finds across the cut runs to the segment's end; with half a sample
+    interval the last 0.45 s before each cut of a live camera's segments was in no event."""
+    from .assets import INTERSECTION
+
+    cut = 9.95
+    whole = run_pipeline(INTERSECTION, detector)
+    part = run_pipeline(INTERSECTION, detector, window=(0.0, cut))
+    assert part.error is None
+    # in the picture before the last sample and still after the cut
+    across = Counter(e.label for e in whole.events if e.start_s < cut - 1.0 and e.end_s > cut)
+    assert sum(across.values()) >= 3, whole.events
+    at_end = Counter(e.label for e in part.events if e.end_s == pytest.approx(cut))
+    assert not across - at_end, (across, at_end)
+    assert all(e.end_s <= cut + 1e-6 for e in part.events)
 
 
 def test_each_event_of_a_window_is_shown_from_inside_it(detector: Detector) -> None:
