@@ -43,7 +43,7 @@ from .color import colour_unreliable, dominant_color, frame_gains, frame_lightne
 from .decode import DecodeFailure, Decoder, DecodeStats, Sampler, VideoInfo
 from .detector import Detection, Detector, Look
 from .scene import LookPlan, PlannerConfig, ScenePlanner
-from .spans import SpanRules, track_spans
+from .spans import SpanRules, support_riders, track_spans
 from .tracker import Box, SparseTracker, Track, appearance
 from .vocab import TWO_WHEELERS, VEHICLE_LABELS
 
@@ -106,6 +106,10 @@ class PipelineConfig:
     event_min_conf: float = 0.45
     #: … or this many sightings at ``span_conf`` or more (0: off; see :class:`SpanRules`)
     persist_hits: int = 3
+    #: a motorbike or bicycle under a rider seen at ``event_min_conf`` counts as seen at
+    #: ``event_min_conf`` whenever the model gives it this much (see
+    #: :func:`detectors.spans.support_riders`; 0: never)
+    rider_support: float = 0.3
     #: a track unseen for this long is finished (at least 2.5 sample intervals)
     max_gap_s: float = 1.0
     #: run inference asynchronously while decoding goes on (OpenVINO back end) …
@@ -547,7 +551,11 @@ class _Runner:
             sighting = tr.last
             if tr.best is None or det.confidence > tr.best.confidence:
                 tr.best = sighting
-            if det.confidence < self.rules.span_conf:
+            # (two-wheelers lower: a rider may make a sighting of theirs count, see events())
+            bar = self.rules.span_conf
+            if det.label in TWO_WHEELERS and self.config.rider_support > 0:
+                bar = min(bar, self.config.rider_support)
+            if det.confidence < bar:
                 continue
             runs = self.best.setdefault(tr.track_id, [])
             last = self.last_sure.get(tr.track_id)
@@ -587,16 +595,23 @@ class _Runner:
         times = sorted(self.sample_times)
         native = sorted(self.native_times)
         events: list[Event] = []
-        for tr in self.tracker.finish():
+        tracks = self.tracker.finish()
+        if cfg.rider_support > 0:
+            support_riders(tracks, rules.event_min_conf, cfg.rider_support, rules.event_min_conf)
+        for tr in tracks:
             for k, span in enumerate(track_spans(tr, rules, times, native)):
                 start = max(span.start_s, from_s)
                 end = min(span.end_s, duration) if duration > 0 else span.end_s
                 if end <= start:
                     continue
                 # its best view within the window; else (seen only in the warm-up or past
-                # the end, and extended into the window) the best of its own stretch
-                keep = self._best_in(tr.track_id, span.label, start, end) or self._best_in(
-                    tr.track_id, span.label, span.start_s, span.end_s
+                # the end, and extended into the window) the best of its own stretch; else
+                # (a two-wheeler's views are kept from ``track_conf``, so one stretch of them
+                # may hold two events) the track's best in the window
+                keep = (
+                    self._best_in(tr.track_id, span.label, start, end)
+                    or self._best_in(tr.track_id, span.label, span.start_s, span.end_s)
+                    or self._best_in(tr.track_id, span.label, from_s, duration or math.inf)
                 )
                 if keep is not None:
                     crop, box, best_t = keep.crop, keep.box, keep.t

@@ -48,6 +48,9 @@ class Sighting:
     held: bool = False  # carried over a still (motion-gated) sample, not seen anew
     #: scale of the look that saw it, relative to full-frame detection (1.0: the same)
     scale: float = 1.0
+    #: the confidence the span rules give it at least (a two-wheeler under a confident rider,
+    #: see :func:`detectors.spans.support_riders`); the event keeps the model's own
+    support: float = 0.0
 
 
 @dataclass

@@ -7,7 +7,7 @@ import threading
 from detectors import Detection
 from detectors.decode import Sampler
 from detectors.scene import PlannerConfig, ScenePlanner
-from detectors.spans import SpanRules, track_spans
+from detectors.spans import Span, SpanRules, support_riders, track_spans
 from detectors.tracker import Sighting, SparseTracker, Track
 
 
@@ -152,3 +152,29 @@ def test_sampler_waits_for_the_rate_of_an_undecided_epoch() -> None:
     assert got == [True]
     assert [t / 100 for t in range(401, 600) if s.wants(t / 100)] == [4.25, 4.5, 4.75, 5.0,
                                                                       5.25, 5.5, 5.75]
+
+
+def test_a_motorbike_under_a_sure_rider_counts_as_seen() -> None:
+    """From above, a rider hides most of the motorbike: the samples see it at 0.3-0.44 while
+    the rider is sure. Under a rider seen at 0.45 or more it is an event; the model's own
+    confidence stays the event's."""
+    times = [float(t) for t in range(10)]
+    bike_box = (100.0, 150.0, 140.0, 220.0)
+    rider_box = (102.0, 100.0, 138.0, 190.0)  # on it: feet within the bike, head above
+    beside_box = (150.0, 100.0, 186.0, 190.0)  # a person next to it
+
+    def scene(person_box: tuple[float, float, float, float], person_conf: float,
+              bike_conf: tuple[float, float]) -> list[Span]:
+        bike = Track(1, 1, [Sighting(2.0, "motorcycle", bike_conf[0], bike_box),
+                            Sighting(3.0, "motorcycle", bike_conf[1], bike_box)])
+        person = Track(2, 0, [Sighting(t, "person", person_conf, person_box)
+                              for t in (2.0, 3.0)])
+        support_riders([bike, person], 0.45, 0.3, 0.45)
+        return track_spans(bike, SpanRules(), times)
+
+    (span,) = scene(rider_box, 0.7, (0.33, 0.41))
+    assert (span.label, span.start_s, span.end_s) == ("motorcycle", 1.5, 3.5)
+    assert span.confidence == 0.41
+    assert not scene(beside_box, 0.7, (0.33, 0.41))  # not ridden
+    assert not scene(rider_box, 0.44, (0.33, 0.41))  # the rider is not sure either
+    assert not scene(rider_box, 0.7, (0.25, 0.28))  # below what starts a track
