@@ -30,9 +30,10 @@ every second between its start and its end. So:
   looks found it: on the development set that took the overpass clip at CIF from 0.80 to 0.89
   recall, precision unchanged;
 * a motorbike or bicycle seen under a confidently seen rider (a person whose box sits on it, in
-  the same look) counts as confidently seen whenever the model gives it ``track_conf`` or more
-  (:func:`support_riders`): the rider hides most of it from the camera, and from one sample the
-  model is often unsure about what exhaustive detection finds in other frames of the second.
+  the same look) counts as confidently seen whenever the model gives it 0.3 or more
+  (:func:`support_riders`, ``PipelineConfig.rider_support``): the rider hides most of it from
+  the camera, and from one sample the model is often unsure about what exhaustive detection
+  finds in other frames of the second.
 """
 
 from __future__ import annotations
