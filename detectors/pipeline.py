@@ -606,7 +606,7 @@ class _Runner:
                     continue
                 # its best view within the window; else (seen only in the warm-up or past
                 # the end, and extended into the window) the best of its own stretch; else
-                # (a two-wheeler's views are kept from ``track_conf``, so one stretch of them
+                # (a two-wheeler's views are kept from ``rider_support``, so one stretch of them
                 # may hold two events) the track's best in the window
                 keep = (
                     self._best_in(tr.track_id, span.label, start, end)

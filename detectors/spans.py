@@ -85,13 +85,12 @@ def _rides(person: tuple[float, float, float, float],
 
 
 def support_riders(tracks: Sequence[Track], rider_conf: float, floor: float,
-                   lift: float) -> int:
+                   lift: float) -> None:
     """Under every person seen at ``rider_conf`` or more, the two-wheeler sighting of the same
     look it rides, if the model gave it ``floor`` or more but less than ``lift``, gets the
     ``support`` ``lift`` (the span rules then count it as a sighting at ``lift``). One rider
     carries one vehicle: the most confident one it rides, and none where that one is sure
-    already (a second, unsure box on the same motorbike is not a second motorbike). Returns
-    how many sightings were lifted.
+    already (a second, unsure box on the same motorbike is not a second motorbike).
 
     Exhaustive detection counts a motorbike in a second when one frame of it shows the
     motorbike at 0.5; under its rider a sample often sees it at 0.3-0.45 while the rider is
@@ -107,17 +106,14 @@ def support_riders(tracks: Sequence[Track], rider_conf: float, floor: float,
                 riders[s.t].append(s.box)
             elif s.label in TWO_WHEELERS and s.confidence >= floor:
                 bikes[s.t].append(s)
-    lifted = 0
     for t, people in riders.items():
         for person in people:
             ridden = [b for b in bikes.get(t, ()) if _rides(person, b.box)]
             if not ridden:
                 continue
             best = max(ridden, key=lambda b: b.confidence)
-            if best.confidence < lift and best.support < lift:
+            if best.confidence < lift:
                 best.support = lift
-                lifted += 1
-    return lifted
 
 
 def _conf(s: Sighting) -> float:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
-import av
 import cv2
 import numpy as np
 import pytest
 
+from benchmarks.colour import frames, load
 from detectors import PALETTE, dominant_color, frame_gains, is_greyscale
 from detectors.color import frame_lightness
 from detectors.pipeline import _crop, _crop_inner
@@ -112,28 +109,18 @@ def test_a_white_scooter_under_its_rider_is_white() -> None:
     assert dominant_color(_two_wheeler_crop((20, 20, 20)), two_wheeler=True) == "black"
 
 
-LABELS = Path(__file__).resolve().parents[2] / "benchmarks" / "annotations" / "vehicle_colours.csv"
-
-
 def _labelled_two_wheelers() -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(label, inner crop, frame) of every two-wheeler labelled white or black by eye."""
     rows = [
-        r for r in csv.DictReader(LABELS.open())
+        r for r in load()
         if r["detected_as"] in TWO_WHEELERS and r["colour"] in {"white", "black"}
     ]
     out = []
     for clip in sorted({r["clip"] for r in rows}):
         mine = [r for r in rows if r["clip"] == clip]
-        wanted = {int(r["frame"]) for r in mine}
-        frames: dict[int, np.ndarray] = {}
-        with av.open(str(FOOTAGE / clip)) as c:
-            for i, frame in enumerate(c.decode(video=0)):
-                if i in wanted:
-                    frames[i] = frame.to_ndarray(format="bgr24")
-                if i >= max(wanted):
-                    break
+        images = frames(FOOTAGE / clip, {int(r["frame"]) for r in mine})
         for r in mine:
-            img = frames[int(r["frame"])]
+            img = images[int(r["frame"])]
             box = (float(r["x1"]), float(r["y1"]), float(r["x2"]), float(r["y2"]))
             out.append((r["colour"], _crop_inner(_crop(img, box, 0.1)), img))
     return out
