@@ -21,7 +21,7 @@ backlog growing). Recording is checked as in ``benchmarks/fleet.py`` (no segment
 duplicated).
 
     nice -n 10 .venv/bin/python -m benchmarks.live [--cameras 30] [--seconds 300]
-        [--segment 60] [--concurrency 2]
+        [--segment 60] [--concurrency 3]
 
 The detector is ``WARDCAM_DETECTOR_MODEL`` (the shared yolo11n INT8 OpenVINO export by
 default). The last line says how many cameras, the index lag, and whether the node kept up.
@@ -129,7 +129,8 @@ def main() -> None:
     ap.add_argument("--cameras", type=int, default=30)
     ap.add_argument("--seconds", type=float, default=300, help="measurement window")
     ap.add_argument("--segment", type=int, default=60, help="segment seconds (the default)")
-    ap.add_argument("--concurrency", type=int, default=2, help="index jobs at once")
+    ap.add_argument("--concurrency", type=int, default=3,
+                    help="index jobs at once (one more than the 2-core node's cores)")
     ap.add_argument("--clips", default="", help="comma-separated shared clips (default: all)")
     ap.add_argument("--lease", type=float, default=30.0)
     ap.add_argument("--poll", type=float, default=5.0)
