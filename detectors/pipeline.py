@@ -106,6 +106,9 @@ class PipelineConfig:
     event_min_conf: float = 0.45
     #: … or this many sightings at ``span_conf`` or more (0: off; see :class:`SpanRules`)
     persist_hits: int = 3
+    #: a stretch whose confident class changes for good is one event per class, when each
+    #: class holds for this many samples (0: never; see :func:`detectors.spans.split_class_changes`)
+    class_change_hits: int = 2
     #: a motorbike or bicycle under a rider seen at ``event_min_conf`` counts as seen at
     #: ``event_min_conf`` whenever the model gives it this much (see
     #: :func:`detectors.spans.support_riders`; 0: never)
@@ -175,6 +178,7 @@ class PipelineConfig:
             span_conf=self.span_conf,
             event_min_conf=self.event_min_conf,
             persist_hits=self.persist_hits,
+            class_change_hits=self.class_change_hits,
             max_gap_s=max(self.span_gap_s, 2.5 * sample_interval, confirm),
         )
 

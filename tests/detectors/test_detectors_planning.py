@@ -7,7 +7,7 @@ import threading
 from detectors import Detection
 from detectors.decode import Sampler
 from detectors.scene import PlannerConfig, ScenePlanner
-from detectors.spans import Span, SpanRules, support_riders, track_spans
+from detectors.spans import Span, SpanRules, split_class_changes, support_riders, track_spans
 from detectors.tracker import Sighting, SparseTracker, Track
 
 
@@ -92,6 +92,38 @@ def test_span_class_is_voted_by_full_scale_looks() -> None:
     (span,) = track_spans(tr, SpanRules(max_gap_s=6.0), sorted(s.t for s in tr.sightings),
                           [0.5, 5.5])
     assert span.label == "truck"
+
+
+def test_a_class_that_changes_for_good_is_one_event_per_class() -> None:
+    """A car leaves at the left edge and a bus arrives where it was: the tracker (classes
+    matched within families) keeps one track. Voted as one stretch it was one car event and
+    the bus's seconds were in none; cut where the class changes, each is indexed."""
+    tr = _track([(3.0, "car", 0.66), (3.5, "car", 0.70), (4.0, "car", 0.37)])
+    tr.sightings += [Sighting(5.34, "bus", 0.42, (0, 0, 10, 10))]
+    tr.sightings += [Sighting(t, "bus", c, (0, 0, 10, 10), False, 0.89)
+                     for t, c in ((6.0, 0.80), (7.0, 0.77))]
+    times = [3.0, 3.5, 4.0, 4.67, 5.34, 6.0, 7.0]
+    spans = track_spans(tr, SpanRules(), times, native_times=times[:5])
+    assert [(s.label, round(s.start_s, 3), s.end_s) for s in spans] == [
+        ("car", 2.5, 3.75), ("bus", 5.005, 8.0)]
+    (whole,) = track_spans(tr, SpanRules(class_change_hits=0), times, native_times=times[:5])
+    assert whole.label == "car"  # the rule before
+
+
+def test_a_flickering_class_stays_one_stretch() -> None:
+    """A parked van: truck, car, truck in turn (blocks of one sample), or a car in shrunk looks
+    between full-frame looks that call it a truck (no full-scale look in the car blocks)."""
+    rules = SpanRules(max_gap_s=6.0)
+    flicker = _track([(float(t), "truck" if t % 2 else "car", 0.7) for t in range(10)])
+    assert split_class_changes(flicker.sightings, rules) == [flicker.sightings]
+    van = _track([(float(t), "car", 0.7) for t in range(10)], scale=0.5)
+    van.sightings += [Sighting(t, "truck", 0.6, (0, 0, 10, 10)) for t in (4.5, 4.6)]
+    van.sightings.sort(key=lambda s: s.t)
+    assert split_class_changes(van.sightings, rules) == [van.sightings]
+    (span,) = track_spans(van, rules, sorted(s.t for s in van.sightings), [4.5, 4.6])
+    assert span.label == "truck"
+    unsure = _track([(1.0, "car", 0.7), (2.0, "car", 0.7), (3.0, "bus", 0.42), (4.0, "bus", 0.41)])
+    assert split_class_changes(unsure.sightings, rules) == [unsure.sightings]  # never sure
 
 
 def test_shrunk_stretch_without_full_scale_support_is_dropped() -> None:
