@@ -56,25 +56,22 @@ class Node(Bench):
     """The fleet benchmark's database and camera registry, with dual-stream cameras and a
     node that records and indexes."""
 
-    def node(self, concurrency: int) -> psutil.Process:
+    def node(self, concurrency: int, recorders_apart: bool = False) -> list[psutil.Process]:
+        """The node's processes: one worker that records and indexes, or (``recorders_apart``)
+        a worker that only indexes beside a `wardcam recorders` process that only records."""
         log = (self.work / "node.log").open("ab")
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "app",
-                "worker",
-                "--concurrency",
-                str(concurrency),
-                "--record-capacity",
-                "2000",
-            ],
-            env=self.env,
-            stdout=log,
-            stderr=log,
-        )
-        self.procs.append(proc)
-        return psutil.Process(proc.pid)
+        capacity = "0" if recorders_apart else "2000"
+        commands = [["worker", "--concurrency", str(concurrency), "--record-capacity", capacity]]
+        if recorders_apart:
+            commands.append(["recorders", "--capacity", "2000"])
+        out = []
+        for command in commands:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "app", *command], env=self.env, stdout=log, stderr=log
+            )
+            self.procs.append(proc)
+            out.append(psutil.Process(proc.pid))
+        return out
 
     def indexed(self) -> dict[int, int]:
         """Per camera, main segments whose index is done."""
@@ -135,6 +132,9 @@ def main() -> None:
     ap.add_argument("--lease", type=float, default=30.0)
     ap.add_argument("--poll", type=float, default=5.0)
     ap.add_argument("--keep-logs", type=Path, help="copy the node's log into this folder")
+    ap.add_argument("--recorders-apart", action="store_true",
+                    help="record in a `wardcam recorders` process beside the worker, which "
+                    "then only indexes (`--record-capacity 0`)")
     args = ap.parse_args()
     args.processes, args.steps = 1, str(args.cameras)  # what Bench reads
     os.environ.setdefault("WARDCAM_DETECTOR_MODEL", str(DEFAULT_MODEL))
@@ -149,14 +149,20 @@ def main() -> None:
         mounts.append(Mount(f"/main{k}", str(make(FOOTAGE / clip, main_r))))
         mounts.append(Mount(f"/sub{k}", str(make(FOOTAGE / clip, sub_r))))
     ncpu = psutil.cpu_count() or 1
+    topology = (
+        f"`wardcam worker --concurrency {args.concurrency} --record-capacity 0` indexes, "
+        "`wardcam recorders` records"
+        if args.recorders_apart
+        else f"one `wardcam worker --concurrency {args.concurrency}` records and indexes"
+    )
     print(
         f"cameras: {args.cameras}, each a 720p main stream (2 Mbit/s) and a 360p sub-stream "
         f"(0.5 Mbit/s) of one of {len(clips)} shared clips, H.264, GOP 2 s, looped, "
         "gst-rtsp-server, Digest auth",
     )
     print(
-        f"node: {ncpu} CPUs, load average at start {os.getloadavg()}; one `wardcam worker "
-        f"--concurrency {args.concurrency}` records and indexes; segment {args.segment} s; "
+        f"node: {ncpu} CPUs, load average at start {os.getloadavg()}; {topology}; "
+        f"segment {args.segment} s; "
         f"model {os.environ['WARDCAM_DETECTOR_MODEL']}",
         flush=True,
     )
@@ -165,7 +171,7 @@ def main() -> None:
     try:
         with RtspServer(mounts, [Listener("digest", auth="digest")], workdir=work / "srv") as srv:
             server = psutil.Process(srv.pid)
-            proc = node.node(args.concurrency)
+            node_procs = node.node(args.concurrency, args.recorders_apart)
             wait_for(
                 "the node to start",
                 lambda: "in-process worker" in (work / "node.log").read_text(errors="replace"),
@@ -182,7 +188,7 @@ def main() -> None:
                 args.segment * 4 + RETRY_S + 240,
             )
             print(f"warm-up: every camera had an indexed segment after {warm:.0f} s", flush=True)
-            procs = tree(proc)
+            procs = [p for root in node_procs for p in tree(root)]
             c0, s0 = cpu_s(procs), sum(server.cpu_times()[:2])
             q0 = node.waiting()
             t0, w0 = datetime.now(UTC), time.monotonic()
@@ -218,6 +224,7 @@ def main() -> None:
             if log.exists():
                 (args.keep_logs / "node.log").write_bytes(log.read_bytes())
         node.close()
+    who = "worker and recorders" if args.recorders_apart else "worker"
     done = [lag for _, lag in rows if lag is not None]
     missing = sum(1 for _, lag in rows if lag is None)
     third = (t1 - t0) / 3
@@ -241,13 +248,14 @@ def main() -> None:
         f"{max(done) if done else float('nan'):.1f} s (median of the first third "
         f"{first_med:.1f} s, of the last {last_med:.1f} s); index jobs waiting at start "
         f"{q0}, at end {q1}, most seen {max(queue_seen, default=0)}; {n_events} events; "
-        f"worker CPU {cpu:.1f}% of the node, RTSP server (the cameras) {srv_cpu:.1f}%; "
+        f"{who} CPU {cpu:.1f}% of the node, RTSP server (the cameras) {srv_cpu:.1f}%; "
         f"recording lost {lost}, duplicated {dup}; load {os.getloadavg()[0]:.1f}"
     )
     print(
         f"live: {args.cameras} dual-stream cameras recorded and indexed on one {ncpu}-CPU node "
-        f"({args.concurrency} index jobs at once): index lag p95 {lag95:.1f} s (bound "
-        f"{bound:.0f} s), worker {cpu:.1f}% of the node, "
+        f"({args.concurrency} index jobs at once"
+        f"{', recorders in a process apart' if args.recorders_apart else ''}): index lag p95 "
+        f"{lag95:.1f} s (bound {bound:.0f} s), {who} {cpu:.1f}% of the node, "
         f"{'kept up' if kept_up else 'did NOT keep up'}"
     )
     sys.exit(0 if kept_up else 1)
