@@ -106,8 +106,8 @@ class PipelineConfig:
     event_min_conf: float = 0.45
     #: … or this many sightings at ``span_conf`` or more (0: off; see :class:`SpanRules`)
     persist_hits: int = 3
-    #: a stretch whose confident class changes for good is one event per class, when each
-    #: class holds for this many samples (0: never; see :func:`detectors.spans.split_class_changes`)
+    #: a stretch whose class changes for good is one event per class, when each class holds
+    #: for this many samples (0: never; see :func:`detectors.spans.split_class_changes`)
     class_change_hits: int = 2
     #: a motorbike or bicycle under a rider seen at ``event_min_conf`` counts as seen at
     #: ``event_min_conf`` whenever the model gives it this much (see

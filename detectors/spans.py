@@ -64,9 +64,9 @@ class SpanRules:
     persist_hits: int = 3
     #: at most this much before the first / after the last confident sighting
     max_extend_s: float = 0.5
-    #: a stretch whose confident sightings (``event_min_conf``) change class for good, each
-    #: class seen in at least this many samples in a row, is one event per class (0: never;
-    #: see :func:`split_class_changes`)
+    #: a stretch whose class changes for good is one event per class when every block of one
+    #: class was seen in at least this many samples, one a full-scale look and one at
+    #: ``event_min_conf`` or more (0: never; see :func:`split_class_changes`)
     class_change_hits: int = 2
 
 
