@@ -26,6 +26,7 @@ connection drop); :meth:`RtspServer.start` again brings it back on the same port
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import select
@@ -189,6 +190,19 @@ class RtspServer:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def describe(self) -> str:
+        """Whether the process still runs (or its exit status) and the tail of its log: what a
+        test that timed out waiting on a camera prints, so a server that died says so."""
+        proc = self.proc
+        if proc is None:
+            state = "stopped by the test"
+        elif (rc := proc.poll()) is None:
+            state = f"running (pid {proc.pid}, ports {self.ports})"
+        else:
+            state = f"EXITED with status {rc} (ports {self.ports})"
+        tail = self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
+        return f"RTSP server {state}; its log: {tail.strip() or '(empty)'}"
+
     @property
     def pid(self) -> int | None:
         return self.proc.pid if self.proc is not None else None
@@ -286,6 +300,7 @@ def _serve(config: dict[str, Any]) -> None:  # pragma: no cover - runs under /us
     gi.require_version("GstRtspServer", "1.0")
     from gi.repository import Gio, GLib, Gst, GstRtsp, GstRtspServer
 
+    faulthandler.enable()  # a crash in GStreamer leaves its Python stack in the log
     Gst.init(None)
 
     def loop_seek(media: Any, flush: bool) -> None:

@@ -89,7 +89,13 @@ def _leases(world: World) -> dict[tuple[int, str], tuple[str | None, str]]:
     return {(c, s): (w, st) for c, s, w, st in rows}
 
 
-def _wait(what: str, check: Callable[[], Any], timeout: float, logs: list[Path]) -> Any:
+def _wait(
+    what: str,
+    check: Callable[[], Any],
+    timeout: float,
+    logs: list[Path],
+    server: RtspServer | None = None,
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         got = check()
@@ -97,7 +103,8 @@ def _wait(what: str, check: Callable[[], Any], timeout: float, logs: list[Path])
             return got
         time.sleep(0.25)
     tails = "\n".join(p.read_text(errors="replace")[-3000:] for p in logs if p.exists())
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{tails}")
+    state = f"\n{server.describe()}" if server is not None else ""
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{tails}{state}")
 
 
 def _segments(world: World, camera_id: int | None = None) -> list[Any]:
@@ -146,7 +153,7 @@ def test_fleet_recorded_by_one_worker_each_and_taken_over(
             owners = {ls.get(k, (None, ""))[0] for k in streams}
             return owners.pop() if len(owners) == 1 and None not in owners else None
 
-        worker_a = _wait("worker A to lease every stream", held_by_a, 60, logs)
+        worker_a = _wait("worker A to lease every stream", held_by_a, 60, logs, rtsp)
 
         def recorded(cams: set[tuple[int, str]], since: datetime | None = None) -> bool:
             got = {
@@ -156,7 +163,7 @@ def test_fleet_recorded_by_one_worker_each_and_taken_over(
             }
             return cams <= got
 
-        _wait("a segment of every stream", lambda: recorded(streams), 60, logs)
+        _wait("a segment of every stream", lambda: recorded(streams), 60, logs, rtsp)
         b = _worker(settings, logs[1])
         time.sleep(3 * POLL_S)  # B is up and polling: it must take nothing A holds
         assert all(w == worker_a for w, _ in (_leases(world)[k] for k in streams))
@@ -171,10 +178,10 @@ def test_fleet_recorded_by_one_worker_each_and_taken_over(
             ls = _leases(world)
             return all(ls[k][0] not in (None, worker_a) for k in streams)
 
-        _wait("worker B to take over", taken_over, LEASE_S + 3 * POLL_S + 10, logs)
+        _wait("worker B to take over", taken_over, LEASE_S + 3 * POLL_S + 10, logs, rtsp)
         takeover_s = time.monotonic() - t0
         assert takeover_s <= LEASE_S + 2 * POLL_S + 2, takeover_s
-        _wait("B's segments of every stream", lambda: recorded(streams, killed), 60, logs)
+        _wait("B's segments of every stream", lambda: recorded(streams, killed), 60, logs, rtsp)
         takeovers = _rows(world, "SELECT sum(takeovers) FROM camera_stream")[0][0]
         assert takeovers >= 3
 
@@ -189,12 +196,13 @@ def test_fleet_recorded_by_one_worker_each_and_taken_over(
             lambda: _leases(world)[(cam2["id"], "main")] == (None, "stopped"),
             30,
             logs,
+            rtsp,
         )
         assert time.monotonic() - t1 <= 30
         stopped_at = datetime.now(UTC)
         cam3 = world.camera(stream_url=rtsp.url("basic", "/cam3"))
         t2 = time.monotonic()
-        _wait("camera 3 to record", lambda: recorded({(cam3["id"], "main")}), 60, logs)
+        _wait("camera 3 to record", lambda: recorded({(cam3["id"], "main")}), 60, logs, rtsp)
         assert time.monotonic() - t2 <= 30 + SEGMENT_S + 5  # started within a poll
 
         # Health: recording, both streams measured, on the camera list for its owner.
@@ -313,16 +321,17 @@ def test_recorders_in_several_processes(
 
     parent = pool()
     try:
-        _wait("two supervisors", lambda: len(_supervisors(log)) == 2, 60, [log])
+        _wait("two supervisors", lambda: len(_supervisors(log)) == 2, 60, [log], rtsp)
         first = _supervisors(log)
         assert "2 processes, up to 2+2 streams" in log.read_text()
         # Three streams, two streams at most each: both workers record.
-        _wait("both workers to lease", lambda: holders() == set(first), 60, [log])
+        _wait("both workers to lease", lambda: holders() == set(first), 60, [log], rtsp)
         _wait(
             "a segment of every stream",
             lambda: recorded_since(datetime.min.replace(tzinfo=UTC)),
             60,
             [log],
+            rtsp,
         )
 
         # SIGKILL one child: the parent starts another (a new worker), the streams are
@@ -330,15 +339,16 @@ def test_recorders_in_several_processes(
         victim = first[0]
         os.kill(int(victim.split(":")[1]), signal.SIGKILL)
         killed = datetime.now(UTC)
-        _wait("a new supervisor", lambda: len(_supervisors(log)) == 3, 30, [log])
+        _wait("a new supervisor", lambda: len(_supervisors(log)) == 3, 30, [log], rtsp)
         assert "exited with status -9; restarting it" in log.read_text()
         _wait(
             "the streams taken over",
             lambda: victim not in holders() and None not in holders(),
             LEASE_S + 3 * POLL_S + 10,
             [log],
+            rtsp,
         )
-        _wait("segments after the kill", lambda: recorded_since(killed), 60, [log])
+        _wait("segments after the kill", lambda: recorded_since(killed), 60, [log], rtsp)
         assert parent.poll() is None
 
         # SIGTERM: every child stores its open segment and releases; the parent exits 0.
@@ -352,11 +362,11 @@ def test_recorders_in_several_processes(
 
         # A SIGKILLed parent: its children notice and stop (releasing their leases).
         parent = pool()
-        _wait("two more supervisors", lambda: len(_supervisors(log)) == 5, 60, [log])
-        _wait("streams leased again", lambda: None not in holders(), 60, [log])
+        _wait("two more supervisors", lambda: len(_supervisors(log)) == 5, 60, [log], rtsp)
+        _wait("streams leased again", lambda: None not in holders(), 60, [log], rtsp)
         parent.send_signal(signal.SIGKILL)
         parent.wait(10)
-        _wait("the orphans to stop", lambda: holders() == {None}, 60, [log])
+        _wait("the orphans to stop", lambda: holders() == {None}, 60, [log], rtsp)
     finally:
         if parent.poll() is None:
             parent.kill()
