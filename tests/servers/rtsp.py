@@ -318,8 +318,22 @@ def _serve(config: dict[str, Any]) -> None:  # pragma: no cover - runs under /us
                 print("EOS (loop seek lost)", file=sys.stderr, flush=True)
             return bool(GstRtspServer.RTSPMedia.do_handle_message(self, message))
 
+    def start_looping(media: Any) -> None:
+        """The first (flushing) segment seek, then a wait until every stream has its new
+        segment again: the flush clears it, and a PLAY handled before it is back finds a
+        stream without rates, which gst-rtsp-server (1.22) answers with an assertion that
+        aborts the whole server (seen once in CI on a loaded machine; the PLAY waits here)."""
+        loop_seek(media, flush=True)
+        deadline = time.monotonic() + 10.0
+        streams = [media.get_stream(i) for i in range(media.n_streams())]
+        while time.monotonic() < deadline:
+            if all(st.get_rates()[0] for st in streams):
+                return
+            time.sleep(0.005)
+        print("a stream got no segment after the first seek", file=sys.stderr, flush=True)
+
     def configure(_factory: Any, media: Any) -> None:
-        media.connect("prepared", lambda m: loop_seek(m, flush=True))
+        media.connect("prepared", start_looping)
 
     role = "viewer"
     servers = []
