@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 
 from .color import colour_unreliable, dominant_color, frame_gains, frame_lightness
-from .decode import DecodeFailure, Decoder, DecodeStats, Sampler, VideoInfo
+from .decode import DecodeFailure, Decoder, DecodeStats, Sampler, VideoInfo, to_bgr
 from .detector import Detection, Detector, Look
 from .scene import LookPlan, PlannerConfig, ScenePlanner
 from .spans import SpanRules, support_riders, track_spans
@@ -273,7 +273,7 @@ class _Sample:
         """The full-resolution picture (converted when first needed: thumbnails)."""
         if self.full is None:
             assert self.frame is not None
-            self.full = self.frame.to_ndarray(format="bgr24")
+            self.full = to_bgr(self.frame)
         return self.full
 
 
@@ -463,12 +463,11 @@ class _Runner:
         """
         w, h = self.native_size
         if (frame.width, frame.height) == (w, h):
-            full = frame.to_ndarray(format="bgr24")
+            full = to_bgr(frame)
             return full, full
         if self.native <= self.config.fast_resize_below + 1e-9:
-            small = frame.reformat(width=w, height=h, format="bgr24", interpolation="BILINEAR")
-            return None, small.to_ndarray()
-        full = frame.to_ndarray(format="bgr24")
+            return None, to_bgr(frame, w, h)
+        full = to_bgr(frame)
         return full, cv2.resize(full, (w, h), interpolation=cv2.INTER_LINEAR)
 
     def _moved_outside(
