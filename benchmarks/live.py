@@ -44,7 +44,7 @@ import psutil
 
 from app.events.jobs import NOT_READY_DELAY_S as RETRY_S
 from benchmarks._common import FOOTAGE
-from benchmarks.fleet import Bench, check, cpu_s, tree, wait_for
+from benchmarks.fleet import OVERLAP_S, Bench, check, cpu_s, tree, wait_for
 from benchmarks.renditions import Recipe, _height, make
 from tests.servers.rtsp import Listener, Mount, RtspServer
 
@@ -213,10 +213,13 @@ def main() -> None:
             node.settle(t1, args.segment + 5)
             spans = node.spans()
             lost, dup = check(spans, t0, t1, args.segment + 2.5)
-            for cam, seen in spans.items():  # what a duplicate is, when there is one
+            for cam, seen in spans.items():  # every overlap, and whether it counts
                 for (a1, b1), (a2, b2) in itertools.pairwise(seen):
-                    if dup and (a2 == a1 or (a2 - b1).total_seconds() < -0.05):
-                        print(f"  camera {cam}: {a1}..{b1} and {a2}..{b2} overlap")
+                    over = (b1 - a2).total_seconds()
+                    if a2 == a1 or over > 0.01:
+                        what = "duplicated" if a2 == a1 or over > OVERLAP_S else "not counted"
+                        print(f"  camera {cam}: {a1}..{b1} and {a2}..{b2} overlap by "
+                              f"{over * 1000:.0f} ms ({what})")
     finally:
         if args.keep_logs:
             args.keep_logs.mkdir(parents=True, exist_ok=True)
