@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +19,23 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 FOOTAGE = ROOT.parent / "shared" / "assets" / "footage"
+
+
+def stop_on_signals() -> None:
+    """Let Ctrl-C and `kill` end a benchmark through its ``finally`` blocks.
+
+    The long benchmarks start servers and workers, create a database and record gigabytes of
+    footage; they undo all of it on the way out. Python's default for SIGTERM ends the process
+    at once, leaving the children running and the footage on disk, and a benchmark started in
+    the background (``cmd &``, ``nohup``) inherits SIGINT ignored. Both now raise
+    :class:`KeyboardInterrupt` in the main thread instead.
+    """
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def free_port() -> int:

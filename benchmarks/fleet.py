@@ -51,7 +51,7 @@ import psutil
 import psycopg
 from sqlalchemy import text
 
-from benchmarks._common import FOOTAGE
+from benchmarks._common import FOOTAGE, stop_on_signals
 from benchmarks.renditions import Recipe, _height, make
 from tests.servers.rtsp import Listener, Mount, RtspServer
 
@@ -331,6 +331,7 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=1, help="recorder processes per worker")
     ap.add_argument("--keep-logs", type=Path, help="copy the workers' logs into this folder")
     args = ap.parse_args()
+    stop_on_signals()
     steps = [int(x) for x in args.steps.split(",")]
     ncpu = psutil.cpu_count() or 1
     work = Path(tempfile.mkdtemp(prefix="wardcam-fleet-bench-"))
