@@ -142,7 +142,6 @@ def main() -> None:
     os.environ.setdefault("WARDCAM_DETECTOR_MODEL", str(DEFAULT_MODEL))
     os.environ.setdefault("WARDCAM_DETECTOR_DEVICE", "cpu")
     os.environ.setdefault("YOLO_OFFLINE", "1")
-    os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="wardcam-yolo-"))
     clips = [c for c in args.clips.split(",") if c] or sorted(p.name for p in FOOTAGE.glob("*.mp4"))
     main_r = Recipe("live-main720", size=_height(720), bit_rate=2_000_000, gop_s=2.0)
     sub_r = Recipe("live-sub360", size=_height(360), bit_rate=500_000, gop_s=2.0)
@@ -169,6 +168,9 @@ def main() -> None:
         flush=True,
     )
     work = Path(tempfile.mkdtemp(prefix="wardcam-live-bench-"))
+    if not os.environ.get("YOLO_CONFIG_DIR"):  # ultralytics' settings: removed with the rest
+        (work / "yolo").mkdir()
+        os.environ["YOLO_CONFIG_DIR"] = str(work / "yolo")
     node = Node(args, work)
     try:
         with RtspServer(mounts, [Listener("digest", auth="digest")], workdir=work / "srv") as srv:
