@@ -330,7 +330,9 @@ def worker(
         sup.start()
     if ctx.settings.broker_url:
         from app.jobs.celery_app import QUEUE, celery_app
+        from app.storage.download import remove_orphaned_copies
 
+        remove_orphaned_copies()  # footage copied by jobs of a worker that was killed
         celery_app.worker_main(
             [
                 "worker",

@@ -13,6 +13,7 @@ import threading
 from app.context import AppContext
 from app.jobs.dispatch import PoolDispatcher
 from app.jobs.runner import run_next, worker_name
+from app.storage.download import remove_orphaned_copies
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class InProcessPool:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        remove_orphaned_copies()  # footage copied by jobs of a worker that was killed
         if isinstance(self.app.dispatcher, PoolDispatcher):
             self.app.dispatcher.attach(self.wake)
         for i in range(self.workers):

@@ -1,13 +1,27 @@
-"""Objects as local files, for the work that needs files (PyAV, hashing, zip)."""
+"""Objects as local files, for the work that needs files (PyAV, hashing, zip).
+
+A local copy is footage, personal data that must not outlive the job that needed it. Its
+folder is removed when the job ends; a worker killed mid-job (`kill -9`, out of memory, power
+cut), or one that exits while a job's thread is still at work, never gets there. So each
+folder names the process that made it, and a worker starting up removes the folders of
+processes that are gone (:func:`remove_orphaned_copies`).
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from app.storage.base import ObjectStore
+
+log = logging.getLogger(__name__)
+
+PREFIX = "wardcam-job-"
 
 
 def download(store: ObjectStore, key: str, path: Path) -> Path:
@@ -20,7 +34,39 @@ def download(store: ObjectStore, key: str, path: Path) -> Path:
 
 
 @contextmanager
-def local_copy(store: ObjectStore, key: str, suffix: str = "") -> Iterator[Path]:
-    """The object as a local file in a temp dir, removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="wardcam-job-") as tmp:
+def local_copy(
+    store: ObjectStore, key: str, suffix: str = "", tmp_dir: Path | None = None
+) -> Iterator[Path]:
+    """The object as a local file in a temp folder named for this process, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-", dir=tmp_dir) as tmp:
         yield download(store, key, Path(tmp) / f"object{suffix}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_orphaned_copies(tmp_dir: Path | None = None) -> int:
+    """Remove the local copies left by processes that no longer run; returns how many.
+
+    Only folders named by :func:`local_copy` (``wardcam-job-<pid>-…``) are touched, and only
+    when no process of that id runs (a reused id keeps the folder until a later start).
+    """
+    root = Path(tmp_dir) if tmp_dir is not None else Path(tempfile.gettempdir())
+    removed = 0
+    for folder in root.glob(f"{PREFIX}*-*"):
+        pid = folder.name[len(PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or not folder.is_dir() or folder.is_symlink() or _alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            removed += 1
+    if removed:
+        log.info("removed %d local footage copies left by stopped workers", removed)
+    return removed

@@ -49,6 +49,10 @@ def test_worker_killed_mid_job_20_times_loses_and_duplicates_nothing(  # type: i
         assert r.status_code == 201
         segs.append(r.json()["id"])
     env = process_env(settings, WARDCAM_JOB_LEASE_SECONDS="2", WARDCAM_JOB_MAX_ATTEMPTS="20")
+    worker_tmp = tmp_path / "worker-tmp"  # where the workers copy footage to index it
+    worker_tmp.mkdir()
+    env["TMPDIR"] = str(worker_tmp)
+    left_behind: list[int] = []  # copies left in the temp folder, seen after each kill
 
     def sql(q: str) -> list:  # type: ignore[type-arg]
         with ctx.engine.connect() as conn:
@@ -87,8 +91,17 @@ def test_worker_killed_mid_job_20_times_loses_and_duplicates_nothing(  # type: i
         proc.wait()
         if running:
             kills += 1
+        left_behind.append(len(list(worker_tmp.glob("wardcam-job-*"))))
     log.close()
     assert kills == 20, (tmp_path / "worker.log").read_text()[-3000:]
+    # A killed worker cannot remove its copy of the footage; the next one to start does: at
+    # most the last one's copies are there after each kill, never an accumulation.
+    assert any(left_behind), left_behind  # some workers really died holding a copy
+    assert max(left_behind) <= 1, left_behind
+    from app.storage.download import remove_orphaned_copies
+
+    assert remove_orphaned_copies(worker_tmp) == left_behind[-1]
+    assert list(worker_tmp.iterdir()) == []
     time.sleep(2.5)  # the last killed worker's lease runs out
     sql("UPDATE job SET run_after = created_at")  # skip retry backoff
     InProcessPool(ctx, 0).run_until_idle()
