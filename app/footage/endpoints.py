@@ -24,6 +24,7 @@ from app.deps import ContextDep, IdPath, SessionDep
 from app.errors import ApiError, Unprocessable
 from app.footage import service
 from app.footage.schemas import Coverage, SegmentCorrection, SegmentPublic
+from app.leftovers import process_gone
 from app.limits import body_chunks, refuse_multipart
 from app.text import CleanStr
 from app.timewindow import StartTime, WindowTime
@@ -155,13 +156,7 @@ def clean_spool(spool_dir: Path) -> int:
         if len(parts) < 2 or not parts[1].isdigit():
             continue
         pid = int(parts[1])
-        if pid == os.getpid():
-            continue
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if pid != os.getpid() and process_gone(pid):
             path.unlink(missing_ok=True)
             removed += 1
-        except PermissionError:
-            pass
     return removed

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from app.leftovers import process_gone
 from app.storage.base import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -42,16 +43,6 @@ def local_copy(
         yield download(store, key, Path(tmp) / f"object{suffix}")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
 def remove_orphaned_copies(tmp_dir: Path | None = None) -> int:
     """Remove the local copies left by processes that no longer run; returns how many.
 
@@ -62,7 +53,9 @@ def remove_orphaned_copies(tmp_dir: Path | None = None) -> int:
     removed = 0
     for folder in root.glob(f"{PREFIX}*-*"):
         pid = folder.name[len(PREFIX) :].split("-", 1)[0]
-        if not pid.isdigit() or not folder.is_dir() or folder.is_symlink() or _alive(int(pid)):
+        if not pid.isdigit() or not folder.is_dir() or folder.is_symlink():
+            continue
+        if not process_gone(int(pid)):
             continue
         shutil.rmtree(folder, ignore_errors=True)
         if not folder.exists():
