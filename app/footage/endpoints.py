@@ -8,7 +8,6 @@ stall everyone else).
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from pathlib import Path
 from typing import Annotated
@@ -24,7 +23,7 @@ from app.deps import ContextDep, IdPath, SessionDep
 from app.errors import ApiError, Unprocessable
 from app.footage import service
 from app.footage.schemas import Coverage, SegmentCorrection, SegmentPublic
-from app.leftovers import process_gone
+from app.leftovers import left_behind, mark
 from app.limits import body_chunks, refuse_multipart
 from app.text import CleanStr
 from app.timewindow import StartTime, WindowTime
@@ -75,7 +74,7 @@ async def upload_footage(
         )
     spool_dir = ctx.settings.data_dir / "spool"
     spool_dir.mkdir(parents=True, exist_ok=True)
-    name = f"upload-{os.getpid()}-{camera_id}-{uuid.uuid4().hex[:12]}"
+    name = f"upload-{mark()}-{camera_id}-{uuid.uuid4().hex[:12]}"
     writer = SpoolWriter(spool_dir / name, limit, fsync=False)
     try:
         buf = bytearray()
@@ -147,16 +146,14 @@ def correct_segment(
 
 
 def clean_spool(spool_dir: Path) -> int:
-    """Remove uploads left by a server process that died mid-upload (its pid is gone)."""
+    """Remove uploads left by a server process of this host that died mid-upload (see
+    :mod:`app.leftovers`: another replica's uploads in a shared data folder are its own)."""
     if not spool_dir.is_dir():
         return 0
     removed = 0
     for path in spool_dir.iterdir():
         parts = path.name.split("-")
-        if len(parts) < 2 or not parts[1].isdigit():
-            continue
-        pid = int(parts[1])
-        if pid != os.getpid() and process_gone(pid):
+        if len(parts) >= 2 and left_behind(parts[1]):
             path.unlink(missing_ok=True)
             removed += 1
     return removed

@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from app.leftovers import host_id
 from app.storage.download import local_copy, remove_orphaned_copies
 from app.storage.local import LocalStore
 
@@ -27,7 +28,7 @@ def test_a_copy_is_named_for_its_process_and_removed_after_the_job(tmp_path: Pat
     store = _store(tmp_path)
     with local_copy(store, "cam/1/seg.mp4", ".mp4", tmp_dir=tmp_path) as path:
         assert path.read_bytes() == b"footage" * 100
-        assert path.parent.name.startswith(f"wardcam-job-{os.getpid()}-")
+        assert path.parent.name.startswith(f"wardcam-job-{host_id()}.{os.getpid()}-")
         # a worker starting beside this one leaves a live process's copy alone
         assert remove_orphaned_copies(tmp_path) == 0
         assert path.exists()
@@ -57,7 +58,10 @@ def test_the_copy_of_a_killed_process_is_removed_and_nothing_else(tmp_path: Path
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert copy.exists()  # a killed process removes nothing
-    others = [tmp_path / "wardcam-job-abc123", tmp_path / "unrelated-12-3"]
+    # another host's copy (a temp folder shared by containers), whose process id does not run
+    # here, is that host's to judge; nor are folders of other names touched
+    other_host = copy.parent.name.replace(host_id(), "0" * 8 if host_id() != "0" * 8 else "1" * 8)
+    others = [tmp_path / other_host, tmp_path / "wardcam-job-abc123", tmp_path / "unrelated-12-3"]
     for folder in others:
         folder.mkdir()
     with local_copy(store, "cam/1/seg.mp4", tmp_dir=tmp_path) as mine:
