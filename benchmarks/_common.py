@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +22,20 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 FOOTAGE = ROOT.parent / "shared" / "assets" / "footage"
+
+
+def offline_yolo() -> None:
+    """Run ultralytics offline, with its settings in a folder of this run's own.
+
+    Call before ultralytics is imported. Where ``YOLO_CONFIG_DIR`` is not set, ultralytics
+    writes a settings file into a folder that each run of the indexing benchmarks used to
+    create in the temp folder and leave there; it is now removed when the run ends.
+    """
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    if not os.environ.get("YOLO_CONFIG_DIR"):
+        folder = tempfile.mkdtemp(prefix="wardcam-yolo-")
+        atexit.register(shutil.rmtree, folder, True)
+        os.environ["YOLO_CONFIG_DIR"] = folder
 
 
 def stop_on_signals() -> None:

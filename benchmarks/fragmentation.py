@@ -15,15 +15,15 @@ from __future__ import annotations
 import csv
 import os
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
-os.environ.setdefault("YOLO_OFFLINE", "1")
-os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="wardcam-yolo-"))
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import offline_yolo  # noqa: E402
+
+offline_yolo()
 
 from detectors import Detector, run_pipeline  # noqa: E402
 from detectors.vocab import VEHICLE_LABELS  # noqa: E402
