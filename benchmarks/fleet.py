@@ -85,8 +85,12 @@ class Bench:
         self.work = work
         self.dbname = f"wardcam_bench_fleet_{uuid.uuid4().hex[:8]}"
         _admin(f'CREATE DATABASE "{self.dbname}"')
+        # the node's temp files (the index jobs' copies of footage) inside the work folder: a
+        # worker stopped mid-job leaves them, and they go with the rest of the run
+        (work / "tmp").mkdir(parents=True, exist_ok=True)
         self.env = {
             **os.environ,
+            "TMPDIR": str(work / "tmp"),
             "WARDCAM_DATABASE_URL": _db(self.dbname),
             "WARDCAM_SECRET_KEY": secrets.token_urlsafe(48),
             "WARDCAM_DATA_DIR": str(work / "data"),
