@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-
-os.environ.setdefault("YOLO_OFFLINE", "1")
-os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="wardcam-yolo-"))
-
 import pytest
 
 from detectors import Detector, PipelineResult, run_pipeline
 
 from .assets import NIGHT, OPENVINO_MODEL, STREET
 
-# Without the shared model and footage the run stops before collection (tests/conftest.py).
+# Without the shared model and footage the run stops before collection (tests/conftest.py,
+# which also runs ultralytics offline with its settings in the checkout's .yolo).
 
 
 @pytest.fixture(scope="session")
