@@ -44,7 +44,7 @@ from pathlib import Path
 import psutil
 
 from app.events.jobs import NOT_READY_DELAY_S as RETRY_S
-from benchmarks._common import FOOTAGE, stop_on_signals
+from benchmarks._common import FOOTAGE, offline_yolo, stop_on_signals
 from benchmarks.fleet import OVERLAP_S, Bench, check, cpu_s, tree, wait_for
 from benchmarks.renditions import Recipe, _height, make
 from tests.servers.rtsp import Listener, Mount, RtspServer
@@ -141,7 +141,7 @@ def main() -> None:
     args.processes, args.steps = 1, str(args.cameras)  # what Bench reads
     os.environ.setdefault("WARDCAM_DETECTOR_MODEL", str(DEFAULT_MODEL))
     os.environ.setdefault("WARDCAM_DETECTOR_DEVICE", "cpu")
-    os.environ.setdefault("YOLO_OFFLINE", "1")
+    offline_yolo()  # the worker inherits it; its settings folder is removed at exit
     clips = [c for c in args.clips.split(",") if c] or sorted(p.name for p in FOOTAGE.glob("*.mp4"))
     main_r = Recipe("live-main720", size=_height(720), bit_rate=2_000_000, gop_s=2.0)
     sub_r = Recipe("live-sub360", size=_height(360), bit_rate=500_000, gop_s=2.0)
@@ -168,9 +168,6 @@ def main() -> None:
         flush=True,
     )
     work = Path(tempfile.mkdtemp(prefix="wardcam-live-bench-"))
-    if not os.environ.get("YOLO_CONFIG_DIR"):  # ultralytics' settings: removed with the rest
-        (work / "yolo").mkdir()
-        os.environ["YOLO_CONFIG_DIR"] = str(work / "yolo")
     node = Node(args, work)
     try:
         with RtspServer(mounts, [Listener("digest", auth="digest")], workdir=work / "srv") as srv:
