@@ -64,6 +64,10 @@ class Recipe:
     gop_s: float | None = 2.0
     bframes: int = 0
     preset: str = "veryfast"
+    #: quarter turns the stored picture is turned clockwise, with a display rotation (a
+    #: display matrix) that turns it back: how phones store video held the other way, and what
+    #: a player, OpenCV and ultralytics show upright
+    turn: int = 0
 
 
 def _even(v: float) -> int:
@@ -100,6 +104,7 @@ DEV_RECIPES: tuple[Recipe, ...] = (
     Recipe("haze", pixels=_haze),
     Recipe("fps-half", every=2),
     Recipe("h265", codec="libx265", crf=28),
+    Recipe("turned", turn=1),
 )
 
 #: Main-stream renditions (upscaled from the shared clips, so detail does not grow; the cost of
@@ -148,10 +153,13 @@ def make(src: Path, recipe: Recipe, out_dir: Path | None = None) -> Path:
         cx0, cy0 = _even(w0 * x0), _even(h0 * y0)
         cw, ch = _even(w0 * x1) - cx0, _even(h0 * y1) - cy0
     w, h = recipe.size(cw, ch) if recipe.size else (_even(cw), _even(ch))
+    sw, sh = (h, w) if recipe.turn % 2 else (w, h)  # the stored picture's size
     out_rate = rate / recipe.every
     with av.open(str(tmp), "w", format="mp4") as out:
         stream = out.add_stream(recipe.codec, rate=out_rate)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = sw, sh, "yuv420p"
+        if recipe.turn:
+            stream.set_display_rotation(90 * recipe.turn)
         stream.thread_type = "AUTO"
         opts: dict[str, str] = {"preset": recipe.preset}
         gop = max(1, round(float(out_rate) * recipe.gop_s)) if recipe.gop_s else 250
@@ -180,7 +188,7 @@ def make(src: Path, recipe: Recipe, out_dir: Path | None = None) -> Path:
         for i, (frame, _) in enumerate(_frames(src)):
             if i % recipe.every:
                 continue
-            if recipe.crop is None and recipe.pixels is None:
+            if recipe.crop is None and recipe.pixels is None and not recipe.turn:
                 vf = frame.reformat(width=w, height=h, format="yuv420p",
                                     interpolation="AREA" if w < w0 else "BICUBIC")
             else:
@@ -191,6 +199,8 @@ def make(src: Path, recipe: Recipe, out_dir: Path | None = None) -> Path:
                     img = recipe.pixels(img)
                 if (img.shape[1], img.shape[0]) != (w, h):
                     img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+                if recipe.turn:
+                    img = np.rot90(img, -recipe.turn)
                 vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")
                 vf = vf.reformat(format="yuv420p")
             vf.pts = n

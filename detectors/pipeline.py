@@ -268,12 +268,13 @@ class _Sample:
     look: Look | None = None
     cut: bool = False
     full: np.ndarray | None = None  # full-resolution BGR, once converted
+    turns: int = 0  # quarter turns that show the stored picture upright
 
     def bgr(self) -> np.ndarray:
-        """The full-resolution picture (converted when first needed: thumbnails)."""
+        """The full-resolution picture, upright (converted when first needed: thumbnails)."""
         if self.full is None:
             assert self.frame is not None
-            self.full = to_bgr(self.frame)
+            self.full = to_bgr(self.frame, turns=self.turns)
         return self.full
 
 
@@ -344,7 +345,8 @@ class _Runner:
     ) -> None:
         self.detector = detector
         self.config = config
-        self.width, self.height = info.width, info.height
+        self.width, self.height = info.width, info.height  # upright
+        self.turns = info.turns
         self.planner = ScenePlanner(info.width or 1, info.height or 1, detector.input_size,
                                     config.planner())
         self.native = self.planner.native_scale
@@ -444,7 +446,7 @@ class _Runner:
         if self.looks and not self.detector.fits_one_input([*self.looks, look]) \
                 and not self.gpu:
             self.flush()
-        self.pending.append(_Sample(t, index, frame, look, cut, full))
+        self.pending.append(_Sample(t, index, frame, look, cut, full, self.turns))
         self.looks.append(look)
         limit = cfg.batch_size if self.gpu else max(1, plan.per_input)
         if len(self.looks) >= limit:
@@ -462,12 +464,14 @@ class _Runner:
         the full-resolution picture is then converted only when a thumbnail needs it.
         """
         w, h = self.native_size
-        if (frame.width, frame.height) == (w, h):
-            full = to_bgr(frame)
+        turns = self.turns
+        upright = (frame.height, frame.width) if turns % 2 else (frame.width, frame.height)
+        if upright == (w, h):
+            full = to_bgr(frame, turns=turns)
             return full, full
         if self.native <= self.config.fast_resize_below + 1e-9:
-            return None, to_bgr(frame, w, h)
-        full = to_bgr(frame)
+            return None, to_bgr(frame, w, h, turns)
+        full = to_bgr(frame, turns=turns)
         return full, cv2.resize(full, (w, h), interpolation=cv2.INTER_LINEAR)
 
     def _moved_outside(

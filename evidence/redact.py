@@ -13,6 +13,11 @@ consecutive samples for the hull is a simple generous nearest match (:func:`inte
 since a wrong pair only blurs more. Every box is grown by ``margin`` before pixelation. The
 clip is decoded, edited in its own YUV planes (no colour conversion for frames without
 persons) and encoded with libx264. The input clip is only read.
+
+A clip stored turned with a display rotation (a phone's) is shown to the detector upright, as
+players show it (on its side the model finds few people), and boxes, detected or given, are in
+the upright picture's pixels; the stored frames are edited where those boxes fall and the
+output keeps the rotation.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import av.video.frame
 import cv2
 import numpy as np
 
+from detectors.decode import peek_turns, stored_box
 from detectors.detector import Detection
 from detectors.tracker import SparseTracker, iou
 from evidence.cut import tool_versions
@@ -37,7 +43,7 @@ from evidence.errors import RedactError
 from evidence.hashing import sha256_file
 
 Box = tuple[float, float, float, float]
-#: (frame index, seconds from clip start) -> boxes in that frame, in pixels
+#: (frame index, seconds from clip start) -> boxes in that frame, in the upright picture's pixels
 BoxSource = Callable[[int, float], Sequence[Box]]
 
 
@@ -273,6 +279,11 @@ def redact_bgr(
 # ----------------------------------------------------------------------------- main
 
 
+def _upright(frame: av.video.frame.VideoFrame, turns: int) -> np.ndarray:
+    img = frame.to_ndarray(format="bgr24")
+    return np.ascontiguousarray(np.rot90(img, turns)) if turns % 4 else img
+
+
 def _dets_to_boxes(
     dets: Sequence[Any], labels: frozenset[str], min_confidence: float
 ) -> list[Box]:
@@ -393,7 +404,11 @@ def _run(
         ist = ic.streams.video[0]
         ist.thread_type = "AUTO"
         tb = Fraction(ist.time_base) if ist.time_base else Fraction(1, 90000)
-        width, height = ist.codec_context.width, ist.codec_context.height
+        width, height = ist.codec_context.width, ist.codec_context.height  # stored
+        turns = peek_turns(src)
+
+        def stored(boxes: Iterable[Box]) -> list[Box]:
+            return [stored_box(b, turns, width, height) for b in boxes]
         rate = ist.average_rate or ist.guessed_rate or Fraction(30)
         yuv_ok = width % 2 == 0 and height % 2 == 0
         first_pts: int | None = None
@@ -409,6 +424,8 @@ def _run(
             ost.thread_count = threads
             ost.thread_type = "AUTO"
             ost.options = {"crf": str(crf), "preset": preset}
+            if turns:
+                ost.set_display_rotation(90 * turns)
 
             def encode(frame: av.video.frame.VideoFrame | None) -> None:
                 for pkt in ost.encode(frame):
@@ -458,11 +475,11 @@ def _run(
             try:
                 if box_source is not None:
                     for idx, t, frame in frames():
-                        emit(frame, list(box_source(idx, t)))
+                        emit(frame, stored(box_source(idx, t)))
                 else:
                     assert detector is not None
                     _sampled(frames(), emit, detector, sample_fps, labels, min_confidence,
-                             max_missed, tiles, stats)
+                             max_missed, tiles, stats, turns, stored)
                 encode(None)
             except av.FFmpegError as exc:
                 raise RedactError(f"{src}: cannot decode or encode ({exc})") from exc
@@ -483,8 +500,11 @@ def _sampled(
     max_missed: int,
     tiles: int,
     stats: dict[str, Any],
+    turns: int = 0,
+    stored: Callable[[Iterable[Box]], list[Box]] = list,
 ) -> None:
-    """Detect on sampled frames (``tiles`` per call), then emit the frames in between."""
+    """Detect on sampled frames (``tiles`` per call), upright (``turns``), then emit the frames
+    in between; ``stored`` takes the detector's boxes to the stored frames' pixels."""
     period = 1.0 / sample_fps
     tiled = getattr(detector, "detect_tiled", None)
     tracks = _Tracks(max_missed)
@@ -505,7 +525,7 @@ def _sampled(
             results = detector.detect(sample_imgs)
         stats["samples"] += len(sample_imgs)
         sample_imgs = []
-        found = iter([tracks.update(_dets_to_boxes(r, labels, min_confidence))
+        found = iter([tracks.update(stored(_dets_to_boxes(r, labels, min_confidence)))
                       for r in results])
         # emit every pending frame up to and including the last sample
         last_sample = max(i for i, (_, s) in enumerate(pending) if s)
@@ -527,7 +547,7 @@ def _sampled(
         is_sample = t >= next_t - 1e-6
         if is_sample:
             next_t = t + period
-            sample_imgs.append(frame.to_ndarray(format="bgr24"))
+            sample_imgs.append(_upright(frame, turns))
         pending.append((frame, is_sample))
         last_frame = frame
         if len(sample_imgs) >= max(1, tiles):
@@ -536,5 +556,5 @@ def _sampled(
         # the last frame closes the final interval: sample it if it is not one already
         if not pending[-1][1]:
             pending[-1] = (last_frame, True)
-            sample_imgs.append(last_frame.to_ndarray(format="bgr24"))
+            sample_imgs.append(_upright(last_frame, turns))
         run_detector()

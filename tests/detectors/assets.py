@@ -1,4 +1,5 @@
-"""Paths of the shared test assets (model and footage) used by the detector tests."""
+"""Paths of the shared test assets (model and footage) used by the detector tests, and a
+phone-style turned copy of a clip."""
 
 from __future__ import annotations
 
@@ -15,3 +16,33 @@ MOTORCYCLES = FOOTAGE / "motorcycles_cctv_day.mp4"
 VN_INTERSECTION = FOOTAGE / "vn_intersection_saigon_day.mp4"
 VN_OVERPASS = FOOTAGE / "vn_overpass_motorbikes_day.mp4"
 INTERSECTION = FOOTAGE / "intersection_cctv_day.mp4"
+
+
+def turned_copy(src: Path, dst: Path, turns: int = 1, seconds: float | None = None) -> Path:
+    """``src`` stored turned ``turns`` quarter turns clockwise with a display rotation that
+    turns it back, as a phone stores video held the other way: players (and OpenCV, and
+    ultralytics) show it as ``src``. Re-encoded with libx264 at high quality."""
+    import av
+    import numpy as np
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4") as out:
+        ist = inp.streams.video[0]
+        rate = ist.average_rate or ist.guessed_rate or 25
+        w, h = ist.codec_context.width, ist.codec_context.height
+        ost = out.add_stream("libx264", rate=rate)
+        ost.width, ost.height = (h, w) if turns % 2 else (w, h)
+        ost.pix_fmt = "yuv420p"
+        ost.options = {"crf": "16", "preset": "veryfast"}
+        ost.thread_count = 1  # x264's output depends on its thread count: the same file always
+        ost.set_display_rotation(90 * turns)
+        for n, frame in enumerate(inp.decode(ist)):
+            if seconds is not None and n >= seconds * float(rate):
+                break
+            img = np.ascontiguousarray(np.rot90(frame.to_ndarray(format="bgr24"), -turns))
+            vf = av.VideoFrame.from_ndarray(img, format="bgr24").reformat(format="yuv420p")
+            vf.pts, vf.time_base = n, 1 / rate
+            for packet in ost.encode(vf):
+                out.mux(packet)
+        for packet in ost.encode():
+            out.mux(packet)
+    return dst

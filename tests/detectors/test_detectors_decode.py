@@ -1,4 +1,5 @@
-"""Frame conversion for the pipeline: :func:`detectors.decode.to_bgr` against PyAV's own."""
+"""Frame conversion for the pipeline: :func:`detectors.decode.to_bgr` against PyAV's own, and files
+stored turned (display rotation)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from detectors.decode import to_bgr
+from detectors.decode import Decoder, stored_box, to_bgr
 
-from .assets import NIGHT, STREET, VN_INTERSECTION
+from .assets import NIGHT, STREET, VN_INTERSECTION, turned_copy
 
 
 def _frames(path: Path, every: int = 9, n: int = 6) -> list[av.VideoFrame]:
@@ -58,3 +59,41 @@ def test_threads_convert_side_by_side() -> None:
         t.join()
     assert sorted(results) == [0, 1, 2]
     assert all(all(r) for r in results.values())
+
+
+def _first_frames(path: Path, n: int) -> list[av.VideoFrame]:
+    with av.open(str(path)) as c:
+        return [f for _, f in zip(range(n), c.decode(video=0), strict=False)]
+
+
+def test_a_turned_file_is_decoded_upright(tmp_path: Path) -> None:
+    """A file stored on its side with a display rotation (a phone's) comes out as players
+    show it: the upright size in :class:`VideoInfo`, upright pixels from :func:`to_bgr`."""
+    originals = [f.to_ndarray(format="bgr24") for f in _first_frames(STREET, 5)]
+    h, w = originals[0].shape[:2]
+    for turns in (1, 2, 3):
+        path = turned_copy(STREET, tmp_path / f"t{turns}.mp4", turns, seconds=0.5)
+        decoder = Decoder(path)
+        try:
+            info = decoder.info
+        finally:
+            decoder.close()
+        assert (info.width, info.height, info.turns) == (w, h, turns)
+        for frame, original in zip(_first_frames(path, 5), originals, strict=True):
+            assert (frame.width, frame.height) == ((h, w) if turns % 2 else (w, h))
+            upright = to_bgr(frame, turns=info.turns)
+            assert upright.shape == original.shape and upright.flags.c_contiguous
+            assert np.abs(upright.astype(int) - original).mean() < 3.0, "not upright"
+            small = to_bgr(frame, w // 2, h // 2, info.turns)
+            assert small.shape == (h // 2, w // 2, 3)
+    assert Decoder(STREET).info.turns == 0
+
+
+def test_stored_box_undoes_the_turn() -> None:
+    stored = np.zeros((6, 10), np.uint8)
+    stored[1:3, 2:5] = 1  # x 2-5, y 1-3
+    for turns in range(4):
+        upright = np.rot90(stored, turns)
+        ys, xs = np.nonzero(upright)
+        box = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
+        assert stored_box(box, turns, 10, 6) == (2, 1, 5, 3)

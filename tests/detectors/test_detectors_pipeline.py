@@ -16,7 +16,7 @@ from detectors import PALETTE, Detector, Event, PipelineConfig, PipelineResult, 
 from detectors.detector import VEHICLE_LABELS
 from detectors.tracker import SparseTracker
 
-from .assets import NIGHT
+from .assets import NIGHT, STREET, turned_copy
 
 StreetRun = tuple[PipelineResult, list[tuple[int, int]]]
 
@@ -322,3 +322,28 @@ def test_each_event_of_a_window_is_shown_from_inside_it(detector: Detector) -> N
                 shown += 1
             assert all(window[0] <= a < b <= window[1] + 1e-6 for a, b in looks)
     assert shown >= 20
+
+
+def test_a_file_stored_turned_is_indexed_as_players_show_it(
+    detector: Detector, street_result: StreetRun, tmp_path: Path
+) -> None:
+    """A phone stores a clip held the other way on its side, with a display rotation: the
+    index must find what it finds in the upright clip, in upright pixels (before, the model
+    looked at the pictures on their side and found nothing)."""
+    upright, _ = street_result
+    turned = run_pipeline(turned_copy(STREET, tmp_path / "turned.mp4"), detector)
+    assert turned.error is None
+    sizes = {(e.frame_width, e.frame_height) for e in upright.events}
+    assert sizes == {(640, 360)}
+    for ev in turned.events:
+        _check_event(ev, turned.duration_s)
+        assert (ev.frame_width, ev.frame_height) in sizes
+        if ev.label == "person":  # upright thumbnails: a person is taller than wide
+            img = Image.open(io.BytesIO(ev.thumbnail_jpeg))
+            assert img.height > img.width, f"person thumbnail {img.size} on its side"
+    # what the index answers: (second, class) pairs, as benchmarks/indexing.py scores them
+    def seconds(events: list[Event]) -> set[tuple[int, str]]:
+        return {(s, e.label) for e in events for s in range(int(e.start_s), int(e.end_s) + 1)}
+
+    want, got = seconds(upright.events), seconds(turned.events)
+    assert len(got & want) >= 0.9 * len(want) and len(got - want) <= 0.1 * len(got)

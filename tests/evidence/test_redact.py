@@ -11,9 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
+from detectors.decode import display_turns
 from evidence.cut import ClipResult, SourceSegment, cut_clip
 from evidence.hashing import sha256_file
 from evidence.redact import Box, _Tracks, grow, interval_boxes, redact_clip
+from tests.detectors.assets import turned_copy
 from tests.evidence.conftest import MODELS
 
 
@@ -27,8 +29,12 @@ def gray_frames(path: Path) -> tuple[list[np.ndarray], list[int]]:
 
 
 def bgr_frames(path: Path) -> list[np.ndarray]:
+    """The frames as a player shows them: upright where the file has a display rotation."""
     with av.open(str(path)) as c:
-        return [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
+        return [
+            np.ascontiguousarray(np.rot90(f.to_ndarray(format="bgr24"), display_turns(f.rotation)))
+            for f in c.decode(video=0)
+        ]
 
 
 def detail_kept(orig: np.ndarray, out: np.ndarray) -> float:
@@ -83,6 +89,28 @@ def test_given_boxes_are_pixelated(clip: ClipResult, tmp_path: Path) -> None:
         assert detail_kept(far_a, far_b) > 0.9
     assert res.frames_redacted == res.frames
     assert res.derivation()["source_sha256"] == before
+
+
+def test_a_turned_clip_is_redacted_where_a_player_shows_the_boxes(
+    clip: ClipResult, tmp_path: Path
+) -> None:
+    """A clip stored on its side with a display rotation (a phone's): boxes are in the upright
+    picture a player shows, and the redacted clip keeps the rotation."""
+    turned = turned_copy(clip.path, tmp_path / "turned.mp4")
+    res = redact_clip(turned, tmp_path / "r.mp4", boxes=moving_box, margin=0.0)
+    with av.open(str(res.path)) as c:
+        first = next(c.decode(video=0))
+        assert display_turns(first.rotation) == 1, "the rotation must be kept"
+    orig = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in bgr_frames(turned)]
+    red = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in bgr_frames(res.path)]
+    assert len(orig) == len(red) == res.frames and orig[0].shape == red[0].shape
+    assert orig[0].shape[1] > orig[0].shape[0], "upright: wider than tall, as the clip"
+    for i in range(0, len(orig), 7):
+        for x1, y1, x2, y2 in (tuple(int(v) for v in b) for b in moving_box(i, 0.0)):
+            a = orig[i][y1 + 2 : y2 - 2, x1 + 2 : x2 - 2]
+            b = red[i][y1 + 2 : y2 - 2, x1 + 2 : x2 - 2]
+            assert detail_kept(a, b) < 0.3, f"frame {i}: box still shows detail"
+        assert detail_kept(orig[i][:120, 500:], red[i][:120, 500:]) > 0.9
 
 
 def test_no_boxes_is_a_faithful_reencode(clip: ClipResult, tmp_path: Path) -> None:
@@ -140,11 +168,14 @@ def _detector():  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.skipif(not HAVE_DETECTOR, reason="detectors.Detector not available")
+@pytest.mark.parametrize("turned", [False, True], ids=["upright", "turned"])
 def test_detector_persons_are_pixelated(
-    bframe_segments: list[SourceSegment], tmp_path: Path
+    bframe_segments: list[SourceSegment], tmp_path: Path, turned: bool
 ) -> None:
     """Riders waiting at a light: every person the detector finds in the *original* frames
-    (checked on frames between detector samples too) is pixelated in the output."""
+    (checked on frames between detector samples too) is pixelated in the output; also where
+    the clip is stored on its side with a display rotation (the detector must see it upright,
+    as the player shows it)."""
     det = _detector()
     seg = bframe_segments[0]
     clip = cut_clip(
@@ -153,10 +184,11 @@ def test_detector_persons_are_pixelated(
         seg.start + timedelta(seconds=2.5),
         tmp_path / "c.mp4",
     )
-    res = redact_clip(clip.path, tmp_path / "r.mp4", detector=det, sample_fps=2.0)
+    source = turned_copy(clip.path, tmp_path / "t.mp4") if turned else clip.path
+    res = redact_clip(source, tmp_path / "r.mp4", detector=det, sample_fps=2.0)
     assert res.samples >= 5 and res.frames == clip.packets
     assert sha256_file(clip.path) == clip.sha256
-    orig = bgr_frames(clip.path)
+    orig = bgr_frames(source)
     red = bgr_frames(res.path)
     assert len(orig) == len(red)
     checked = 0
