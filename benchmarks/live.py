@@ -137,6 +137,10 @@ def main() -> None:
                     help="record in a `wardcam recorders` process beside the worker, which "
                     "then only indexes (`--record-capacity 0`)")
     args = ap.parse_args()
+    if args.seconds < 3 * args.segment:
+        # the growth check compares segments ending in the first and the last third
+        ap.error(f"--seconds {args.seconds:g} is too short to tell whether the lag grows: "
+                 f"at least 3 segments ({3 * args.segment} s with --segment {args.segment})")
     stop_on_signals()
     args.processes, args.steps = 1, str(args.cameras)  # what Bench reads
     os.environ.setdefault("WARDCAM_DETECTOR_MODEL", str(DEFAULT_MODEL))
