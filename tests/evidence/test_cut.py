@@ -108,6 +108,21 @@ def test_window_inside_one_segment(segments: list[SourceSegment], tmp_path: Path
     assert (start - res.actual_start).total_seconds() < 128 / 30 + 1e-3
 
 
+def test_a_clip_of_footage_stored_turned_keeps_its_rotation(tmp_path: Path) -> None:
+    """A phone's clip is stored on its side with a display rotation: the evidence clip cut
+    from it plays upright as the original does."""
+    from detectors.decode import display_turns
+    from tests.detectors.assets import STREET, turned_copy
+
+    src = turned_copy(STREET, tmp_path / "turned.mp4", seconds=4)
+    seg = SourceSegment(path=src, start=T0, sha256=sha256_file(src), segment_id="phone")
+    res = cut_clip([seg], T0 + timedelta(seconds=1), T0 + timedelta(seconds=3), tmp_path / "c.mp4")
+    with av.open(str(res.path)) as c:
+        frame = next(c.decode(video=0))
+    assert (frame.width, frame.height) == (360, 640)  # stored on its side, as the source
+    assert display_turns(frame.rotation) == 1, "the display rotation must be kept"
+
+
 def test_start_exactly_on_a_keyframe(segments: list[SourceSegment], tmp_path: Path) -> None:
     seg = segments[2]
     k = keyframe_times(seg)[1]
