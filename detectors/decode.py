@@ -26,10 +26,10 @@ as the codec lets it:
   360p frame against 0.08, the same pixels);
 * a picture stored turned, with a display rotation (a display matrix) that turns it back, as
   phones store video held the other way, is turned upright by :func:`to_bgr` (sampled frames
-  only): players, OpenCV and ultralytics show such a file upright, and the model finds little
-  in a picture on its side (on the shared clips stored so, 0 of the night driveway's 7
-  person-seconds before); :attr:`VideoInfo.width` and ``height`` are the upright size, and
-  boxes are in its pixels;
+  only; see :mod:`detectors.rotation`): players, OpenCV and ultralytics show such a file
+  upright, and the model finds little in a picture on its side (on the shared clips stored
+  so, 0 of the night driveway's 7 person-seconds before); :attr:`VideoInfo.width` and
+  ``height`` are the upright size, and boxes are in its pixels;
 * on a GPU node, ``hwaccel="cuda"`` decodes on NVDEC (PyAV's ``cuda`` hardware device; frames
   come back to host memory): it frees the CPU, which limits GPU indexing of H.265 main
   streams. Where no such device opens, the decoder says so (:attr:`Decoder.hwaccel`) and
@@ -51,6 +51,8 @@ from pathlib import Path
 import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
+
+from .rotation import file_turns
 
 #: a GOP with more packets than this is not buffered: it is decoded as it streams in
 MAX_GOP_PACKETS = 600
@@ -119,55 +121,6 @@ def to_bgr(
     if turns:
         return np.ascontiguousarray(np.rot90(out.to_ndarray(), turns))
     return out.to_ndarray()
-
-
-def display_turns(rotation: float | None) -> int:
-    """Quarter turns counterclockwise (0-3) for PyAV's ``VideoFrame.rotation`` (the display
-    matrix's angle, counterclockwise; 0 without one); other angles go to the nearest quarter."""
-    return round((rotation or 0) / 90) % 4
-
-
-def stored_box(
-    box: tuple[float, float, float, float], turns: int, width: int, height: int
-) -> tuple[float, float, float, float]:
-    """A box in the upright picture's pixels (:func:`to_bgr` with ``turns``) in the stored
-    picture's, ``width`` x ``height`` (what an editor of the stored frames needs)."""
-    x1, y1, x2, y2 = box
-    turns %= 4
-    if turns == 1:
-        return width - y2, x1, width - y1, x2
-    if turns == 2:
-        return width - x2, height - y2, width - x1, height - y1
-    if turns == 3:
-        return y1, height - x2, y2, height - x1
-    return box
-
-
-#: packets read at most to find the first picture's display rotation
-_TURN_PEEK_PACKETS = 300
-
-
-def peek_turns(path: str | Path) -> int:
-    """The display rotation of the file's first picture, in quarter turns (see
-    :func:`display_turns`). PyAV does not expose a stream's display matrix, only a decoded
-    frame's, so the first picture is decoded on a container of its own: 4-13 ms on the shared
-    clips, opening included, which is under 1 % of indexing a 60 s segment. (Not with
-    ``skip_frame`` NONKEY: in a stream whose first I picture is not flagged as a keyframe
-    that skips to the next one, 152 packets into the Saigon clip.)"""
-    try:
-        with av.open(str(path)) as c:
-            if not c.streams.video:
-                return 0
-            stream = c.streams.video[0]
-            stream.thread_count = 1  # one picture: threads would cost more to start
-            for n, packet in enumerate(c.demux(stream)):
-                if n >= _TURN_PEEK_PACKETS:
-                    break
-                for frame in packet.decode():
-                    return display_turns(frame.rotation)
-    except (av.FFmpegError, OSError, UnicodeDecodeError):
-        pass  # what is wrong with the file is for the decoder proper to say
-    return 0
 
 
 class DecodeFailure(Exception):
@@ -260,7 +213,7 @@ class Decoder:
             duration = 0.0
         frames = int(self.stream.frames or 0) or round(duration * fps)
         width, height = int(cc.width or 0), int(cc.height or 0)
-        turns = peek_turns(path)
+        turns = file_turns(path, self.container.format.name)
         if turns % 2:
             width, height = height, width
         self.info = VideoInfo(fps, frames, duration, width, height, str(cc.name or ""), turns)

@@ -35,8 +35,8 @@ import av.video.frame
 import cv2
 import numpy as np
 
-from detectors.decode import peek_turns, stored_box
 from detectors.detector import Detection
+from detectors.rotation import file_turns, stored_box
 from detectors.tracker import SparseTracker, iou
 from evidence.cut import tool_versions
 from evidence.errors import RedactError
@@ -405,7 +405,7 @@ def _run(
         ist.thread_type = "AUTO"
         tb = Fraction(ist.time_base) if ist.time_base else Fraction(1, 90000)
         width, height = ist.codec_context.width, ist.codec_context.height  # stored
-        turns = peek_turns(src)
+        turns = file_turns(src, ic.format.name)
 
         def stored(boxes: Iterable[Box]) -> list[Box]:
             return [stored_box(b, turns, width, height) for b in boxes]

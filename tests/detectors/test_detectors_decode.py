@@ -9,7 +9,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from detectors.decode import Decoder, stored_box, to_bgr
+from detectors.decode import Decoder, to_bgr
+from detectors.rotation import display_turns, file_turns, mp4_turns, stored_box
 
 from .assets import NIGHT, STREET, VN_INTERSECTION, turned_copy
 
@@ -97,3 +98,35 @@ def test_stored_box_undoes_the_turn() -> None:
         ys, xs = np.nonzero(upright)
         box = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
         assert stored_box(box, turns, 10, 6) == (2, 1, 5, 3)
+
+
+def _remux(src: Path, dst: Path, fmt: str) -> Path:
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format=fmt) as out:
+        ist = inp.streams.video[0]
+        ost = out.add_stream_from_template(ist)
+        for packet in inp.demux(ist):
+            if packet.dts is not None:
+                packet.stream = ost
+                out.mux(packet)
+    return dst
+
+
+def test_the_rotation_is_read_as_ffmpeg_reads_it(tmp_path: Path) -> None:
+    """From the MP4/MOV track header without decoding, from the first picture in Matroska;
+    each as FFmpeg's own reading of the file (the rotation of its decoded frames)."""
+    turned = turned_copy(STREET, tmp_path / "t.mp4", 1, seconds=0.5)
+    for fmt, ext in (("mp4", "mp4"), ("mov", "mov"), ("matroska", "mkv"), ("mpegts", "ts")):
+        path = _remux(turned, tmp_path / f"r.{ext}", fmt)
+        with av.open(str(path)) as c:
+            expected = display_turns(next(c.decode(video=0)).rotation)
+            assert file_turns(path, c.format.name) == expected
+        assert expected == (0 if fmt == "mpegts" else 1), fmt  # TS carries no rotation
+    for turns in (2, 3):
+        path = turned_copy(STREET, tmp_path / f"t{turns}.mp4", turns, seconds=0.2)
+        with av.open(str(path)) as c:
+            assert mp4_turns(path) == display_turns(next(c.decode(video=0)).rotation) == turns
+    assert mp4_turns(STREET) == 0
+    assert mp4_turns(tmp_path / "r.ts") is None
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00\x00\x00\x01junk" + b"\xff" * 64)
+    assert mp4_turns(junk) is None

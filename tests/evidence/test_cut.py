@@ -111,7 +111,7 @@ def test_window_inside_one_segment(segments: list[SourceSegment], tmp_path: Path
 def test_a_clip_of_footage_stored_turned_keeps_its_rotation(tmp_path: Path) -> None:
     """A phone's clip is stored on its side with a display rotation: the evidence clip cut
     from it plays upright as the original does."""
-    from detectors.decode import display_turns
+    from detectors.rotation import display_turns
     from tests.detectors.assets import STREET, turned_copy
 
     src = turned_copy(STREET, tmp_path / "turned.mp4", seconds=4)

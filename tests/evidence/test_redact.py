@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from detectors.decode import display_turns
+from detectors.rotation import display_turns
 from evidence.cut import ClipResult, SourceSegment, cut_clip
 from evidence.hashing import sha256_file
 from evidence.redact import Box, _Tracks, grow, interval_boxes, redact_clip
