@@ -25,12 +25,10 @@ from typing import BinaryIO
 
 import av
 
-Box = tuple[float, float, float, float]
+from .tracker import Box
 
-#: ISO BMFF boxes walked to reach a track's header and handler
-_CONTAINERS = {b"moov", b"trak", b"mdia"}
-#: top-level boxes read at most before giving up on finding ``moov``
-_MAX_TOP_BOXES = 1000
+#: boxes read at most at one level (before giving up on finding ``moov``)
+_MAX_BOXES = 1000
 #: Matroska: packets read at most to reach the first picture
 _PEEK_PACKETS = 300
 
@@ -60,7 +58,7 @@ def _boxes(f: BinaryIO, end: int) -> list[tuple[bytes, int, int]]:
     """(type, payload start, payload end) of the boxes from the current position to ``end``."""
     out: list[tuple[bytes, int, int]] = []
     pos = f.tell()
-    while pos + 8 <= end and len(out) < _MAX_TOP_BOXES:
+    while pos + 8 <= end and len(out) < _MAX_BOXES:
         f.seek(pos)
         head = f.read(8)
         if len(head) < 8:
@@ -149,13 +147,14 @@ def _first_picture_turns(path: str | Path) -> int:
 def file_turns(path: str | Path, format_name: str) -> int:
     """Quarter turns counterclockwise that show the file's video upright. ``format_name`` is
     the demuxer's (``container.format.name``)."""
-    if "mp4" in format_name.split(",") or "mov" in format_name.split(","):
+    demuxers = set(format_name.split(","))
+    if "mov" in demuxers:
         try:
             turns = mp4_turns(path)
         except OSError:
             turns = None
         if turns is not None:
             return turns
-    if "matroska" in format_name.split(",") or "mp4" in format_name.split(","):
+    if demuxers & {"mov", "matroska"}:  # an MP4 whose boxes were not read, or Matroska
         return _first_picture_turns(path)
     return 0

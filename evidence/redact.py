@@ -35,6 +35,7 @@ import av.video.frame
 import cv2
 import numpy as np
 
+from detectors.decode import to_bgr
 from detectors.detector import Detection
 from detectors.rotation import file_turns, stored_box
 from detectors.tracker import SparseTracker, iou
@@ -277,11 +278,6 @@ def redact_bgr(
 
 
 # ----------------------------------------------------------------------------- main
-
-
-def _upright(frame: av.video.frame.VideoFrame, turns: int) -> np.ndarray:
-    img = frame.to_ndarray(format="bgr24")
-    return np.ascontiguousarray(np.rot90(img, turns)) if turns % 4 else img
 
 
 def _dets_to_boxes(
@@ -547,7 +543,7 @@ def _sampled(
         is_sample = t >= next_t - 1e-6
         if is_sample:
             next_t = t + period
-            sample_imgs.append(_upright(frame, turns))
+            sample_imgs.append(to_bgr(frame, turns=turns))
         pending.append((frame, is_sample))
         last_frame = frame
         if len(sample_imgs) >= max(1, tiles):
@@ -556,5 +552,5 @@ def _sampled(
         # the last frame closes the final interval: sample it if it is not one already
         if not pending[-1][1]:
             pending[-1] = (last_frame, True)
-            sample_imgs.append(_upright(last_frame, turns))
+            sample_imgs.append(to_bgr(last_frame, turns=turns))
         run_detector()
