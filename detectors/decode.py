@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -154,10 +154,44 @@ class DecodeStats:
     gops: int = 0
     gops_cut: int = 0  # GOPs whose tail was not decoded
     hwaccel: str | None = None  # the hardware device that decoded, None in software
+    #: packets the decoder refused as damaged (skipped; decoding went on)
+    damaged: int = 0
+    #: where they were: (first, last) seconds of the file per stretch of damage
+    damaged_spans: list[tuple[float, float]] = field(default_factory=list)
+
+    def damage(self, t: float) -> None:
+        """Count one damaged packet at ``t`` s (``nan``: no timestamp)."""
+        self.damaged += 1
+        if math.isnan(t):
+            return
+        spans = self.damaged_spans
+        if spans and t - spans[-1][1] <= DAMAGE_JOIN_S:
+            spans[-1] = (min(spans[-1][0], t), max(spans[-1][1], t))
+        elif len(spans) < MAX_DAMAGE_SPANS:
+            spans.append((t, t))
+        else:  # very many stretches: the last one grows to cover the rest
+            spans[-1] = (spans[-1][0], max(spans[-1][1], t))
 
     @property
     def skipped_fraction(self) -> float:
         return 1.0 - self.packets_decoded / self.packets if self.packets else 0.0
+
+
+#: damaged packets this close together (seconds) are reported as one stretch
+DAMAGE_JOIN_S = 2.0
+#: at most this many stretches are listed (the last then reaches to the last damage)
+MAX_DAMAGE_SPANS = 20
+
+def describe_damage(count: int, spans: list[tuple[float, float]]) -> str | None:
+    """One line for whoever reads the index of a file with damaged packets (None: none)."""
+    if not count:
+        return None
+    where = ", ".join(f"{a:.1f}-{b:.1f} s" if b - a >= 0.05 else f"{a:.1f} s" for a, b in spans)
+    return (
+        f"{count} damaged packet{'s' if count > 1 else ''} skipped"
+        + (f" (at {where})" if where else "")
+        + ": what passed then may be missing from the index"
+    )
 
 
 #: frames up to this size are decoded on one thread when ``threads`` is 0 (see above)
@@ -299,7 +333,16 @@ class Decoder:
         self, packet: av.Packet, wants: Callable[[float], bool]
     ) -> Iterator[tuple[float, int, av.VideoFrame]]:
         self.stats.packets_decoded += 1
-        for frame in self.stream.codec_context.decode(packet):
+        try:
+            frames = self.stream.codec_context.decode(packet)
+        except av.InvalidDataError:
+            # A damaged packet (a bad disk sector, a broken copy): FFmpeg's own tools and
+            # players skip it and play on, concealing what it held. Stopping here would leave
+            # the rest of the file unindexed, which reads as "nothing passed".
+            t = packet.pts if packet.pts is not None else packet.dts
+            self.stats.damage(t * self.tb - self.start if t is not None else math.nan)
+            return
+        for frame in frames:
             yield from self._out(frame, wants)
 
     def _out(

@@ -40,7 +40,15 @@ import cv2
 import numpy as np
 
 from .color import colour_unreliable, dominant_color, frame_gains, frame_lightness
-from .decode import DecodeFailure, Decoder, DecodeStats, Sampler, VideoInfo, to_bgr
+from .decode import (
+    DecodeFailure,
+    Decoder,
+    DecodeStats,
+    Sampler,
+    VideoInfo,
+    describe_damage,
+    to_bgr,
+)
 from .detector import Detection, Detector, Look
 from .scene import LookPlan, PlannerConfig, ScenePlanner
 from .spans import SpanRules, support_riders, track_spans
@@ -243,6 +251,12 @@ class PipelineResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def damage(self) -> str | None:
+        """Damaged packets that decoding skipped and where (None: none): the events cannot
+        say what passed while the picture was broken."""
+        return describe_damage(self.decode.damaged, self.decode.damaged_spans)
 
     @property
     def failed(self) -> bool:

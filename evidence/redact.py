@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -77,6 +77,8 @@ class RedactResult:
     duration_s: float
     elapsed_s: float
     parameters: dict[str, Any] = field(default_factory=dict)
+    #: packets of the source the decoder refused as damaged: skipped (no frame in the copy)
+    damaged_packets: int = 0
 
     @property
     def x_realtime(self) -> float:
@@ -94,6 +96,7 @@ class RedactResult:
             "frames_redacted": self.frames_redacted,
             "boxes_blurred": self.boxes_blurred,
             "detector_samples": self.samples,
+            "source_damaged_packets_skipped": self.damaged_packets,
         }
 
 
@@ -369,6 +372,7 @@ def redact_clip(
         duration_s=stats["duration"],
         elapsed_s=time.perf_counter() - t_start,
         parameters=params,
+        damaged_packets=stats["damaged"],
     )
 
 
@@ -393,7 +397,8 @@ def _run(
         ic = av.open(str(src), "r")
     except (av.FFmpegError, OSError) as exc:
         raise RedactError(f"{src}: cannot open clip ({exc})") from exc
-    stats = {"frames": 0, "frames_redacted": 0, "boxes": 0, "samples": 0, "duration": 0.0}
+    stats = {"frames": 0, "frames_redacted": 0, "boxes": 0, "samples": 0, "duration": 0.0,
+             "damaged": 0}
     with ic:
         if not ic.streams.video:
             raise RedactError(f"{src}: no video stream")
@@ -457,7 +462,7 @@ def _run(
             def frames() -> Iterable[tuple[int, float, av.video.frame.VideoFrame]]:
                 nonlocal first_pts, last_end
                 idx = 0
-                for frame in ic.decode(ist):
+                for frame in _decoded(ic, ist, stats):
                     if frame.pts is None:
                         continue
                     if first_pts is None:
@@ -484,6 +489,20 @@ def _run(
     if stats["frames"] == 0:
         raise RedactError(f"{src}: no frames decoded")
     return stats
+
+
+def _decoded(
+    ic: av.container.InputContainer, ist: av.video.stream.VideoStream, stats: dict[str, Any]
+) -> Iterator[av.video.frame.VideoFrame]:
+    """The stream's frames; a packet the decoder refuses as damaged is skipped and counted
+    (as players skip it: the rest of the clip is still redacted and delivered)."""
+    for packet in ic.demux(ist):
+        try:
+            decoded = ist.codec_context.decode(packet)
+        except av.InvalidDataError:
+            stats["damaged"] += 1
+            continue
+        yield from decoded
 
 
 def _sampled(

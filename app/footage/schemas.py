@@ -49,6 +49,9 @@ class SegmentPublic(BaseModel):
     truncated: bool
     truncated_reason: str | None
     status: str
+    index_note: str | None = None
+    """What indexing could not read, e.g. damaged packets it skipped and where: what passed
+    then may be missing from the index (None: it read everything)."""
     ingested_by: int | None
     ingested_at: datetime
     job: JobPublic | None = None

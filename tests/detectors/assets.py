@@ -1,5 +1,5 @@
 """Paths of the shared test assets (model and footage) used by the detector tests, and a
-phone-style turned copy of a clip."""
+phone-style turned copy of a clip and a damaged one."""
 
 from __future__ import annotations
 
@@ -44,5 +44,31 @@ def turned_copy(src: Path, dst: Path, turns: int = 1, seconds: float | None = No
             for packet in ost.encode(vf):
                 out.mux(packet)
         for packet in ost.encode():
+            out.mux(packet)
+    return dst
+
+
+def damaged_copy(src: Path, dst: Path, at_s: float, packets: int = 1) -> Path:
+    """``src`` remuxed (same codec, same frames) with the payload of ``packets`` packets from
+    the first non-keyframe at or after ``at_s`` overwritten with fixed noise, as a bad disk
+    sector or a broken copy leaves it: the container is whole, the decoder refuses them."""
+    import av
+    import numpy as np
+
+    noise = np.random.default_rng(11)
+    left = packets
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4") as out:
+        ist = inp.streams.video[0]
+        ost = out.add_stream_from_template(ist)
+        for packet in inp.demux(ist):
+            if packet.dts is None:
+                continue
+            t = float(packet.pts * ist.time_base) if packet.pts is not None else 0.0
+            if left and t >= at_s and not packet.is_keyframe:
+                bad = av.Packet(noise.integers(0, 256, packet.size, dtype=np.uint8).tobytes())
+                bad.pts, bad.dts, bad.time_base = packet.pts, packet.dts, packet.time_base
+                packet = bad
+                left -= 1
+            packet.stream = ost
             out.mux(packet)
     return dst

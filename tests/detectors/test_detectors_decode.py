@@ -9,10 +9,10 @@ from pathlib import Path
 import av
 import numpy as np
 
-from detectors.decode import Decoder, to_bgr
+from detectors.decode import Decoder, DecodeStats, describe_damage, to_bgr
 from detectors.rotation import display_turns, file_turns, mp4_turns, stored_box
 
-from .assets import NIGHT, STREET, VN_INTERSECTION, turned_copy
+from .assets import NIGHT, STREET, VN_INTERSECTION, damaged_copy, turned_copy
 
 
 def _frames(path: Path, every: int = 9, n: int = 6) -> list[av.VideoFrame]:
@@ -130,3 +130,31 @@ def test_the_rotation_is_read_as_ffmpeg_reads_it(tmp_path: Path) -> None:
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"\x00\x00\x00\x01junk" + b"\xff" * 64)
     assert mp4_turns(junk) is None
+
+
+def test_damaged_packets_are_skipped_and_decoding_goes_on(tmp_path: Path) -> None:
+    """Packets the decoder refuses (a bad sector, a broken copy) are skipped, counted and
+    placed, as FFmpeg's tools and players do: the rest of the file still comes out."""
+    path = damaged_copy(STREET, tmp_path / "damaged.mp4", at_s=2.0, packets=3)
+    decoder = Decoder(path, gop_skip=False, fast=False)
+    try:
+        frames = [idx for _, idx, _ in decoder.frames(lambda t: True, lambda: 0.0)]
+    finally:
+        decoder.close()
+    total = decoder.info.frames_total
+    assert decoder.stats.damaged == 3
+    assert len(frames) == total - 3 and frames[-1] == total - 1  # to the end
+    [(first, last)] = decoder.stats.damaged_spans
+    assert 2.0 <= first <= last < 2.3
+    note = describe_damage(decoder.stats.damaged, decoder.stats.damaged_spans)
+    assert note is not None and note.startswith("3 damaged packets skipped (at 2.0-2.")
+    assert describe_damage(0, []) is None
+
+
+def test_damage_far_apart_is_reported_as_separate_stretches() -> None:
+    stats = DecodeStats()
+    for t in (1.0, 1.5, 9.0, float("nan")):
+        stats.damage(t)
+    assert stats.damaged == 4 and stats.damaged_spans == [(1.0, 1.5), (9.0, 9.0)]
+    note = describe_damage(stats.damaged, stats.damaged_spans)
+    assert note is not None and "(at 1.0-1.5 s, 9.0 s)" in note

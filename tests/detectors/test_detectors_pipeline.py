@@ -16,7 +16,7 @@ from detectors import PALETTE, Detector, Event, PipelineConfig, PipelineResult, 
 from detectors.detector import VEHICLE_LABELS
 from detectors.tracker import SparseTracker
 
-from .assets import NIGHT, STREET, turned_copy
+from .assets import NIGHT, STREET, damaged_copy, turned_copy
 
 StreetRun = tuple[PipelineResult, list[tuple[int, int]]]
 
@@ -341,9 +341,27 @@ def test_a_file_stored_turned_is_indexed_as_players_show_it(
         if ev.label == "person":  # upright thumbnails: a person is taller than wide
             img = Image.open(io.BytesIO(ev.thumbnail_jpeg))
             assert img.height > img.width, f"person thumbnail {img.size} on its side"
-    # what the index answers: (second, class) pairs, as benchmarks/indexing.py scores them
-    def seconds(events: list[Event]) -> set[tuple[int, str]]:
-        return {(s, e.label) for e in events for s in range(int(e.start_s), int(e.end_s) + 1)}
-
-    want, got = seconds(upright.events), seconds(turned.events)
+    want, got = _seconds(upright.events), _seconds(turned.events)
     assert len(got & want) >= 0.9 * len(want) and len(got - want) <= 0.1 * len(got)
+
+
+def _seconds(events: list[Event]) -> set[tuple[int, str]]:
+    """What the index answers: (second, class) pairs, as benchmarks/indexing.py scores them."""
+    return {(s, e.label) for e in events for s in range(int(e.start_s), int(e.end_s) + 1)}
+
+
+def test_damaged_packets_do_not_stop_the_index(
+    detector: Detector, street_result: StreetRun, tmp_path: Path
+) -> None:
+    """A few packets a decoder refuses at 2 s (a bad sector, a broken copy) cost the index
+    what the broken pictures held, not the rest of the file: before, indexing stopped there
+    (41 of 172 frames, 9 events of 25) and the job failed."""
+    whole, _ = street_result
+    damaged = run_pipeline(damaged_copy(STREET, tmp_path / "damaged.mp4", 2.0, 3), detector)
+    assert damaged.ok and damaged.frames_decoded == damaged.frames_total == 172
+    assert damaged.decode.damaged == 3
+    assert damaged.damage is not None and "(at 2.0-2.2 s)" in damaged.damage
+    assert max(e.end_s for e in damaged.events) > 6.5
+    want, got = _seconds(whole.events), _seconds(damaged.events)
+    assert len(got & want) >= 0.9 * len(want) and len(got - want) <= 0.1 * len(got)
+    assert whole.damage is None

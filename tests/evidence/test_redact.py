@@ -15,7 +15,7 @@ from detectors.rotation import display_turns
 from evidence.cut import ClipResult, SourceSegment, cut_clip
 from evidence.hashing import sha256_file
 from evidence.redact import Box, _Tracks, grow, interval_boxes, redact_clip
-from tests.detectors.assets import turned_copy
+from tests.detectors.assets import damaged_copy, turned_copy
 from tests.evidence.conftest import MODELS
 
 
@@ -111,6 +111,25 @@ def test_a_turned_clip_is_redacted_where_a_player_shows_the_boxes(
             b = red[i][y1 + 2 : y2 - 2, x1 + 2 : x2 - 2]
             assert detail_kept(a, b) < 0.3, f"frame {i}: box still shows detail"
         assert detail_kept(orig[i][:120, 500:], red[i][:120, 500:]) > 0.9
+
+
+def test_a_clip_with_damaged_packets_is_still_redacted(clip: ClipResult, tmp_path: Path) -> None:
+    """Packets the decoder refuses are skipped and said in the derivation; every frame that
+    decodes is redacted and delivered (before, the whole redaction failed)."""
+    damaged = damaged_copy(clip.path, tmp_path / "damaged.mp4", at_s=1.0, packets=2)
+    box = (400.0, 260.0, 470.0, 380.0)
+    res = redact_clip(damaged, tmp_path / "r.mp4", boxes=lambda i, t: [box], margin=0.0)
+    assert res.damaged_packets == 2
+    assert res.derivation()["source_damaged_packets_skipped"] == 2
+    orig, opts = gray_frames(clip.path)
+    red, rpts = gray_frames(res.path)
+    assert len(red) == res.frames == len(orig) - 2 and set(rpts) < set(opts)
+    by_pts = dict(zip(opts, orig, strict=True))
+    x1, y1, x2, y2 = (int(v) for v in box)
+    for pts, frame in zip(rpts, red, strict=True):
+        a = by_pts[pts][y1 + 2 : y2 - 2, x1 + 2 : x2 - 2]
+        assert detail_kept(a, frame[y1 + 2 : y2 - 2, x1 + 2 : x2 - 2]) < 0.3
+    assert redact_clip(clip.path, tmp_path / "whole.mp4", boxes=lambda i, t: []).damaged_packets == 0
 
 
 def test_no_boxes_is_a_faithful_reencode(clip: ClipResult, tmp_path: Path) -> None:

@@ -134,6 +134,32 @@ def test_job_runs_and_segment_shows_state(world: World, settings) -> None:  # ty
     assert world.count("event") == len(rows)
 
 
+def test_damaged_packets_are_skipped_and_said(world: World, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A file with damaged packets (a bad sector, a broken copy) is indexed to its end; the
+    segment says what was skipped and where, so a gap there is not read as "nothing passed"."""
+    from app.jobs.pool import InProcessPool
+    from tests.detectors.assets import damaged_copy
+
+    cam = world.camera()
+    damaged = damaged_copy(CLIP, tmp_path / "damaged.mp4", at_s=2.0, packets=3)
+    seg = _upload(world, cam["id"], damaged.read_bytes()).json()
+    ctx = world.client.app.state.ctx  # type: ignore[attr-defined]
+    assert InProcessPool(ctx, 0).run_until_idle() == 1
+    body = world.client.get(f"/segments/{seg['id']}", headers=world.h("officer")).json()
+    assert body["status"] == "indexed" and body["job"]["state"] == "done"
+    assert body["job"]["progress_done"] == body["job"]["progress_total"] > 0
+    assert body["index_note"].startswith("3 damaged packets skipped (at 2.0-2.2 s)")
+    from sqlmodel import select
+
+    from app.db import session_scope
+    from app.events.models import Event
+
+    with session_scope(ctx.engine) as s:
+        ends = [e.end for e in s.exec(select(Event)).all()]
+    start = datetime.fromisoformat(body["start"])
+    assert max(ends) - start > timedelta(seconds=6.5)  # indexed past the damage, to the end
+
+
 def test_coverage_lists_segments_and_gaps(world: World) -> None:
     cam = world.camera(clock_offset_s=0)
     base = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
