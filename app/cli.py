@@ -433,8 +433,8 @@ def detect(
                 f"{row['start']!s:>30} -> {row['end']!s:<30} {ev.label:<10} "
                 f"{ev.confidence:.2f} {ev.color or ''}"
             )
-    if result.damage:
-        typer.echo(f"warning: {result.damage}", err=True)
+    if result.note:
+        typer.echo(f"warning: {result.note}", err=True)
     if result.error:
         typer.echo(
             f"error: decoding stopped after frame {result.frames_decoded} of "

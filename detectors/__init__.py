@@ -11,7 +11,6 @@ from .color import (
     frame_lightness,
     is_greyscale,
 )
-from .decode import describe_damage
 from .detector import (
     ENV_DEVICE,
     ENV_MODEL,
@@ -46,7 +45,6 @@ __all__ = [
     "SparseTracker",
     "UnsupportedModelOutput",
     "colour_unreliable",
-    "describe_damage",
     "dominant_color",
     "frame_gains",
     "frame_lightness",

@@ -158,6 +158,11 @@ class DecodeStats:
     damaged: int = 0
     #: where they were: (first, last) seconds of the file per stretch of damage
     damaged_spans: list[tuple[float, float]] = field(default_factory=list)
+    #: where the timestamps went back (from, to), as in recordings joined end to end: the
+    #: first time (nothing after it is decoded)
+    rewinds: list[tuple[float, float]] = field(default_factory=list)
+    #: seconds of video (packets x frame duration) behind a rewind: never sampled
+    behind_s: float = 0.0
 
     def damage(self, t: float) -> None:
         """Count one damaged packet at ``t`` s (``nan``: no timestamp)."""
@@ -172,11 +177,34 @@ class DecodeStats:
         else:  # very many stretches: the last one grows to cover the rest
             spans[-1] = (spans[-1][0], max(spans[-1][1], t))
 
+    def note(self, offset_s: float = 0.0) -> str | None:
+        """One line for whoever reads the index of this file (None: nothing to say), times
+        shifted by ``offset_s``: what was damaged, and what lies behind a rewind."""
+        parts = []
+        damage = describe_damage(
+            self.damaged, [(a + offset_s, b + offset_s) for a, b in self.damaged_spans]
+        )
+        if damage:
+            parts.append(damage)
+        if self.rewinds:
+            (a, b), = self.rewinds
+            a, b = a + offset_s, max(0.0, b) + offset_s
+            parts.append(
+                f"timestamps go back from {a:.1f} s to {b:.1f} s "
+                "(recordings joined end to end?): about "
+                f"{self.behind_s:.1f} s of video after that are not indexed; upload the "
+                "recordings one by one"
+            )
+        return "; ".join(parts) or None
+
     @property
     def skipped_fraction(self) -> float:
         return 1.0 - self.packets_decoded / self.packets if self.packets else 0.0
 
 
+#: a packet this far (seconds) behind the latest one starts a rewind (B-frames reorder
+#: timestamps by a few frames, never this much)
+REWIND_S = 1.0
 #: damaged packets this close together (seconds) are reported as one stretch
 DAMAGE_JOIN_S = 2.0
 #: at most this many stretches are listed (the last then reaches to the last damage)
@@ -257,6 +285,7 @@ class Decoder:
         self.frames_reached = 0
         self.stats = DecodeStats(hwaccel=self.hwaccel)
         self._n = 0
+        self._latest = -math.inf  # the latest packet time so far (seconds of the file)
 
     def skip_loop_filter(self) -> None:
         """Skip the in-loop deblocking filter (call before decoding starts)."""
@@ -274,6 +303,8 @@ class Decoder:
                 if packet.size == 0:
                     continue
                 self.stats.packets += 1
+                if self._behind(packet):
+                    continue
                 if packet.is_keyframe:
                     if gop:
                         yield from self._gop(gop, wants, next_wanted)
@@ -297,6 +328,22 @@ class Decoder:
             raise DecodeFailure(
                 f"decoding failed after frame {self.frames_reached}: {exc}", "decode_error"
             ) from exc
+
+    def _behind(self, packet: av.Packet) -> bool:
+        """True from the first packet whose timestamp goes back (counted, never decoded):
+        what follows is another recording, whose times are not this file's (its frames would
+        land on times the index has covered already)."""
+        if not self.stats.rewinds:
+            ts = packet.pts if packet.pts is not None else packet.dts
+            if ts is None:
+                return False
+            t = ts * self.tb - self.start
+            if t >= self._latest - REWIND_S:
+                self._latest = max(self._latest, t)
+                return False
+            self.stats.rewinds.append((self._latest, t))
+        self.stats.behind_s += 1.0 / self.info.fps if self.info.fps else 0.0
+        return True
 
     def _gop(
         self,

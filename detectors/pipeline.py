@@ -46,7 +46,6 @@ from .decode import (
     DecodeStats,
     Sampler,
     VideoInfo,
-    describe_damage,
     to_bgr,
 )
 from .detector import Detection, Detector, Look
@@ -253,10 +252,11 @@ class PipelineResult:
         return self.error is None
 
     @property
-    def damage(self) -> str | None:
-        """Damaged packets that decoding skipped and where (None: none): the events cannot
-        say what passed while the picture was broken."""
-        return describe_damage(self.decode.damaged, self.decode.damaged_spans)
+    def note(self) -> str | None:
+        """What decoding could not read (damaged packets, where and what lies behind a
+        rewind of the timestamps; None: it read everything): the events cannot say what
+        passed there."""
+        return self.decode.note()
 
     @property
     def failed(self) -> bool:

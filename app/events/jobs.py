@@ -21,7 +21,7 @@ from app.footage.service import INDEX_JOB
 from app.jobs.registry import JobContext, NotReady, PermanentJobError, handler
 from app.storage import ObjectStore
 from app.storage.download import local_copy
-from detectors import DetectorLoadError, PipelineConfig, describe_damage, run_pipeline
+from detectors import DetectorLoadError, PipelineConfig, run_pipeline
 from detectors import Event as Sighting
 from evidence.hashing import sha256_file
 
@@ -201,8 +201,8 @@ def index_segment(jc: JobContext) -> None:
         raise PermanentJobError(str(exc)) from None
     events: list[Sighting] = []
     error: str | None = None
-    decoded = total = damaged = 0
-    damaged_spans: list[tuple[float, float]] = []
+    decoded = total = 0
+    notes: list[str] = []
     for n, src in enumerate(todo):
         with local_copy(jc.app.store, src.key, Path(src.key).suffix) as path:
             if sha256_file(path) != src.sha256:
@@ -225,9 +225,9 @@ def index_segment(jc: JobContext) -> None:
         if len(todo) > 1:  # several files: track ids kept apart
             found = [replace(e, track_id=e.track_id + n * TRACK_ID_STRIDE) for e in found]
         events += found
-        damaged += result.decode.damaged
-        damaged_spans += [(a + src.offset_s, b + src.offset_s)
-                          for a, b in result.decode.damaged_spans]
+        note = result.decode.note(src.offset_s)
+        if note:
+            notes.append(note)
         decoded += result.frames_decoded
         total += result.frames_total
         if result.error:
@@ -242,7 +242,7 @@ def index_segment(jc: JobContext) -> None:
         assert segment is not None
         replace_events(session, jc.app.store, segment, events)
         segment.status = SegmentStatus.failed if error else SegmentStatus.indexed
-        segment.index_note = describe_damage(damaged, damaged_spans)
+        segment.index_note = "; ".join(notes)[:2000] or None
         session.add(segment)
     if error:
         raise PermanentJobError(f"{error} ({len(events)} events up to there were kept)")

@@ -84,7 +84,8 @@ class Segment(SQLModel, table=True):
     truncated: bool = False
     truncated_reason: str | None = Field(default=None, max_length=500)
     index_note: str | None = Field(default=None, max_length=2000)
-    """What indexing could not read (damaged packets and where), set by the index job."""
+    """What indexing could not read (damaged packets, a rewind of the timestamps), set by
+    the index job."""
     status: SegmentStatus = Field(sa_column=Column(EnumText(SegmentStatus), nullable=False))
     ingested_by: int | None = Field(default=None, foreign_key="user_account.id")
     ingested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

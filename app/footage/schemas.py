@@ -50,8 +50,9 @@ class SegmentPublic(BaseModel):
     truncated_reason: str | None
     status: str
     index_note: str | None = None
-    """What indexing could not read, e.g. damaged packets it skipped and where: what passed
-    then may be missing from the index (None: it read everything)."""
+    """What indexing could not read: damaged packets it skipped and where, or the part of
+    recordings joined end to end behind the point where the timestamps go back (None: it
+    read everything)."""
     ingested_by: int | None
     ingested_at: datetime
     job: JobPublic | None = None

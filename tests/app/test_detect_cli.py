@@ -54,3 +54,15 @@ def test_detect_bad_input() -> None:
     assert out.returncode == 2 and "WARDCAM_DETECTOR_MODEL" in out.stderr
     out = _detect(str(FOOTAGE / "driveway_ir_night.mp4"), "--start", "2024-05-01T10:00:00")
     assert out.returncode == 2 and "UTC offset" in out.stderr
+
+
+def test_detect_warns_of_damage_and_goes_on(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A file with damaged packets: every event to the end, a warning that says where."""
+    from tests.detectors.assets import damaged_copy
+
+    clip = damaged_copy(FOOTAGE / "street_crossing_day.mp4", tmp_path / "d.mp4", 2.0, 3)
+    out = _detect(str(clip), "--json")
+    assert out.returncode == 0, out.stderr
+    assert "warning: 3 damaged packets skipped (at 2.0-2.2 s)" in out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert max(r["end"] for r in rows) > 6.5

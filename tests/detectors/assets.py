@@ -1,5 +1,5 @@
 """Paths of the shared test assets (model and footage) used by the detector tests, and a
-phone-style turned copy of a clip and a damaged one."""
+phone-style turned copy of a clip, a damaged one and one joined to itself."""
 
 from __future__ import annotations
 
@@ -71,4 +71,24 @@ def damaged_copy(src: Path, dst: Path, at_s: float, packets: int = 1) -> Path:
                 left -= 1
             packet.stream = ost
             out.mux(packet)
+    return dst
+
+
+def joined_copy(src: Path, dst: Path, times: int = 2) -> Path:
+    """``src`` remuxed to MPEG-TS ``times`` times over and the files joined end to end, as
+    ``cat a.ts b.ts`` (or ``copy /b``) joins two exports: the timestamps start again from
+    zero where each copy begins."""
+    import av
+
+    part = dst.with_suffix(".part.ts")
+    with av.open(str(src)) as inp, av.open(str(part), "w", format="mpegts") as out:
+        ist = inp.streams.video[0]
+        ost = out.add_stream_from_template(ist)
+        for packet in inp.demux(ist):
+            if packet.dts is None:
+                continue
+            packet.stream = ost
+            out.mux(packet)
+    dst.write_bytes(part.read_bytes() * times)
+    part.unlink()
     return dst

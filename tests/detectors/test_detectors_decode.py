@@ -8,11 +8,12 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 
-from detectors.decode import Decoder, DecodeStats, describe_damage, to_bgr
+from detectors.decode import Decoder, DecodeStats, to_bgr
 from detectors.rotation import display_turns, file_turns, mp4_turns, stored_box
 
-from .assets import NIGHT, STREET, VN_INTERSECTION, damaged_copy, turned_copy
+from .assets import NIGHT, STREET, VN_INTERSECTION, damaged_copy, joined_copy, turned_copy
 
 
 def _frames(path: Path, every: int = 9, n: int = 6) -> list[av.VideoFrame]:
@@ -146,9 +147,9 @@ def test_damaged_packets_are_skipped_and_decoding_goes_on(tmp_path: Path) -> Non
     assert len(frames) == total - 3 and frames[-1] == total - 1  # to the end
     [(first, last)] = decoder.stats.damaged_spans
     assert 2.0 <= first <= last < 2.3
-    note = describe_damage(decoder.stats.damaged, decoder.stats.damaged_spans)
+    note = decoder.stats.note()
     assert note is not None and note.startswith("3 damaged packets skipped (at 2.0-2.")
-    assert describe_damage(0, []) is None
+    assert DecodeStats().note() is None
 
 
 def test_damage_far_apart_is_reported_as_separate_stretches() -> None:
@@ -156,5 +157,24 @@ def test_damage_far_apart_is_reported_as_separate_stretches() -> None:
     for t in (1.0, 1.5, 9.0, float("nan")):
         stats.damage(t)
     assert stats.damaged == 4 and stats.damaged_spans == [(1.0, 1.5), (9.0, 9.0)]
-    note = describe_damage(stats.damaged, stats.damaged_spans)
-    assert note is not None and "(at 1.0-1.5 s, 9.0 s)" in note
+    note = stats.note(offset_s=10.0)
+    assert note is not None and "(at 11.0-11.5 s, 19.0 s)" in note
+
+
+def test_timestamps_going_back_stop_the_file_there(tmp_path: Path) -> None:
+    """Two recordings joined end to end (``cat a.ts b.ts``): the second one's times start
+    again from zero, times the first one has covered. It is not decoded; the stats say
+    where and how much (before, its frames were fed to the sampler as earlier times)."""
+    path = joined_copy(STREET, tmp_path / "joined.ts")
+    decoder = Decoder(path, gop_skip=False, fast=False)
+    try:
+        times = [t for t, _, _ in decoder.frames(lambda t: True, lambda: 0.0)]
+    finally:
+        decoder.close()
+    assert len(times) == 172 and times == sorted(times)
+    [(at, to)] = decoder.stats.rewinds
+    assert 7.0 <= at < 7.2 and to < 0.1
+    assert decoder.stats.behind_s == pytest.approx(172 / 23.976, abs=0.01)
+    note = decoder.stats.note()
+    assert note is not None and note.startswith("timestamps go back from 7.1 s to 0.0 s")
+    assert "about 7.2 s of video after that are not indexed" in note

@@ -360,8 +360,8 @@ def test_damaged_packets_do_not_stop_the_index(
     damaged = run_pipeline(damaged_copy(STREET, tmp_path / "damaged.mp4", 2.0, 3), detector)
     assert damaged.ok and damaged.frames_decoded == damaged.frames_total == 172
     assert damaged.decode.damaged == 3
-    assert damaged.damage is not None and "(at 2.0-2.2 s)" in damaged.damage
+    assert damaged.note is not None and "(at 2.0-2.2 s)" in damaged.note
     assert max(e.end_s for e in damaged.events) > 6.5
     want, got = _seconds(whole.events), _seconds(damaged.events)
     assert len(got & want) >= 0.9 * len(want) and len(got - want) <= 0.1 * len(got)
-    assert whole.damage is None
+    assert whole.note is None

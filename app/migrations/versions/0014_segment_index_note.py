@@ -1,4 +1,4 @@
-"""segment.index_note: what indexing could not read (damaged packets skipped, and where)
+"""segment.index_note: what indexing could not read (damaged packets, joined recordings)
 
 Revision ID: 0014
 Revises: 0013

@@ -160,6 +160,23 @@ def test_damaged_packets_are_skipped_and_said(world: World, settings, tmp_path: 
     assert max(ends) - start > timedelta(seconds=6.5)  # indexed past the damage, to the end
 
 
+def test_recordings_joined_end_to_end_are_said(world: World, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Two exports joined by ``cat``: the second one's timestamps start again from zero. Its
+    frames are not indexed onto the first one's times; the segment says so and why."""
+    from app.jobs.pool import InProcessPool
+    from tests.detectors.assets import joined_copy
+
+    cam = world.camera()
+    seg = _upload(world, cam["id"], joined_copy(CLIP, tmp_path / "joined.ts").read_bytes())
+    assert seg.status_code == 201, seg.text
+    ctx = world.client.app.state.ctx  # type: ignore[attr-defined]
+    assert InProcessPool(ctx, 0).run_until_idle() == 1
+    body = world.client.get(f"/segments/{seg.json()['id']}", headers=world.h("officer")).json()
+    assert body["status"] == "indexed" and body["duration_s"] < 7.3
+    assert body["index_note"].startswith("timestamps go back from 7.1 s to 0.0 s")
+    assert "upload the recordings one by one" in body["index_note"]
+
+
 def test_coverage_lists_segments_and_gaps(world: World) -> None:
     cam = world.camera(clock_offset_s=0)
     base = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
