@@ -158,10 +158,9 @@ class DecodeStats:
     damaged: int = 0
     #: where they were: (first, last) seconds of the file per stretch of damage
     damaged_spans: list[tuple[float, float]] = field(default_factory=list)
-    #: where the timestamps went back (from, to), as in recordings joined end to end: the
-    #: first time (nothing after it is decoded)
+    #: where the timestamps went back (from, to), as in recordings joined end to end
     rewinds: list[tuple[float, float]] = field(default_factory=list)
-    #: seconds of video (packets x frame duration) behind a rewind: never sampled
+    #: seconds of video (packets x frame duration) behind a rewind: never decoded
     behind_s: float = 0.0
 
     def damage(self, t: float) -> None:
@@ -187,12 +186,11 @@ class DecodeStats:
         if damage:
             parts.append(damage)
         if self.rewinds:
-            (a, b), = self.rewinds
-            a, b = a + offset_s, max(0.0, b) + offset_s
+            back = ", ".join(f"from {a + offset_s:.1f} s to {max(0.0, b) + offset_s:.1f} s"
+                             for a, b in self.rewinds[:MAX_DAMAGE_SPANS])
             parts.append(
-                f"timestamps go back from {a:.1f} s to {b:.1f} s "
-                "(recordings joined end to end?): about "
-                f"{self.behind_s:.1f} s of video after that are not indexed; upload the "
+                f"timestamps go back ({back}; recordings joined end to end?): about "
+                f"{self.behind_s:.1f} s of video behind them are not indexed; upload the "
                 "recordings one by one"
             )
         return "; ".join(parts) or None
@@ -209,6 +207,7 @@ REWIND_S = 1.0
 DAMAGE_JOIN_S = 2.0
 #: at most this many stretches are listed (the last then reaches to the last damage)
 MAX_DAMAGE_SPANS = 20
+
 
 def describe_damage(count: int, spans: list[tuple[float, float]]) -> str | None:
     """One line for whoever reads the index of a file with damaged packets (None: none)."""
@@ -286,6 +285,7 @@ class Decoder:
         self.stats = DecodeStats(hwaccel=self.hwaccel)
         self._n = 0
         self._latest = -math.inf  # the latest packet time so far (seconds of the file)
+        self._rewound = False  # behind a rewind now
 
     def skip_loop_filter(self) -> None:
         """Skip the in-loop deblocking filter (call before decoding starts)."""
@@ -330,18 +330,20 @@ class Decoder:
             ) from exc
 
     def _behind(self, packet: av.Packet) -> bool:
-        """True from the first packet whose timestamp goes back (counted, never decoded):
-        what follows is another recording, whose times are not this file's (its frames would
-        land on times the index has covered already)."""
-        if not self.stats.rewinds:
-            ts = packet.pts if packet.pts is not None else packet.dts
-            if ts is None:
-                return False
-            t = ts * self.tb - self.start
-            if t >= self._latest - REWIND_S:
-                self._latest = max(self._latest, t)
-                return False
+        """True for a packet behind a rewind of the timestamps (counted, never decoded):
+        until they pass the latest time again, its frames would land on times the index
+        has covered already (recordings joined end to end, a clock set back)."""
+        ts = packet.pts if packet.pts is not None else packet.dts
+        if ts is None:
+            return self._rewound
+        t = ts * self.tb - self.start
+        if (t > self._latest) if self._rewound else (t >= self._latest - REWIND_S):
+            self._latest = max(self._latest, t)
+            self._rewound = False
+            return False
+        if not self._rewound:
             self.stats.rewinds.append((self._latest, t))
+            self._rewound = True
         self.stats.behind_s += 1.0 / self.info.fps if self.info.fps else 0.0
         return True
 

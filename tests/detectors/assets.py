@@ -74,21 +74,27 @@ def damaged_copy(src: Path, dst: Path, at_s: float, packets: int = 1) -> Path:
     return dst
 
 
-def joined_copy(src: Path, dst: Path, times: int = 2) -> Path:
-    """``src`` remuxed to MPEG-TS ``times`` times over and the files joined end to end, as
-    ``cat a.ts b.ts`` (or ``copy /b``) joins two exports: the timestamps start again from
-    zero where each copy begins."""
+def joined_copy(src: Path, dst: Path, first_s: float | None = None) -> Path:
+    """``src`` remuxed to MPEG-TS twice (the first time only its first ``first_s`` seconds)
+    and the two joined end to end, as ``cat a.ts b.ts`` (or ``copy /b``) joins two exports:
+    the timestamps start again from zero where the second begins."""
     import av
 
-    part = dst.with_suffix(".part.ts")
-    with av.open(str(src)) as inp, av.open(str(part), "w", format="mpegts") as out:
-        ist = inp.streams.video[0]
-        ost = out.add_stream_from_template(ist)
-        for packet in inp.demux(ist):
-            if packet.dts is None:
-                continue
-            packet.stream = ost
-            out.mux(packet)
-    dst.write_bytes(part.read_bytes() * times)
-    part.unlink()
+    parts = []
+    for n, upto in enumerate((first_s, None)):
+        part = dst.with_suffix(f".part{n}.ts")
+        with av.open(str(src)) as inp, av.open(str(part), "w", format="mpegts") as out:
+            ist = inp.streams.video[0]
+            ost = out.add_stream_from_template(ist)
+            for packet in inp.demux(ist):
+                if packet.dts is None:
+                    continue
+                t = packet.dts * ist.time_base
+                if upto is not None and packet.is_keyframe and t > 0 and t >= upto:
+                    break  # a clean cut: at the first keyframe from first_s on
+                packet.stream = ost
+                out.mux(packet)
+        parts.append(part.read_bytes())
+        part.unlink()
+    dst.write_bytes(b"".join(parts))
     return dst

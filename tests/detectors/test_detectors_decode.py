@@ -176,5 +176,20 @@ def test_timestamps_going_back_stop_the_file_there(tmp_path: Path) -> None:
     assert 7.0 <= at < 7.2 and to < 0.1
     assert decoder.stats.behind_s == pytest.approx(172 / 23.976, abs=0.01)
     note = decoder.stats.note()
-    assert note is not None and note.startswith("timestamps go back from 7.1 s to 0.0 s")
-    assert "about 7.2 s of video after that are not indexed" in note
+    assert note is not None and note.startswith("timestamps go back (from 7.1 s to 0.0 s; ")
+    assert "about 7.2 s of video behind them are not indexed" in note
+
+
+def test_after_a_rewind_decoding_resumes_past_the_latest_time(tmp_path: Path) -> None:
+    """A second recording longer than the first: its frames past the first one's end lie on
+    times not covered yet, so they come out again (as a player's seek bar shows the file)."""
+    path = joined_copy(NIGHT, tmp_path / "joined.ts", first_s=5.0)  # cut at 5.33 s
+    decoder = Decoder(path, gop_skip=False, fast=False)
+    try:
+        times = [t for t, _, _ in decoder.frames(lambda t: True, lambda: 0.0)]
+    finally:
+        decoder.close()
+    assert times == sorted(times) and len(times) == 178  # 80 before the join, 98 after
+    [(at, to)] = decoder.stats.rewinds
+    assert 5.2 < at < 5.34 and to < 0.1
+    assert decoder.stats.behind_s == pytest.approx(80 / 15, abs=0.01)

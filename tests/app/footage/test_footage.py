@@ -173,7 +173,7 @@ def test_recordings_joined_end_to_end_are_said(world: World, settings, tmp_path:
     assert InProcessPool(ctx, 0).run_until_idle() == 1
     body = world.client.get(f"/segments/{seg.json()['id']}", headers=world.h("officer")).json()
     assert body["status"] == "indexed" and body["duration_s"] < 7.3
-    assert body["index_note"].startswith("timestamps go back from 7.1 s to 0.0 s")
+    assert body["index_note"].startswith("timestamps go back (from 7.1 s to 0.0 s; ")
     assert "upload the recordings one by one" in body["index_note"]
 
 
