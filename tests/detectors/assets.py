@@ -3,7 +3,9 @@ phone-style turned copy of a clip, a damaged one and one joined to itself."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ASSETS = (Path(__file__).resolve().parents[2] / ".." / "shared" / "assets").resolve()
 MODELS = ASSETS / "models"
@@ -48,6 +50,26 @@ def turned_copy(src: Path, dst: Path, turns: int = 1, seconds: float | None = No
     return dst
 
 
+def _remux(src: Path, dst: Path, fmt: str, edit: Callable[[Any, float], Any]) -> Path:
+    """``src``'s video packets copied to ``dst`` (container ``fmt``), each through
+    ``edit(packet, seconds)``: the packet to write, or None to stop there."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format=fmt) as out:
+        ist = inp.streams.video[0]
+        ost = out.add_stream_from_template(ist)
+        for packet in inp.demux(ist):
+            if packet.dts is None:
+                continue
+            ts = packet.pts if packet.pts is not None else packet.dts
+            kept = edit(packet, float(ts * ist.time_base))
+            if kept is None:
+                break
+            kept.stream = ost
+            out.mux(kept)
+    return dst
+
+
 def damaged_copy(src: Path, dst: Path, at_s: float, packets: int = 1) -> Path:
     """``src`` remuxed (same codec, same frames) with the payload of ``packets`` packets from
     the first non-keyframe at or after ``at_s`` overwritten with fixed noise, as a bad disk
@@ -57,44 +79,30 @@ def damaged_copy(src: Path, dst: Path, at_s: float, packets: int = 1) -> Path:
 
     noise = np.random.default_rng(11)
     left = packets
-    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4") as out:
-        ist = inp.streams.video[0]
-        ost = out.add_stream_from_template(ist)
-        for packet in inp.demux(ist):
-            if packet.dts is None:
-                continue
-            t = float(packet.pts * ist.time_base) if packet.pts is not None else 0.0
-            if left and t >= at_s and not packet.is_keyframe:
-                bad = av.Packet(noise.integers(0, 256, packet.size, dtype=np.uint8).tobytes())
-                bad.pts, bad.dts, bad.time_base = packet.pts, packet.dts, packet.time_base
-                packet = bad
-                left -= 1
-            packet.stream = ost
-            out.mux(packet)
-    return dst
+
+    def damage(packet: av.Packet, t: float) -> av.Packet:
+        nonlocal left
+        if left and t >= at_s and not packet.is_keyframe:
+            bad = av.Packet(noise.integers(0, 256, packet.size, dtype=np.uint8).tobytes())
+            bad.pts, bad.dts, bad.time_base = packet.pts, packet.dts, packet.time_base
+            left -= 1
+            return bad
+        return packet
+
+    return _remux(src, dst, "mp4", damage)
 
 
 def joined_copy(src: Path, dst: Path, first_s: float | None = None) -> Path:
-    """``src`` remuxed to MPEG-TS twice (the first time only its first ``first_s`` seconds)
-    and the two joined end to end, as ``cat a.ts b.ts`` (or ``copy /b``) joins two exports:
-    the timestamps start again from zero where the second begins."""
-    import av
+    """``src`` remuxed to MPEG-TS twice (the first time only up to the first keyframe from
+    ``first_s`` on) and the two joined end to end, as ``cat a.ts b.ts`` (or ``copy /b``)
+    joins two exports: the timestamps start again from zero where the second begins."""
+    def cut(packet: Any, t: float) -> Any:
+        stop = first_s is not None and packet.is_keyframe and t > 0 and t >= first_s
+        return None if stop else packet
 
-    parts = []
-    for n, upto in enumerate((first_s, None)):
-        part = dst.with_suffix(f".part{n}.ts")
-        with av.open(str(src)) as inp, av.open(str(part), "w", format="mpegts") as out:
-            ist = inp.streams.video[0]
-            ost = out.add_stream_from_template(ist)
-            for packet in inp.demux(ist):
-                if packet.dts is None:
-                    continue
-                t = packet.dts * ist.time_base
-                if upto is not None and packet.is_keyframe and t > 0 and t >= upto:
-                    break  # a clean cut: at the first keyframe from first_s on
-                packet.stream = ost
-                out.mux(packet)
-        parts.append(part.read_bytes())
-        part.unlink()
-    dst.write_bytes(b"".join(parts))
+    first = _remux(src, dst.with_suffix(".part0.ts"), "mpegts", cut)
+    second = _remux(src, dst.with_suffix(".part1.ts"), "mpegts", lambda p, t: p)
+    dst.write_bytes(first.read_bytes() + second.read_bytes())
+    first.unlink()
+    second.unlink()
     return dst
