@@ -3,8 +3,9 @@
 Two sets:
 
 * the **development set**: each shared clip as it is and changed the ways unseen cameras differ
-  from it (a CIF sub-stream, a crop, dusk and haze, a lower frame rate, H.265), so that the
-  pipeline is judged on more than the footage it was written against;
+  from it (a CIF sub-stream, one at 200 kbit/s, a crop, dusk and haze, half and two frames a
+  second, H.265, stored turned), so that the pipeline is judged on more than the footage it
+  was written against;
 * the **main-stream set**: 1080p H.264 (with and without B-frames), 1080p H.265 and 1440p H.265
   renditions at 2-4 Mbit/s with a 2 s GOP, the kind of file an NVR export or an upload is.
 
@@ -57,8 +58,10 @@ class Recipe:
     crop: tuple[float, float, float, float] | None = None
     #: pixel transform on BGR frames (brightness etc.)
     pixels: Transform | None = None
-    #: keep every n-th frame (a lower frame rate)
+    #: keep every n-th frame (a lower frame rate) …
     every: int = 1
+    #: … or as many as come nearest to this many frames a second (None: ``every``)
+    fps: float | None = None
     bit_rate: int | None = None  # None: constant quality (crf)
     crf: int = 23
     gop_s: float | None = 2.0
@@ -105,6 +108,10 @@ DEV_RECIPES: tuple[Recipe, ...] = (
     Recipe("fps-half", every=2),
     Recipe("h265", codec="libx265", crf=28),
     Recipe("turned", turn=1),
+    # an NVR recording at two frames a second (to save disk), and a cheap sub-stream: CIF at
+    # 200 kbit/s, whose blocks blur small objects
+    Recipe("fps2", fps=2.0),
+    Recipe("cif200k", size=_width(352), bit_rate=200_000, gop_s=2.0),
 )
 
 #: Main-stream renditions (upscaled from the shared clips, so detail does not grow; the cost of
@@ -154,7 +161,8 @@ def make(src: Path, recipe: Recipe, out_dir: Path | None = None) -> Path:
         cw, ch = _even(w0 * x1) - cx0, _even(h0 * y1) - cy0
     w, h = recipe.size(cw, ch) if recipe.size else (_even(cw), _even(ch))
     sw, sh = (h, w) if recipe.turn % 2 else (w, h)  # the stored picture's size
-    out_rate = rate / recipe.every
+    every = recipe.every if recipe.fps is None else max(1, round(float(rate) / recipe.fps))
+    out_rate = rate / every
     with av.open(str(tmp), "w", format="mp4") as out:
         stream = out.add_stream(recipe.codec, rate=out_rate)
         stream.width, stream.height, stream.pix_fmt = sw, sh, "yuv420p"
@@ -186,7 +194,7 @@ def make(src: Path, recipe: Recipe, out_dir: Path | None = None) -> Path:
         stream.options = opts
         n = 0
         for i, (frame, _) in enumerate(_frames(src)):
-            if i % recipe.every:
+            if i % every:
                 continue
             if recipe.crop is None and recipe.pixels is None and not recipe.turn:
                 vf = frame.reformat(width=w, height=h, format="yuv420p",
