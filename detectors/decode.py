@@ -180,7 +180,7 @@ class DecodeStats:
         """One line for whoever reads the index of this file (None: nothing to say), times
         shifted by ``offset_s``: what was damaged, and what lies behind a rewind."""
         parts = []
-        damage = describe_damage(
+        damage = _describe_damage(
             self.damaged, [(a + offset_s, b + offset_s) for a, b in self.damaged_spans]
         )
         if damage:
@@ -209,7 +209,7 @@ DAMAGE_JOIN_S = 2.0
 MAX_DAMAGE_SPANS = 20
 
 
-def describe_damage(count: int, spans: list[tuple[float, float]]) -> str | None:
+def _describe_damage(count: int, spans: list[tuple[float, float]]) -> str | None:
     """One line for whoever reads the index of a file with damaged packets (None: none)."""
     if not count:
         return None
@@ -333,10 +333,9 @@ class Decoder:
         """True for a packet behind a rewind of the timestamps (counted, never decoded):
         until they pass the latest time again, its frames would land on times the index
         has covered already (recordings joined end to end, a clock set back)."""
-        ts = packet.pts if packet.pts is not None else packet.dts
-        if ts is None:
+        t = self._seconds(packet)
+        if math.isnan(t):
             return self._rewound
-        t = ts * self.tb - self.start
         if (t > self._latest) if self._rewound else (t >= self._latest - REWIND_S):
             self._latest = max(self._latest, t)
             self._rewound = False
@@ -344,8 +343,13 @@ class Decoder:
         if not self._rewound:
             self.stats.rewinds.append((self._latest, t))
             self._rewound = True
-        self.stats.behind_s += 1.0 / self.info.fps if self.info.fps else 0.0
+        self.stats.behind_s += 1.0 / self.info.fps
         return True
+
+    def _seconds(self, packet: av.Packet) -> float:
+        """The packet's time in seconds of the file (``nan``: it carries no timestamp)."""
+        ts = packet.pts if packet.pts is not None else packet.dts
+        return ts * self.tb - self.start if ts is not None else math.nan
 
     def _gop(
         self,
@@ -388,8 +392,7 @@ class Decoder:
             # A damaged packet (a bad disk sector, a broken copy): FFmpeg's own tools and
             # players skip it and play on, concealing what it held. Stopping here would leave
             # the rest of the file unindexed, which reads as "nothing passed".
-            t = packet.pts if packet.pts is not None else packet.dts
-            self.stats.damage(t * self.tb - self.start if t is not None else math.nan)
+            self.stats.damage(self._seconds(packet))
             return
         for frame in frames:
             yield from self._out(frame, wants)

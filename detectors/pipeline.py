@@ -40,14 +40,7 @@ import cv2
 import numpy as np
 
 from .color import colour_unreliable, dominant_color, frame_gains, frame_lightness
-from .decode import (
-    DecodeFailure,
-    Decoder,
-    DecodeStats,
-    Sampler,
-    VideoInfo,
-    to_bgr,
-)
+from .decode import DecodeFailure, Decoder, DecodeStats, Sampler, VideoInfo, to_bgr
 from .detector import Detection, Detector, Look
 from .scene import LookPlan, PlannerConfig, ScenePlanner
 from .spans import SpanRules, support_riders, track_spans
