@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -92,13 +93,20 @@ def _rides(person: tuple[float, float, float, float],
     return py1 < vy1 and vy1 <= py2 <= vy2 + 0.1 * (vy2 - vy1)
 
 
+_OUT_OF_ORDER_S = 1.0
+
+
 def support_riders(tracks: Sequence[Track], rider_conf: float, floor: float,
-                   lift: float) -> None:
+                   lift: float, after: float = -math.inf, upto: float = math.inf) -> None:
     """Under every person seen at ``rider_conf`` or more, the two-wheeler sighting of the same
     look it rides, if the model gave it ``floor`` or more but less than ``lift``, gets the
     ``support`` ``lift`` (the span rules then count it as a sighting at ``lift``). One rider
     carries one vehicle: the most confident one it rides, and none where that one is sure
     already (a second, unsure box on the same motorbike is not a second motorbike).
+
+    Only the looks at times in ``after``-``upto`` (``after`` excluded) are considered: each
+    look's riders and vehicles depend on that look alone, so a long file is done in turns
+    as its tracks end, every track seen in those looks given.
 
     Exhaustive detection counts a motorbike in a second when one frame of it shows the
     motorbike at 0.5; under its rider a sample often sees it at 0.3-0.45 while the rider is
@@ -107,8 +115,12 @@ def support_riders(tracks: Sequence[Track], rider_conf: float, floor: float,
     riders: dict[float, list[tuple[float, float, float, float]]] = defaultdict(list)
     bikes: dict[float, list[Sighting]] = defaultdict(list)
     for tr in tracks:
-        for s in tr.sightings:
-            if s.held:
+        # the latest first: sightings are in time order (but for a frame or two of a file
+        # whose frame times are out of order), and a long file is done in turns
+        for s in reversed(tr.sightings):
+            if s.t <= after - _OUT_OF_ORDER_S:
+                break
+            if s.held or not after < s.t <= upto:
                 continue
             if s.label == "person" and s.confidence >= rider_conf:
                 riders[s.t].append(s.box)

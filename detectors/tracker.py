@@ -182,6 +182,13 @@ class SparseTracker:
         self._next_id += 1
         return self._next_id - 1
 
+    def take_finished(self, before: float) -> list[Track]:
+        """The finished tracks last seen before ``before``, oldest first, handed over: they
+        are no longer kept here (nor returned by :meth:`finish`)."""
+        done = [tr for tr in self.finished if tr.last.t < before]
+        self.finished = [tr for tr in self.finished if tr.last.t >= before]
+        return sorted(done, key=lambda tr: (tr.first_t, tr.track_id))
+
     def finish(self) -> list[Track]:
         """End of input: every track is finished; returns all tracks, oldest first."""
         self.finished.extend(self.active)

@@ -106,3 +106,50 @@ def joined_copy(src: Path, dst: Path, first_s: float | None = None) -> Path:
     first.unlink()
     second.unlink()
     return dst
+
+
+def resized_copy(src: Path, dst: Path, height: int, seconds: float) -> Path:
+    """The first ``seconds`` of ``src`` re-encoded (libx264, ultrafast) at ``height`` lines,
+    as a main-stream camera records it."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4") as out:
+        ist = inp.streams.video[0]
+        rate = ist.average_rate or ist.guessed_rate or 25
+        w = round(ist.codec_context.width * height / ist.codec_context.height / 2) * 2
+        ost = out.add_stream("libx264", rate=rate)
+        ost.width, ost.height, ost.pix_fmt = w, height, "yuv420p"
+        ost.options = {"crf": "26", "preset": "ultrafast", "g": str(round(2 * float(rate)))}
+        for n, frame in enumerate(inp.decode(ist)):
+            if n >= seconds * float(rate):
+                break
+            vf = frame.reformat(width=w, height=height, format="yuv420p")
+            vf.pts, vf.time_base = n, 1 / rate
+            for packet in ost.encode(vf):
+                out.mux(packet)
+        for packet in ost.encode():
+            out.mux(packet)
+    return dst
+
+
+def looped_copy(src: Path, dst: Path, minutes: float) -> Path:
+    """``src`` played again and again for ``minutes`` in one file (packets copied, times
+    running on), as a long NVR export of one scene."""
+    import av
+
+    with av.open(str(src)) as inp:
+        ist = inp.streams.video[0]
+        packets = [p for p in inp.demux(ist) if p.dts is not None and p.pts is not None]
+        span = max(p.pts for p in packets) - min(p.pts for p in packets) + (
+            packets[-1].duration or 1)
+        copies = int(minutes * 60 / float(span * ist.time_base)) + 1
+        with av.open(str(dst), "w", format="mp4") as out:
+            ost = out.add_stream_from_template(ist)
+            for k in range(copies):
+                for p in packets:
+                    copy = av.Packet(bytes(p))
+                    copy.pts, copy.dts = p.pts + k * span, p.dts + k * span
+                    copy.time_base, copy.is_keyframe = p.time_base, p.is_keyframe
+                    copy.stream = ost
+                    out.mux(copy)
+    return dst
