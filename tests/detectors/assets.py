@@ -27,27 +27,13 @@ def turned_copy(src: Path, dst: Path, turns: int = 1, seconds: float | None = No
     import av
     import numpy as np
 
-    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4") as out:
-        ist = inp.streams.video[0]
-        rate = ist.average_rate or ist.guessed_rate or 25
-        w, h = ist.codec_context.width, ist.codec_context.height
-        ost = out.add_stream("libx264", rate=rate)
-        ost.width, ost.height = (h, w) if turns % 2 else (w, h)
-        ost.pix_fmt = "yuv420p"
-        ost.options = {"crf": "16", "preset": "veryfast"}
-        ost.thread_count = 1  # x264's output depends on its thread count: the same file always
-        ost.set_display_rotation(90 * turns)
-        for n, frame in enumerate(inp.decode(ist)):
-            if seconds is not None and n >= seconds * float(rate):
-                break
-            img = np.ascontiguousarray(np.rot90(frame.to_ndarray(format="bgr24"), -turns))
-            vf = av.VideoFrame.from_ndarray(img, format="bgr24").reformat(format="yuv420p")
-            vf.pts, vf.time_base = n, 1 / rate
-            for packet in ost.encode(vf):
-                out.mux(packet)
-        for packet in ost.encode():
-            out.mux(packet)
-    return dst
+    def turn(frame: Any, size: tuple[int, int]) -> Any:
+        img = np.ascontiguousarray(np.rot90(frame.to_ndarray(format="bgr24"), -turns))
+        return av.VideoFrame.from_ndarray(img, format="bgr24").reformat(format="yuv420p")
+
+    # x264's output depends on its thread count: one thread, the same file always
+    return _reencode(src, dst, seconds, lambda w, h: (h, w) if turns % 2 else (w, h), turn,
+                     {"crf": "16", "preset": "veryfast"}, threads=1, rotation=90 * turns)
 
 
 def _remux(src: Path, dst: Path, fmt: str, edit: Callable[[Any, float], Any]) -> Path:
@@ -111,19 +97,46 @@ def joined_copy(src: Path, dst: Path, first_s: float | None = None) -> Path:
 def resized_copy(src: Path, dst: Path, height: int, seconds: float) -> Path:
     """The first ``seconds`` of ``src`` re-encoded (libx264, ultrafast) at ``height`` lines,
     as a main-stream camera records it."""
+    def size(w: int, h: int) -> tuple[int, int]:
+        return round(w * height / h / 2) * 2, height
+
+    def resize(frame: Any, to: tuple[int, int]) -> Any:
+        return frame.reformat(width=to[0], height=to[1], format="yuv420p")
+
+    return _reencode(src, dst, seconds, size, resize,
+                     {"crf": "26", "preset": "ultrafast", "g": "60"})
+
+
+def _reencode(
+    src: Path,
+    dst: Path,
+    seconds: float | None,
+    size: Callable[[int, int], tuple[int, int]],
+    picture: Callable[[Any, tuple[int, int]], Any],
+    options: dict[str, str],
+    threads: int | None = None,
+    rotation: int = 0,
+) -> Path:
+    """The first ``seconds`` of ``src`` (all of it: None) re-encoded to MP4 with libx264 at
+    ``size(w, h)`` of the source's size, each frame made by ``picture(frame, size)``."""
     import av
 
     with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4") as out:
         ist = inp.streams.video[0]
         rate = ist.average_rate or ist.guessed_rate or 25
-        w = round(ist.codec_context.width * height / ist.codec_context.height / 2) * 2
+        to = size(ist.codec_context.width, ist.codec_context.height)
         ost = out.add_stream("libx264", rate=rate)
-        ost.width, ost.height, ost.pix_fmt = w, height, "yuv420p"
-        ost.options = {"crf": "26", "preset": "ultrafast", "g": str(round(2 * float(rate)))}
+        ost.width, ost.height = to
+        ost.pix_fmt = "yuv420p"
+        ost.options = options
+        if threads is not None:
+            ost.thread_count = threads
+        if rotation:
+            ost.set_display_rotation(rotation)
         for n, frame in enumerate(inp.decode(ist)):
-            if n >= seconds * float(rate):
+            if seconds is not None and n >= seconds * float(rate):
                 break
-            vf = frame.reformat(width=w, height=height, format="yuv420p")
+            vf = picture(frame, to)
             vf.pts, vf.time_base = n, 1 / rate
             for packet in ost.encode(vf):
                 out.mux(packet)
