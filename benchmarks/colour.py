@@ -31,6 +31,12 @@ label (the commonest of its views' labels): its views pooled (the commonest colo
 ties to the largest box), as a track's several views could be, and its largest view alone.
 The pipeline colours an event from one view today (its most confident).
 ``unknown`` (night / IR, a box too small) is never a label, so it always counts as wrong.
+
+``--events`` scores what the index itself says: ``run_pipeline`` on each labelled clip with
+the shared model (``WARDCAM_DETECTOR_MODEL``), each vehicle event with a colour matched to the
+labelled vehicle with a view within 0.75 s of the event's best view and its centre within
+0.6 box sizes of the event's box (time and distance added, the nearest), scored against that
+vehicle's label. Events no labelled view is near are not scored.
 """
 
 from __future__ import annotations
@@ -141,11 +147,59 @@ def per_vehicle(
     return truth, pooled, split
 
 
+def _nearest(rows: Sequence[dict[str, str]], clip: str, box: Sequence[float],
+             best_s: float) -> dict[str, str] | None:
+    """The labelled view of ``clip`` nearest an event's best view (see ``--events``)."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    size = max(box[2] - box[0], box[3] - box[1], 1.0)
+    best: tuple[float, dict[str, str]] | None = None
+    for r in rows:
+        dt = abs(float(r["time_s"]) - best_s)
+        if r["clip"] != clip or dt > 0.75:
+            continue
+        rx = (float(r["x1"]) + float(r["x2"])) / 2
+        ry = (float(r["y1"]) + float(r["y2"])) / 2
+        d = float(np.hypot(rx - cx, ry - cy)) / size + dt
+        if d <= 0.6 and (best is None or d < best[0]):
+            best = (d, r)
+    return best[1] if best else None
+
+
+def index_colours(rows: Sequence[dict[str, str]], footage: Path) -> tuple[list[str], list[str]]:
+    """(label, the index's colour) of every vehicle event matched to a labelled vehicle."""
+    from benchmarks._common import offline_yolo
+
+    offline_yolo()
+    from detectors import ENV_MODEL, Detector, run_pipeline
+    from detectors.vocab import VEHICLE_LABELS
+
+    model = os.environ.get(ENV_MODEL)
+    if not model:
+        raise SystemExit(f"--events: set {ENV_MODEL} to the shared model")
+    detector = Detector(model, device="cpu")
+    views: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r in rows:
+        views[(r["clip"], r["object"])].append(r["colour"])
+    truth, said = [], []
+    for clip in sorted({r["clip"] for r in rows}):
+        for ev in run_pipeline(footage / clip, detector).events:
+            if ev.label not in VEHICLE_LABELS or ev.color is None:
+                continue
+            r = _nearest(rows, clip, ev.box, ev.best_s)
+            if r is not None:
+                labels = views[(clip, r["object"])]
+                truth.append(max(labels, key=lambda c: (labels.count(c), -labels.index(c))))
+                said.append(ev.color)
+    return truth, said
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--labels", type=Path, default=LABELS)
     p.add_argument("--footage", type=Path, default=FOOTAGE)
     p.add_argument("--split", choices=["all", "dev", "holdout"], default="all")
+    p.add_argument("--events", action="store_true",
+                   help="also score the colours of the index's own events")
     args = p.parse_args(argv)
     rows = load(args.labels)
     pred = predict(rows, args.footage)
@@ -176,6 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\nper vehicle: views pooled all {per_v.get('all', float('nan')):.3f}, held-out "
           f"{per_v.get('holdout', float('nan')):.3f}; largest view alone all {single['all']:.3f}, "
           f"held-out {single['holdout']:.3f}")
+    if args.events:
+        ev_truth, ev_said = index_colours(rows, args.footage)
+        acc = matrix(ev_truth, ev_said, "the index's vehicle events matched to labelled vehicles")
+        print(f"\nindex: {len(ev_truth)} events matched, colour accuracy {acc:.3f}")
     print(f"colour accuracy: all {results.get('all', float('nan')):.3f} ({len(rows)} crops of "
           f"{objects} vehicles); held-out {results.get('holdout', float('nan')):.3f} "
           f"(loadavg {load_avg})")
