@@ -32,7 +32,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import av
@@ -271,23 +271,6 @@ class _Best:
     scene_lightness: float | None = None
 
 
-@dataclass(slots=True)
-class _Found:
-    """An event before the file's end is known: on the file's clock, in its upright pixels."""
-
-    label: str
-    start_s: float
-    end_s: float
-    confidence: float
-    box: Box
-    best_t: float
-    color: str | None
-    thumbnail_jpeg: bytes
-    track_id: int
-    hits: int
-    labels: dict[str, float]
-
-
 @dataclass
 class _Sample:
     t: float
@@ -406,14 +389,14 @@ class _Runner:
         self.last_sure: dict[int, float] = {}
         self.sample_times: list[float] = []  # sorted
         self.native_times: list[float] = []  # sorted
-        #: events of the tracks that have ended (see :meth:`retire`), and what is known of
-        #: the part of the file they may lie in
-        self.found: list[_Found] = []
+        #: events of the tracks that have ended (see :meth:`retire`; on the file's clock, in
+        #: its upright pixels), and what is known of the part of the file they may lie in
+        self.found: list[Event] = []
         self.from_s = self.edges[0] if self.edges else 0.0
         self.until = min(info.duration_s if info.duration_s > 0 else math.inf,
                          self.edges[1] if self.edges else math.inf)
-        self.supported_upto = -math.inf
-        self.retired_at = -math.inf
+        #: the looks up to this time have had their riders supported and ended tracks retired
+        self.retired_upto = -math.inf
         self.samples = 0
         self.samples_detected = 0
         self.inferences = 0
@@ -585,8 +568,9 @@ class _Runner:
             plan = self._plan()
             if not self.plans or self.plans[-1][1] != plan.reason:
                 self.plans.append((s.t, plan.reason))
+        every = self.config.retire_every_s
         last = batch[-1].t if batch else -math.inf
-        if self.config.retire_every_s > 0 and last >= self.retired_at + self.config.retire_every_s:
+        if every > 0 and last >= self.retired_upto + every:
             self.retire(last)
 
     def _update_best(self, sample: _Sample, matched: list[tuple[Track, Detection]]) -> None:
@@ -646,7 +630,7 @@ class _Runner:
         tracks = self.tracker.finish()
         if cfg.rider_support > 0:
             support_riders(tracks, self.rules.event_min_conf, cfg.rider_support,
-                           self.rules.event_min_conf, after=self.supported_upto)
+                           self.rules.event_min_conf, after=self.retired_upto)
         found = [*self.found, *(f for tr in tracks for f in self._found(tr, from_s, duration))]
         out_w, out_h = record_size or (self.width, self.height)
         fx = out_w / self.width if self.width else 1.0
@@ -657,24 +641,16 @@ class _Runner:
             end = min(f.end_s, duration) if duration > 0 else f.end_s
             if end <= start:
                 continue
-            box = f.box
-            events.append(
-                Event(
-                    label=f.label,
-                    start_s=start + time_offset_s,
-                    end_s=end + time_offset_s,
-                    confidence=f.confidence,
-                    box=(box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy),
-                    best_s=min(max(f.best_t, start), end) + time_offset_s,
-                    color=f.color,
-                    thumbnail_jpeg=f.thumbnail_jpeg,
-                    track_id=f.track_id,
-                    frame_width=out_w,
-                    frame_height=out_h,
-                    hits=f.hits,
-                    labels=f.labels,
-                )
-            )
+            x1, y1, x2, y2 = f.box
+            events.append(replace(
+                f,
+                start_s=start + time_offset_s,
+                end_s=end + time_offset_s,
+                box=(x1 * fx, y1 * fy, x2 * fx, y2 * fy),
+                best_s=min(max(f.best_s, start), end) + time_offset_s,
+                frame_width=out_w,
+                frame_height=out_h,
+            ))
         events.sort(key=lambda e: (e.start_s, e.track_id))
         return events
 
@@ -692,19 +668,19 @@ class _Runner:
         if cfg.rider_support > 0:
             support_riders([*self.tracker.active, *self.tracker.finished],
                            self.rules.event_min_conf, cfg.rider_support,
-                           self.rules.event_min_conf, after=self.supported_upto, upto=now)
-        self.supported_upto = now
-        self.retired_at = now
+                           self.rules.event_min_conf, after=self.retired_upto, upto=now)
+        self.retired_upto = now
         for tr in self.tracker.take_finished(before=now):
             self.found += self._found(tr, self.from_s, self.until)
             self.best.pop(tr.track_id, None)
             self.last_sure.pop(tr.track_id, None)
 
-    def _found(self, tr: Track, from_s: float, duration: float) -> list[_Found]:
-        """The events of one track, on the file's clock and in its pixels, with their
-        thumbnails and colours (times cut to ``from_s``-``duration`` only to pick views)."""
+    def _found(self, tr: Track, from_s: float, duration: float) -> list[Event]:
+        """The events of one track, on the file's clock and in its upright pixels, with their
+        thumbnails and colours (times cut to ``from_s``-``duration`` only to pick views;
+        :meth:`events` cuts, shifts and scales them)."""
         cfg = self.config
-        out: list[_Found] = []
+        out: list[Event] = []
         spans = track_spans(tr, self.rules, self.sample_times, self.native_times)
         for k, span in enumerate(spans):
             start = max(span.start_s, from_s)
@@ -739,17 +715,19 @@ class _Runner:
                 if not s.held:
                     labels[s.label] = max(labels.get(s.label, 0.0), s.confidence)
             out.append(
-                _Found(
+                Event(
                     label=span.label,
                     start_s=span.start_s,
                     end_s=span.end_s,
                     confidence=float(span.confidence),
                     box=box,
-                    best_t=best_t,
+                    best_s=best_t,
                     color=color,
                     thumbnail_jpeg=_encode_jpeg(crop, cfg.thumbnail_max_side,
                                                 cfg.thumbnail_quality),
                     track_id=tr.track_id if k == 0 else self.tracker.new_id(),
+                    frame_width=self.width,
+                    frame_height=self.height,
                     hits=sum(1 for s in span.sightings if not s.held),
                     labels=labels,
                 )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from detectors import Detector, PipelineConfig, run_pipeline
+from detectors import Detector, Event, PipelineConfig, run_pipeline
 
 from .assets import INTERSECTION, MOTORCYCLES, VN_OVERPASS, looped_copy, resized_copy
 
@@ -23,10 +23,7 @@ def _rss_mb() -> float:
         return int(fh.read().split()[1]) * 4096 / 2**20
 
 
-def _key(e: object) -> tuple[object, ...]:
-    from detectors import Event
-
-    assert isinstance(e, Event)
+def _key(e: Event) -> tuple[object, ...]:
     return (e.label, e.start_s, e.end_s, e.confidence, e.box, e.best_s, e.color,
             e.thumbnail_jpeg, e.hits, tuple(sorted(e.labels.items())))
 
