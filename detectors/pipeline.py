@@ -535,6 +535,20 @@ class _Runner:
 
         return len(pack_looks(looks, self.detector.input_size))
 
+    def _to_frame(self, box: tuple[float, float, float, float],
+                  inv: float) -> tuple[float, float, float, float]:
+        """A box on the model's (native-scale) picture in the frame's pixels, inside the frame.
+
+        The native picture's size is rounded to whole pixels, so a box the model ran to its
+        edge came back past the frame's (480.4 on an 854x480 frame, 2162 on 3840x2160).
+        """
+        w, h = float(self.width or 0), float(self.height or 0)
+        x1, y1, x2, y2 = (v * inv for v in box)
+        if w > 0 and h > 0:
+            x1, x2 = min(max(x1, 0.0), w), min(max(x2, 0.0), w)
+            y1, y2 = min(max(y1, 0.0), h), min(max(y2, 0.0), h)
+        return (x1, y1, x2, y2)
+
     def _track(self, batch: list[_Sample], future: Callable[[], list[list[Detection]]]) -> None:
         results = future() if any(s.look is not None for s in batch) else []
         it = iter(results)
@@ -547,8 +561,7 @@ class _Runner:
             if s.cut:
                 self.tracker.cut()
             dets = [
-                Detection(d.label, d.confidence, (d.box[0] * inv, d.box[1] * inv,
-                                                   d.box[2] * inv, d.box[3] * inv))
+                Detection(d.label, d.confidence, self._to_frame(d.box, inv))
                 for d in found
                 if d.confidence >= self.config.det_conf
             ]
