@@ -26,11 +26,13 @@ in one or two frames of a second cannot be found reliably by anything that sampl
 its tracker never confirms; not recommended.)
 
 Sets: ``shared`` (the clips in ../shared/assets/footage), ``dev`` (those plus their renditions,
-see ``benchmarks/renditions.py``), ``main`` (1080p/1440p H.264/H.265 renditions).
+see ``benchmarks/renditions.py``), ``main`` (1080p/1440p H.264/H.265 renditions), ``uhd``
+(2160p H.265: 8 MP cameras; encoding them takes minutes a clip the first time).
 
     .venv/bin/python benchmarks/indexing.py                       # shared clips
     .venv/bin/python benchmarks/indexing.py --set dev             # development set
     .venv/bin/python benchmarks/indexing.py --set main            # main-stream renditions
+    .venv/bin/python benchmarks/indexing.py --set uhd             # 2160p H.265
     .venv/bin/python benchmarks/indexing.py --files street_crossing_day --sweep span_conf=0.4,0.5
 
 The last line is the headline: geometric-mean x realtime of wardcam on sub-stream files
@@ -246,7 +248,7 @@ def _convert(name: str, text: str) -> object:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--set", choices=["shared", "dev", "main"], default="shared")
+    p.add_argument("--set", choices=["shared", *sorted(renditions.RECIPE_SETS)], default="shared")
     p.add_argument("--footage", type=Path, default=renditions.FOOTAGE)
     p.add_argument("--files", nargs="*", help="shared clip names (stem or file name), or paths")
     p.add_argument("--model", default=str(DEFAULT_MODEL))
