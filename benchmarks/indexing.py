@@ -34,6 +34,7 @@ see ``benchmarks/renditions.py``), ``main`` (1080p/1440p H.264/H.265 renditions)
     .venv/bin/python benchmarks/indexing.py --set main            # main-stream renditions
     .venv/bin/python benchmarks/indexing.py --set uhd             # 2160p H.265
     .venv/bin/python benchmarks/indexing.py --files street_crossing_day --sweep span_conf=0.4,0.5
+    .venv/bin/python benchmarks/indexing.py --files intersection_cctv_day --misses  # which seconds
 
 The last line is the headline: geometric-mean x realtime of wardcam on sub-stream files
 (≤ 640x480), the same as a ratio to plain decoding, and the lowest recall and precision.
@@ -211,6 +212,19 @@ def recall_precision(truth: Presence, claimed: Presence) -> tuple[float, float]:
     return recall, precision
 
 
+def misses(truth: Truth, claimed: Presence) -> list[str]:
+    """Each (second, class) pair scored against: missed ones with the frames of that second at
+    ≥ 0.5 and the best confidence, extra ones with the best confidence exhaustive detection
+    gave that class in that second (0 when it found none)."""
+    present = truth.present()
+    out = [f"miss  {s:>4}s {label:<10} {truth.frames.get((s, label), 0):>2} frames at ≥ 0.5, "
+           f"best {truth.best.get((s, label), 0.0):.3f}"
+           for s, label in sorted(present - claimed)]
+    out += [f"extra {s:>4}s {label:<10} best {truth.best.get((s, label), 0.0):.3f}"
+            for s, label in sorted(claimed - present)]
+    return out
+
+
 def per_class(truth: Presence, claimed: Presence) -> str:
     parts = []
     for label in KEEP_CLASSES.values():
@@ -266,6 +280,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="trade-off curve: every combination of these PipelineConfig values,\n"
                         "each against the same reference, e.g. --sweep span_conf=0.4,0.5")
     p.add_argument("--verbose", "-v", action="store_true", help="per-class counts and plans")
+    p.add_argument("--misses", action="store_true",
+                   help="list every missed and extra (second, class) pair of each file")
     defaults = PipelineConfig()
     for f in fields(PipelineConfig):
         value = getattr(defaults, f.name)
@@ -415,6 +431,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"    {codec}; samples {result.samples}, looked at "
                       f"{result.samples_detected}, model inputs {result.inferences}; packets "
                       f"decoded {1 - result.decode.skipped_fraction:.0%}; {detail}; {plans}")
+            if args.misses and truth is not None:
+                for line in misses(truth, event_presence(result.events, truth.seconds)):
+                    print(f"    {line}")
     if len(variants) > 1:
         print("trade-off (geo-mean x realtime: wall, per CPU-second, and against plain "
               "decoding, of the sub-stream files and of the larger ones; recall min / mean, "
