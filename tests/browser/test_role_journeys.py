@@ -128,8 +128,8 @@ def test_ward_officer_investigator_journey(wardcam: tuple[str, object], new_page
     assert w.get_by_label("Vĩ độ").input_value()  # the click placed it
     w.get_by_label("Vĩ độ").fill("10.772500")  # then the exact spot, typed
     w.get_by_label("Kinh độ").fill("106.698000")
-    w.get_by_label("Tên").fill("Camera ngã tư Lê Lợi")
-    w.get_by_label("Địa chỉ").fill("Ngã tư Lê Lợi, Nam Kỳ Khởi Nghĩa")
+    w.get_by_label("Tên (bắt buộc)", exact=True).fill("Camera ngã tư Lê Lợi")
+    w.get_by_label("Địa chỉ", exact=True).fill("Ngã tư Lê Lợi, Nam Kỳ Khởi Nghĩa")
     check(w)
     shoot(w, "ward-camera-new")
     w.get_by_role("button", name="Đăng ký camera").click()

@@ -43,9 +43,14 @@ def register(browser: TestClient, csrf: str, name: str, lat: str, lon: str) -> i
         },
         follow_redirects=False,
     )
-    assert r.status_code == 303, r.text
-    found = re.fullmatch(r"/ward/cameras/(\d+)\?saved=1", r.headers["location"])
-    assert found, r.headers["location"]
+    return registered(r)
+
+
+def registered(response: Any) -> int:
+    """The id of the camera a register form's answer (a redirect to its page) names."""
+    assert response.status_code == 303, response.text
+    found = re.fullmatch(r"/ward/cameras/(\d+)\?saved=1", response.headers["location"])
+    assert found, response.headers["location"]
     return int(found.group(1))
 
 

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+import app.console.pages.camera_stream as camera_stream
 from app.audit import repository as audit
 from app.auth.policy import Action
 from app.auth.principal import Principal
@@ -133,6 +134,7 @@ def ward_home(request: Request, session: SessionDep, person: Person) -> Response
 def _camera_form_values(camera: Camera | None) -> dict[str, Any]:
     if camera is None:
         return {
+            **camera_stream.blank_values(),
             "name": "",
             "address": "",
             "latitude": "",
@@ -143,6 +145,7 @@ def _camera_form_values(camera: Camera | None) -> dict[str, Any]:
             "status": CameraStatus.active.value,
         }
     return {
+        **camera_stream.blank_values(),
         "name": camera.name,
         "address": camera.address,
         "latitude": f"{camera.latitude:.6f}",
@@ -187,6 +190,8 @@ def _camera_form(
         zones=_zones(),
         sharing_labels=SHARING_LABELS,
         status_labels=STATUS_LABELS,
+        vendor_labels=camera_stream.VENDOR_LABELS,
+        stream=camera_stream.state(camera),
         others=[
             MapCamera(c.id or 0, c.name, c.latitude, c.longitude, f"/ward/cameras/{c.id}").as_json()
             for c in others
@@ -198,13 +203,17 @@ def _camera_form(
 def _field_errors(exc: ValidationError) -> dict[str, str]:
     out: dict[str, str] = {}
     for err in exc.errors():
-        name = str(err["loc"][0]) if err["loc"] else "form"
-        out.setdefault(name, err["msg"])
+        out.setdefault(camera_stream.error_field(tuple(err["loc"])), err["msg"])
     return out
 
 
 def _posted_camera(form: Form) -> dict[str, Any]:
     return {k: form.get(k).strip() for k in (*CAMERA_FIELDS, "sharing_policy", "status")}
+
+
+def _shown_again(form: Form, values: dict[str, Any]) -> dict[str, Any]:
+    """What a form that failed shows: as posted, without the password or the addresses."""
+    return {**values, **camera_stream.posted_values(form)}
 
 
 @router.get("/cameras/new", summary="Register a camera")
@@ -219,15 +228,18 @@ def create_camera(
 ) -> Response:
     ensure(request, person, Action.camera_create)
     values = _posted_camera(form)
+    stream = camera_stream.posted_changes(form, editing=False)
     try:
-        data = CameraCreate.model_validate({k: v for k, v in values.items() if k != "status"})
+        data = CameraCreate.model_validate(
+            {**{k: v for k, v in values.items() if k != "status"}, **stream}
+        )
     except ValidationError as exc:
         return _camera_form(
             request,
             person,
             session,
             camera=None,
-            values=values,
+            values=_shown_again(form, values),
             errors=_field_errors(exc),
             status_code=422,
         )
@@ -248,7 +260,7 @@ def create_camera(
             person,
             session,
             camera=None,
-            values=values,
+            values=_shown_again(form, values),
             flashes=[error_flash(made)],
             status_code=made.status_code,
         )
@@ -290,6 +302,7 @@ def update_camera(
     values = _posted_camera(form)
     current = _camera_form_values(camera)
     changes = {k: v for k, v in values.items() if v != current.get(k)}
+    changes.update(camera_stream.posted_changes(form, editing=True))
     if not changes:
         return RedirectResponse(f"/ward/cameras/{camera_id}", status_code=303)
     try:
@@ -300,7 +313,7 @@ def update_camera(
             person,
             session,
             camera=camera,
-            values=values,
+            values=_shown_again(form, values),
             errors=_field_errors(exc),
             status_code=422,
         )
@@ -323,7 +336,7 @@ def update_camera(
             person,
             session,
             camera=again,
-            values=values,
+            values=_shown_again(form, values),
             flashes=[error_flash(done)],
             status_code=done.status_code,
         )
