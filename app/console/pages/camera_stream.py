@@ -41,7 +41,9 @@ def posted_values(form: Form) -> dict[str, Any]:
 def posted_changes(form: Form, *, editing: bool) -> dict[str, Any]:
     """The API fields the form asks for: a vendor ``source``, the two addresses, both removed
     (``""``, editing only), or nothing (left as they are)."""
-    get = lambda name: form.get(name).strip()  # noqa: E731
+    def get(name: str) -> str:
+        return form.get(name).strip()
+
     if get("vendor"):
         source: dict[str, Any] = {
             "vendor": get("vendor"),
