@@ -111,9 +111,14 @@ class _Backend(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class _Placement:
-    """Where one source region went in a canvas: canvas = (src - (ox, oy)) * scale + (dx, dy)."""
+    """Where one source region went in a canvas: canvas = (src - (ox, oy)) * (sx, sy) + (dx, dy).
 
-    scale: float
+    Per axis, because the region was resized to whole pixels in each (640x360 -> 569x320 is
+    x 0.8891, y 0.8889): one scale would misplace boxes by up to a pixel at the far edge.
+    """
+
+    sx: float
+    sy: float
     dx: float
     dy: float
     width: int  # source region size
@@ -731,8 +736,8 @@ class Detector:
                 crop = cv2.resize(crop, (w, h), interpolation=_RESIZE_DOWN if s < 1
                                   else cv2.INTER_LINEAR)
             canvas[y : y + h, x : x + w] = crop
-            placed.append((k, _Placement(w / (x1 - x0), float(x), float(y), x1 - x0, y1 - y0,
-                                         x0, y0)))
+            placed.append((k, _Placement(w / (x1 - x0), h / (y1 - y0), float(x), float(y),
+                                         x1 - x0, y1 - y0, x0, y0)))
         return canvas, placed
 
     def _canvas_shape(self, height: int, width: int) -> tuple[int, int]:
@@ -765,7 +770,7 @@ class Detector:
                 frame, (nw, nh), interpolation=_RESIZE_DOWN if s < 1 else cv2.INTER_LINEAR
             )
             canvas[y0 : y0 + nh, x0 : x0 + nw] = img
-            placements.append(_Placement(nw / w, float(x0), float(y0), w, h))
+            placements.append(_Placement(nw / w, nh / h, float(x0), float(y0), w, h))
         return canvas, placements
 
     def _detect_canvas(self, canvas: np.ndarray) -> list[Detection]:
@@ -869,12 +874,12 @@ def _split_detections(
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
         for k, p in enumerate(placements):
             tx1, ty1 = p.dx, p.dy
-            tx2, ty2 = p.dx + p.width * p.scale, p.dy + p.height * p.scale
+            tx2, ty2 = p.dx + p.width * p.sx, p.dy + p.height * p.sy
             if tx1 <= cx < tx2 and ty1 <= cy < ty2:
-                bx1 = (max(x1, tx1) - p.dx) / p.scale + p.ox
-                by1 = (max(y1, ty1) - p.dy) / p.scale + p.oy
-                bx2 = (min(x2, tx2) - p.dx) / p.scale + p.ox
-                by2 = (min(y2, ty2) - p.dy) / p.scale + p.oy
+                bx1 = (max(x1, tx1) - p.dx) / p.sx + p.ox
+                by1 = (max(y1, ty1) - p.dy) / p.sy + p.oy
+                bx2 = (min(x2, tx2) - p.dx) / p.sx + p.ox
+                by2 = (min(y2, ty2) - p.dy) / p.sy + p.oy
                 out[k].append(Detection(det.label, det.confidence, (bx1, by1, bx2, by2)))
                 break
     return out

@@ -370,6 +370,11 @@ class _Runner:
                                     config.planner())
         self.native = self.planner.native_scale
         self.native_size = (self.planner.native_w, self.planner.native_h)
+        # from the native picture back to the frame, per axis (see :meth:`_to_frame`)
+        self.back = (
+            (info.width or 1) / self.planner.native_w,
+            (info.height or 1) / self.planner.native_h,
+        )
         self.gpu = detector.prefers_batches
         self.fixed_fps = config.sample_fps > 0
         self.sampler = Sampler(self.first_rate(), config.epoch_s, window)
@@ -535,15 +540,19 @@ class _Runner:
 
         return len(pack_looks(looks, self.detector.input_size))
 
-    def _to_frame(self, box: tuple[float, float, float, float],
-                  inv: float) -> tuple[float, float, float, float]:
+    def _to_frame(
+        self, box: tuple[float, float, float, float]
+    ) -> tuple[float, float, float, float]:
         """A box on the model's (native-scale) picture in the frame's pixels, inside the frame.
 
-        The native picture's size is rounded to whole pixels, so a box the model ran to its
-        edge came back past the frame's (480.4 on an 854x480 frame, 2162 on 3840x2160).
+        The native picture is the frame resized per axis to whole pixels (854x480 -> 640x360:
+        x by 1/1.3344, y by 1/1.3333), so a box maps back per axis; by the one scale
+        ``1/native`` an edge box came back past the frame (480.4 on 854x480, 2162 on
+        3840x2160) and every y was off by up to 0.08 %. The clamp only absorbs float noise.
         """
         w, h = float(self.width or 0), float(self.height or 0)
-        x1, y1, x2, y2 = (v * inv for v in box)
+        sx, sy = self.back
+        x1, y1, x2, y2 = box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy
         if w > 0 and h > 0:
             x1, x2 = min(max(x1, 0.0), w), min(max(x2, 0.0), w)
             y1, y2 = min(max(y1, 0.0), h), min(max(y2, 0.0), h)
@@ -561,7 +570,7 @@ class _Runner:
             if s.cut:
                 self.tracker.cut()
             dets = [
-                Detection(d.label, d.confidence, self._to_frame(d.box, inv))
+                Detection(d.label, d.confidence, self._to_frame(d.box))
                 for d in found
                 if d.confidence >= self.config.det_conf
             ]

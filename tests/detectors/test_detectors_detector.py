@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from detectors import Detection, Detector, DetectorLoadError, inference_threads, resolve_device
-from detectors.detector import LABELS, _OnnxBackend, _OpenVINOBackend, cpu_cores, tile_layout
+from detectors.detector import (
+    LABELS,
+    Look,
+    _OnnxBackend,
+    _OpenVINOBackend,
+    _split_detections,
+    cpu_cores,
+    tile_layout,
+)
 from detectors.tracker import iou
 
 from .assets import INTERSECTION, MOTORCYCLES, NIGHT, ONNX_MODEL, OPENVINO_MODEL, STREET
@@ -135,6 +143,32 @@ def test_tiled_boxes_map_back_to_each_frame(
         match = max(t, key=lambda d: iou(d.box, top.box) if d.label == top.label else 0)
         assert match.label == top.label
         assert iou(match.box, top.box) > 0.8
+
+
+def test_a_box_to_the_edge_of_a_shrunk_picture_maps_back_to_the_edge_of_the_frame(
+    detector: Detector,
+) -> None:
+    """A 640x360 picture shrunk by 0.889 is 569x320 in the model's input: x by 0.8891, y by
+    0.8889 once rounded to whole pixels. Mapped back by the one scale, a box to the bottom of
+    the picture ended 0.08 px short of the frame's (359.92) and a box's height was off by
+    0.03 % everywhere; per axis it is exact."""
+    image = np.zeros((360, 640, 3), np.uint8)
+    for look in (Look(image, 0.889), Look(image, 0.889, (40, 20, 600, 350))):
+        x0, y0, x1, y1 = look.rect()
+        canvas, placed = detector._look_canvas([look], [(0, 0, 0)])
+        ((_, p),) = placed
+        w, h = look.size()
+        assert p.sx != pytest.approx(p.sy, abs=1e-5)  # the premise: rounded per axis
+        whole = Detection("car", 0.9, (p.dx, p.dy, p.dx + w, p.dy + h))
+        ((back,),) = _split_detections([whole], [p])
+        assert back.box == pytest.approx((x0, y0, x1, y1), abs=1e-9)
+        mid = Detection("car", 0.9, (p.dx + w / 4, p.dy + h / 4, p.dx + w / 2, p.dy + h / 2))
+        ((back,),) = _split_detections([mid], [p])
+        assert back.box == pytest.approx(
+            (x0 + (x1 - x0) / 4, y0 + (y1 - y0) / 4, x0 + (x1 - x0) / 2, y0 + (y1 - y0) / 2),
+            abs=1e-9,
+        )
+    assert canvas.shape[:2] == (detector.input_size, detector.input_size)
 
 
 def test_tile_layout() -> None:
