@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from app.console.api_errors import INVITATION_ERRORS, PASSWORD_ERRORS
 from app.console.i18n import N_, i18n
 from app.console.nav import entries_for
 from app.console.session import (
@@ -36,16 +37,6 @@ from app.text import CleanStr
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_console)])
 
-PASSWORD_ERRORS = {
-    "password_too_short": N_("The password needs at least 10 characters."),
-    "password_too_long": N_("The password can have at most 200 characters."),
-    "password_is_username": N_("The password cannot be your user name."),
-}
-INVITATION_ERRORS = {
-    "invitation_not_found": N_("This invitation link is not valid. Ask for a new one."),
-    "invitation_used": N_("This invitation link was used already. Sign in, or ask for a new one."),
-    "invitation_expired": N_("This invitation link has expired. Ask for a new one."),
-}
 SIGNIN_REFUSED = N_("Wrong user name or password.")
 SIGNIN_THROTTLED = N_(
     "Too many failed attempts. Wait a few minutes before trying again, or ask your "

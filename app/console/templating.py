@@ -27,6 +27,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from app.console.api_errors import UPLOAD_CODES, sentences
 from app.console.assets import StaticAssets, content_security_policy
 from app.console.i18n import (
     DEFAULT_LANGUAGE,
@@ -188,6 +189,7 @@ def create_environment(
         csrf_field=csrf_field,
         role_label=role_label,
         map_strings=lambda draw=True: map_strings(active_i18n(), draw=draw),
+        upload_refusals=lambda: sentences(active_i18n().lang, UPLOAD_CODES),
         LANGUAGES=LANGUAGES,
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         CSRF_FIELD=CSRF_FIELD,

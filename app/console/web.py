@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app.console import admin_pages, signin_pages, transparency
 from app.console import pages as role_pages
+from app.console.api_errors import MESSAGES
 from app.console.assets import ConsoleStaticFiles
 from app.console.i18n import default_language, i18n
 from app.console.maps import map_tiles
@@ -103,6 +104,8 @@ def error_page(request: Request, status_code: int, code: str, detail: str) -> Re
     else:
         title = tr.gettext("This did not work")
         text = tr.gettext("The request was refused. Nothing was changed.")
+        if code in MESSAGES:
+            text = f"{tr.gettext(MESSAGES[code])} {text}"
     response = console_of(request).response(
         request,
         "error.html",

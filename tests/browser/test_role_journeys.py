@@ -287,3 +287,33 @@ def test_ward_officer_investigator_journey(wardcam: tuple[str, object], new_page
     assert response is not None and response.status == 403
     assert "Lê Lợi" not in w2.content()
     print("FIGURES", FIGURES)
+
+
+def test_an_upload_the_api_refuses_is_said_in_the_pages_language(
+    wardcam: tuple[str, object], new_page: NewPage, tmp_path: Path
+) -> None:
+    """The upload script reads the API's JSON refusal: in Vietnamese it says the code's
+    sentence (it showed the API's English `detail`), and nothing is stored."""
+    url, app = wardcam
+    ward = make_person(app, "ward")
+    w = signed_in(new_page, url, ward, allow_console=True)  # the browser logs the 422
+    w.goto(url + "/ward/cameras/new")
+    w.get_by_label("Vĩ độ").fill("10.772500")
+    w.get_by_label("Kinh độ").fill("106.698000")
+    w.get_by_label("Tên (bắt buộc)", exact=True).fill("Camera cổng chợ")
+    w.get_by_role("button", name="Đăng ký camera").click()
+    expect(w.get_by_text("Đã lưu camera.")).to_be_visible()
+    notes = tmp_path / "ghi_chu.mp4"
+    notes.write_text("Biên bản ghi nhận: không phải video.\n" * 50, encoding="utf-8")
+    w.get_by_label("Tệp video").set_input_files(notes)
+    w.get_by_label("Thời điểm bắt đầu ghi", exact=False).fill("2026-12-01T08:00:00")
+    w.get_by_role("button", name="Tải lên", exact=True).click()
+    expect(w.locator(".upload__status")).to_have_text(
+        "Tải lên thất bại: Tệp này không phải là video; chưa có gì được lưu.", timeout=30_000
+    )
+    w.goto(url + "/ward")
+    camera_row = w.locator("tr", has_text="Camera cổng chợ")
+    expect(camera_row).to_be_visible()
+    engine = app.state.ctx.engine  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM segment").scalar() == 0

@@ -111,9 +111,16 @@ def test_a_bad_stream_is_shown_on_the_form_and_nothing_is_stored(client: TestCli
     assert r.status_code == 422
     assert 'aria-invalid="true"' in r.text and 'id="f-host"' in r.text
     assert 'value="admin"' in r.text and PASSWORD not in r.text  # what was typed stays, bar it
-    # an address that is not a stream: refused by the API's own rule, its message shown
+    # an address that is not a stream: refused by the API's own rule, said in Vietnamese; in
+    # English, the API's own words
     r = _register(browser, csrf, stream_url=f"ftp://admin:{PASSWORD}@10.0.0.5/")
     assert r.status_code == 422
-    assert "stream URL scheme &#39;ftp&#39; is not supported" in r.text
+    assert "Địa chỉ luồng không hợp lệ: địa chỉ phải bắt đầu bằng rtsp://" in r.text
+    assert "not supported" not in r.text
     assert PASSWORD not in r.text and "10.0.0.5" not in r.text
+    r = browser.post("/ward/cameras/new", data={"csrf_token": csrf, **PLACE,
+                                                "stream_url": "ftp://admin:x@10.0.0.5/"},
+                     headers={"Accept-Language": "en"}, follow_redirects=False)
+    assert r.status_code == 422
+    assert "stream URL scheme &#39;ftp&#39; is not supported" in r.text
     assert rows(client, "SELECT count(*) FROM camera")[0][0] == before

@@ -202,8 +202,8 @@ def test_a_console_search_is_the_same_audit_entry_as_get_events(client: TestClie
     assert cam  # the polygon holds the ward's camera
     # no purpose: the API's refusal, shown on the form
     r = o.get("/search", params={"go": "1", "from": "2026-12-01T07:00", "to": "2026-12-01T09:00"})
-    assert r.status_code == 422
-    assert "purpose" in r.text and 'role="alert"' in r.text
+    assert r.status_code == 422 and 'role="alert"' in r.text
+    assert "Hãy nêu vụ việc hoặc mục đích của lần tìm kiếm này." in r.text
 
 
 def test_case_request_and_per_camera_decision(client: TestClient) -> None:
@@ -329,7 +329,9 @@ def test_search_results_load_in_place_and_the_histogram_after_them(client: TestC
     bad = o.get(
         "/search/results", params={**query, "purpose": "ngắn"}, headers={"HX-Request": "true"}
     )
-    assert bad.status_code == 200 and 'role="alert"' in bad.text and "purpose" in bad.text
+    assert bad.status_code == 200 and 'role="alert"' in bad.text
+    assert "Hãy nêu lý do, ít nhất 10 ký tự." in bad.text  # the reader's language, not the API's
+    assert "purpose" not in bad.text
 
 
 def test_more_results_render_as_a_fragment_with_the_next_load_more(client: TestClient) -> None:

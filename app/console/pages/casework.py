@@ -127,7 +127,7 @@ def open_case(request: Request, session: SessionDep, person: Person, form: FormD
         made = attempt(request, session, lambda: cases.create(session, person, data))
         if not isinstance(made, ApiError):
             return RedirectResponse(f"/casework/cases/{made.id}", status_code=303)
-        flashes.append(error_flash(made))
+        flashes.append(error_flash(request, person, made))
     rows = cases.list_visible(session, person, status=None, before_id=None, limit=200)
     return page(
         request,
@@ -322,7 +322,7 @@ def file_request(
             session,
             person,
             values,
-            flashes=[error_flash(made)],
+            flashes=[error_flash(request, person, made)],
             status_code=made.status_code,
         )
     return RedirectResponse(f"/casework/extractions/{made.id}", status_code=303)

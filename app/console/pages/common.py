@@ -19,6 +19,7 @@ from sqlmodel import Session
 from starlette.responses import HTMLResponse
 
 from app.auth.principal import Principal
+from app.console.api_errors import explain
 from app.console.i18n import I18n, i18n, parse_datetime_local
 from app.console.session import console_of, page_context
 from app.console.templating import Flash
@@ -83,8 +84,13 @@ def attempt(request: Request, session: Session, work: Callable[[], T]) -> T | Ap
         return exc
 
 
-def error_flash(exc: ApiError) -> Flash:
-    return Flash(exc.detail, "error")
+def error_flash(request: Request, person: Principal, exc: ApiError) -> Flash:
+    """A service's refusal as the form's error, in the person's language."""
+    return Flash(refusal_text(request, person, exc), "error")
+
+
+def refusal_text(request: Request, person: Principal, exc: ApiError) -> str:
+    return explain(exc, tr_of(request, person).lang)
 
 
 def form_time(text: str | None, zone: str) -> datetime | None:

@@ -31,6 +31,7 @@ from app.console.pages.common import (
     form_time,
     fragment,
     page,
+    refusal_text,
     tr_of,
 )
 from app.console.session import Person, ensure, mark_console
@@ -267,7 +268,7 @@ def search_page(request: Request, session: SessionDep, ctx: ContextDep, person: 
     elif form.raw is not None:
         found = attempt(request, session, lambda: _first_page(session, ctx, person, form))
         if isinstance(found, ApiError):
-            flashes.append(error_flash(found))
+            flashes.append(error_flash(request, person, found))
             status = found.status_code
         else:
             results = found
@@ -326,7 +327,9 @@ def search_results(
         return fragment(request, person, "pages/search_error.html", message=error)
     found = attempt(request, session, lambda: run_search(session, ctx, person, form, cursor=cursor))
     if isinstance(found, ApiError):
-        return fragment(request, person, "pages/search_error.html", message=found.detail)
+        return fragment(
+            request, person, "pages/search_error.html", message=refusal_text(request, person, found)
+        )
     if cursor:
         return fragment(request, person, "pages/search_items.html", results=found, **common)
     found.histogram_url = f"/search/histogram?{_query(form.values)}"
@@ -347,7 +350,9 @@ def search_histogram(
         return Response(status_code=204)
     bars = attempt(request, session, lambda: run_histogram(session, ctx, person, form))
     if isinstance(bars, ApiError):
-        return fragment(request, person, "pages/search_error.html", message=bars.detail)
+        return fragment(
+            request, person, "pages/search_error.html", message=refusal_text(request, person, bars)
+        )
     return fragment(request, person, "pages/search_histogram.html", histogram=bars, zone_name=tz)
 
 

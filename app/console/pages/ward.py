@@ -261,7 +261,7 @@ def create_camera(
             session,
             camera=None,
             values=_shown_again(form, values),
-            flashes=[error_flash(made)],
+            flashes=[error_flash(request, person, made)],
             status_code=made.status_code,
         )
     return RedirectResponse(f"/ward/cameras/{made.id}?saved=1", status_code=303)
@@ -337,7 +337,7 @@ def update_camera(
             session,
             camera=again,
             values=_shown_again(form, values),
-            flashes=[error_flash(done)],
+            flashes=[error_flash(request, person, done)],
             status_code=done.status_code,
         )
     return RedirectResponse(f"/ward/cameras/{camera_id}?saved=1", status_code=303)
@@ -505,12 +505,9 @@ def upload_without_script(camera_id: IdPath, request: Request, person: Person) -
     the raw body of `POST /cameras/{id}/footage` by the script only (the API refuses
     multipart bodies), so say so; nothing is stored."""
     ensure(request, person, Action.footage_upload)
-    tr = tr_of(request, person)
-    raise ApiError(
-        tr.gettext(
-            "Uploading needs JavaScript in this browser; nothing was stored. "
-            "Turn JavaScript on, or use wardcam import on the ward's computer."
-        ),
+    raise ApiError(  # the page says it in the reader's language (`api_errors`)
+        "uploading from the console needs JavaScript (the script sends the file as the raw "
+        "request body); nothing was stored",
         code="raw_body_required",
         status_code=415,
     )

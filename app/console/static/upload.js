@@ -2,7 +2,8 @@
    _macros.html, macro `upload_form`): the chosen file is sent as the raw request body to
    data-url (POST /cameras/{id}/footage?start=ISO&filename=...), as the API takes it, with the
    CSRF token in a header; the start time typed in the camera's zone goes with its offset
-   (needs time.js). Fires `wardcam:uploaded` on the form with the segment the API returned. */
+   (needs time.js). Fires `wardcam:uploaded` on the form with the segment the API returned.
+   A refusal is said in the page's language where data-strings' `refusals` has its code. */
 (function () {
   'use strict';
   var W = window.wardcam = window.wardcam || {};
@@ -52,7 +53,8 @@
           say(fill(xhr.status === 201 ? S.done : S.duplicate, { name: file.name }));
           form.dispatchEvent(new CustomEvent('wardcam:uploaded', { bubbles: true, detail: body }));
         } else {
-          var detail = body && body.detail;
+          var refusals = S.refusals || {};
+          var detail = body && (refusals[body.code] || body.detail);
           if (typeof detail !== 'string') detail = xhr.status + ' ' + xhr.statusText;
           say(fill(S.failed, { detail: detail }));
         }

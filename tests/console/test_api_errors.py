@@ -1,0 +1,72 @@
+"""The API's refusals are said in the console reader's language: every code the API can
+refuse with has a Vietnamese sentence, or is one a person never meets and shown as it is."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from app.console.api_errors import FOR_PROGRAMS, MESSAGES, UPLOAD_CODES, explain, sentences
+from app.console.i18n import i18n
+from app.error_codes import CODES
+from app.errors import Conflict, NotFound, Unprocessable
+from tests.console.conftest import make_person
+from tests.console.test_role_pages import as_person, register
+
+
+def test_every_code_has_a_sentence_or_is_shown_as_it_is() -> None:
+    assert set(MESSAGES) | FOR_PROGRAMS == set(CODES), set(CODES) ^ (set(MESSAGES) | FOR_PROGRAMS)
+    assert not set(MESSAGES) & FOR_PROGRAMS
+    assert set(UPLOAD_CODES) <= set(MESSAGES)
+
+
+def test_every_sentence_is_in_vietnamese() -> None:
+    vi = i18n("vi")
+    assert [m for m in set(MESSAGES.values()) if vi.gettext(m) == m] == []
+
+
+def test_vietnamese_gets_the_sentence_english_the_apis_words() -> None:
+    refusal = Conflict("case number 'CA-7' exists", code="case_exists")
+    assert explain(refusal, "vi") == "Đã có vụ việc mang số này."
+    assert explain(refusal, "en") == "case number 'CA-7' exists"
+    # a generic code has no sentence: its detail is all there is to say
+    assert explain(NotFound("camera 9 not found"), "vi") == "camera 9 not found"
+    assert sentences("en", UPLOAD_CODES) == {}
+    assert sentences("vi", ("not_video", "not_found")) == {
+        "not_video": "Tệp này không phải là video; chưa có gì được lưu."
+    }
+    assert explain(Unprocessable("x", code="no_such_code"), "vi") == "x"
+
+
+def test_a_refusal_on_a_form_and_the_upload_forms_sentences(client: TestClient) -> None:
+    """A ward opens the same case number twice (the API's 409) and reads why in Vietnamese;
+    the upload form carries the upload refusals' sentences for its script."""
+    ward = make_person(client, "ward")
+    b, csrf = as_person(client, ward)
+    cam = register(b, csrf, "Camera chợ Bến Thành", "10.7725", "106.6980")
+    page = b.get(f"/ward/cameras/{cam}")
+    assert "Tệp này không phải là video; chưa có gì được lưu." in page.text
+    assert "Tệp bị cắt cụt; chưa có gì được lưu." in page.text
+    english = b.get(f"/ward/cameras/{cam}", headers={"Accept-Language": "en"})
+    assert "&#34;refusals&#34;: {}" in english.text or '"refusals": {}' in english.text
+    inv = make_person(client, "investigator")
+    i, csrf_i = as_person(client, inv)
+    form = {"csrf_token": csrf_i, "number": "CA-2026-001", "title": "Trộm xe máy chợ Bến Thành"}
+    first = i.post("/casework/cases", data=form, follow_redirects=False)
+    assert first.status_code == 303, first.text
+    again = i.post("/casework/cases", data=form, follow_redirects=False)
+    assert again.status_code in (409, 422) and 'role="alert"' in again.text
+    assert "Đã có vụ việc mang số này." in again.text
+    assert "exists" not in again.text
+
+
+def test_an_error_page_says_the_refusal_and_keeps_the_code_and_detail(client: TestClient) -> None:
+    """The upload form posted without its script: the 415 page says why in Vietnamese and
+    keeps the code and the API's words under "Details" for whoever helps the reader."""
+    b, csrf = as_person(client, make_person(client, "ward"))
+    cam = register(b, csrf, "Camera hẻm 42", "10.7741", "106.7003")
+    r = b.post(f"/ward/cameras/{cam}/footage", data={"csrf_token": csrf})
+    assert r.status_code == 415 and "<html" in r.text
+    said = i18n("vi").gettext(MESSAGES["raw_body_required"])
+    assert said in r.text and said != MESSAGES["raw_body_required"]
+    assert "Chi tiết:" in r.text and "<code>raw_body_required</code>" in r.text
+    assert "uploading from the console needs JavaScript" in r.text
