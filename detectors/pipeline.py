@@ -361,8 +361,10 @@ class _Runner:
         info: VideoInfo,
         window: tuple[float, float] | None = None,
         edges: tuple[float, ...] = (),
+        on_event: Callable[[Event], Event] | None = None,
     ) -> None:
         self.detector = detector
+        self.on_event = on_event
         self.config = config
         self.width, self.height = info.width, info.height  # upright
         self.turns = info.turns
@@ -736,24 +738,23 @@ class _Runner:
             for s in span.sightings:
                 if not s.held:
                     labels[s.label] = max(labels.get(s.label, 0.0), s.confidence)
-            out.append(
-                Event(
-                    label=span.label,
-                    start_s=span.start_s,
-                    end_s=span.end_s,
-                    confidence=float(span.confidence),
-                    box=box,
-                    best_s=best_t,
-                    color=color,
-                    thumbnail_jpeg=_encode_jpeg(crop, cfg.thumbnail_max_side,
-                                                cfg.thumbnail_quality),
-                    track_id=tr.track_id if k == 0 else self.tracker.new_id(),
-                    frame_width=self.width,
-                    frame_height=self.height,
-                    hits=sum(1 for s in span.sightings if not s.held),
-                    labels=labels,
-                )
+            event = Event(
+                label=span.label,
+                start_s=span.start_s,
+                end_s=span.end_s,
+                confidence=float(span.confidence),
+                box=box,
+                best_s=best_t,
+                color=color,
+                thumbnail_jpeg=_encode_jpeg(crop, cfg.thumbnail_max_side,
+                                            cfg.thumbnail_quality),
+                track_id=tr.track_id if k == 0 else self.tracker.new_id(),
+                frame_width=self.width,
+                frame_height=self.height,
+                hits=sum(1 for s in span.sightings if not s.held),
+                labels=labels,
             )
+            out.append(self.on_event(event) if self.on_event is not None else event)
         return out
 
     def _best_in(self, track_id: int, label: str, start: float, end: float) -> _Best | None:
@@ -865,6 +866,7 @@ def run_pipeline(
     window: tuple[float, float] | None = None,
     warm_up_s: float = 0.0,
     follow_s: float = 0.0,
+    on_event: Callable[[Event], Event] | None = None,
 ) -> PipelineResult:
     """Index one video file.  Never raises for bad video: see ``PipelineResult.error``.
 
@@ -888,6 +890,12 @@ def run_pipeline(
     ``follow_s``: and on for this long past its end: what the next sample after the window
     still sees was there up to its end (its event runs to the end, as it would at the end of
     the file: without it, up to a sample interval of presence before the cut was lost).
+
+    ``on_event(event)``: each event as it is made (those of tracks that ended as the file is
+    read, every ``retire_every_s``; the rest at the end), on the file's clock and in its
+    pixels; what it returns is kept instead (e.g. the event without its thumbnail, written
+    elsewhere: an hour of dense traffic is tens of MB of them). Its times and box are then cut,
+    shifted and scaled as any event's; one cut away entirely is not returned.
     """
     if window is not None and not window[0] < window[1]:
         raise ValueError(f"empty window {window}")  # before the file is opened
@@ -908,7 +916,7 @@ def run_pipeline(
     looked = None
     if window is not None:
         looked = (max(0.0, window[0] - warm_up_s), window[1] + follow_s)
-    runner = _Runner(detector, cfg, info, looked, window or ())
+    runner = _Runner(detector, cfg, info, looked, window or (), on_event)
     sampler = runner.sampler
     error: str | None = None
     code: str | None = None

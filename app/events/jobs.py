@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,13 +16,14 @@ from app.cameras import repository as cameras
 from app.db import utcnow
 from app.events import repository
 from app.events.models import Event
+from app.events.spill import ThumbnailSpill
 from app.footage import repository as footage
 from app.footage.models import Segment, SegmentSource, SegmentStatus, SegmentStream
 from app.footage.service import INDEX_JOB
 from app.jobs.registry import JobContext, NotReady, PermanentJobError, handler
 from app.storage import ObjectStore
 from app.storage.download import local_copy
-from detectors import DetectorLoadError, PipelineConfig, run_pipeline
+from detectors import Detector, DetectorLoadError, PipelineConfig, run_pipeline
 from detectors import Event as Sighting
 from evidence.hashing import sha256_file
 
@@ -35,9 +37,14 @@ def _at(start: datetime, seconds: float) -> datetime:
 
 
 def replace_events(
-    session: Session, store: ObjectStore, segment: Segment, sightings: list[Sighting]
+    session: Session,
+    store: ObjectStore,
+    segment: Segment,
+    sightings: list[Sighting],
+    thumbnail: Callable[[Sighting], bytes] = lambda s: s.thumbnail_jpeg,
 ) -> list[Event]:
-    """Delete the segment's events and thumbnails, then store these ones.
+    """Delete the segment's events and thumbnails, then store these ones (each thumbnail as
+    `thumbnail` gives it: `ThumbnailSpill.thumbnail` where they waited on disk).
 
     Thumbnails are written before the rows that point at them; the old ones are removed
     only after, so a failure part-way leaves the previous index intact.
@@ -49,12 +56,8 @@ def replace_events(
     new_keys: set[str] = set()
     for i, s in enumerate(sorted(sightings, key=lambda s: (s.start_s, s.track_id))):
         key = thumbnail_key(segment, i)
-        store.put(
-            key,
-            io.BytesIO(s.thumbnail_jpeg),
-            length=len(s.thumbnail_jpeg),
-            content_type="image/jpeg",
-        )
+        jpeg = thumbnail(s)
+        store.put(key, io.BytesIO(jpeg), length=len(jpeg), content_type="image/jpeg")
         new_keys.add(key)
         w, h = max(1, s.frame_width), max(1, s.frame_height)
         x1, y1, x2, y2 = s.box
@@ -199,6 +202,15 @@ def index_segment(jc: JobContext) -> None:
         detector = jc.app.detectors.get()
     except DetectorLoadError as exc:  # one line saying how to fix it; retrying cannot help
         raise PermanentJobError(str(exc)) from None
+    with ThumbnailSpill() as spill:
+        _index(jc, segment, todo, detector, spill)
+
+
+def _index(
+    jc: JobContext, segment: Segment, todo: list[_Source], detector: Detector,
+    spill: ThumbnailSpill,
+) -> None:
+    """Detect on each source, then store what was found (see `index_segment`)."""
     events: list[Sighting] = []
     error: str | None = None
     decoded = total = 0
@@ -220,6 +232,7 @@ def index_segment(jc: JobContext) -> None:
                 window=src.window,
                 warm_up_s=WARM_UP_S,
                 follow_s=FOLLOW_S,
+                on_event=spill.keeper(n * TRACK_ID_STRIDE),
             )
         found = result.events
         if len(todo) > 1:  # several files: track ids kept apart
@@ -238,12 +251,12 @@ def index_segment(jc: JobContext) -> None:
             break
     jc.progress(decoded, total, force=True)
     with jc.app.transaction() as session:
-        segment = footage.get(session, segment.id or 0)
-        assert segment is not None
-        replace_events(session, jc.app.store, segment, events)
-        segment.status = SegmentStatus.failed if error else SegmentStatus.indexed
-        segment.index_note = "; ".join(notes)[:2000] or None
-        session.add(segment)
+        current = footage.get(session, segment.id or 0)
+        assert current is not None
+        replace_events(session, jc.app.store, current, events, spill.thumbnail)
+        current.status = SegmentStatus.failed if error else SegmentStatus.indexed
+        current.index_note = "; ".join(notes)[:2000] or None
+        session.add(current)
     if error:
         raise PermanentJobError(f"{error} ({len(events)} events up to there were kept)")
 

@@ -8,7 +8,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,13 +38,17 @@ _pipeline_cache: dict[str, Any] = {}
 
 
 def _cached_pipeline(real: Any) -> Any:
-    """The real pipeline, run once per clip per session (both databases reuse its output)."""
+    """The real pipeline, run once per clip per session (both databases reuse its output);
+    each run's events are handed to its `on_event` as the pipeline would."""
 
-    def run(path: Path, *args: Any, **kwargs: Any) -> Any:
+    def run(path: Path, *args: Any, on_event: Any = None, **kwargs: Any) -> Any:
         key = hashlib.sha256(Path(path).read_bytes()).hexdigest()
         if key not in _pipeline_cache:
             _pipeline_cache[key] = real(path, *args, **kwargs)
-        return _pipeline_cache[key]
+        found = _pipeline_cache[key]
+        if on_event is None:
+            return found
+        return replace(found, events=[on_event(e) for e in found.events])
 
     return run
 
