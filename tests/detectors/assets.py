@@ -1,5 +1,6 @@
 """Paths of the shared test assets (model and footage) used by the detector tests, and a
-phone-style turned copy of a clip, a damaged one and one joined to itself."""
+phone-style turned copy of a clip, a damaged one and one joined to itself; `traced_growth`
+for the long-file tests."""
 
 from __future__ import annotations
 
@@ -166,3 +167,25 @@ def looped_copy(src: Path, dst: Path, minutes: float) -> Path:
                     copy.stream = ost
                     out.mux(copy)
     return dst
+
+
+def traced_growth(path: Path, detector: Any, **kwargs: Any) -> tuple[Any, float]:
+    """``run_pipeline(path, detector, **kwargs)`` and how much more Python held (tracemalloc,
+    MB) at its last progress call than once a sixth of the file was read."""
+    import tracemalloc
+
+    from detectors import run_pipeline
+
+    held: dict[str, float] = {}
+
+    def progress(done: int, total: int) -> None:
+        if done >= total / 6:
+            held.setdefault("first minute", tracemalloc.get_traced_memory()[0] / 2**20)
+            held["end"] = tracemalloc.get_traced_memory()[0] / 2**20
+
+    tracemalloc.start()
+    try:
+        result = run_pipeline(path, detector, progress=progress, **kwargs)
+    finally:
+        tracemalloc.stop()
+    return result, held["end"] - held["first minute"]

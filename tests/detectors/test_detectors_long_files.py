@@ -5,7 +5,6 @@ Real model, real footage: shared clips re-encoded at 1080p and looped into files
 
 from __future__ import annotations
 
-import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +12,14 @@ import pytest
 
 from detectors import Detector, Event, PipelineConfig, run_pipeline
 
-from .assets import INTERSECTION, MOTORCYCLES, VN_OVERPASS, looped_copy, resized_copy
+from .assets import (
+    INTERSECTION,
+    MOTORCYCLES,
+    VN_OVERPASS,
+    looped_copy,
+    resized_copy,
+    traced_growth,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -47,21 +53,10 @@ def test_a_long_dense_recording_lets_go_of_ended_tracks(
     """Six minutes of the overpass (80 motorbikes at a time): what Python holds after the
     first minute grows by the thumbnails, not by every track's views and sightings."""
     long = looped_copy(VN_OVERPASS, tmp_path / "overpass_6min.mp4", 6)
-    held: dict[str, float] = {}
-
-    def progress(done: int, total: int) -> None:
-        if done >= total / 6:
-            held.setdefault("first minute", tracemalloc.get_traced_memory()[0] / 2**20)
-            held["end"] = tracemalloc.get_traced_memory()[0] / 2**20
-
-    tracemalloc.start()
-    try:
-        result = run_pipeline(long, detector, progress=progress)
-    finally:
-        tracemalloc.stop()
+    result, grew = traced_growth(long, detector)
     assert result.error is None and len(result.events) > 1500
     thumbnails = sum(len(e.thumbnail_jpeg) for e in result.events) / 2**20
-    assert held["end"] - held["first minute"] < thumbnails + 4.0, (held, thumbnails)
+    assert grew < thumbnails + 4.0, (grew, thumbnails)
 
 
 def test_a_long_main_stream_recording_keeps_its_memory(

@@ -3,7 +3,6 @@ each comes back byte for byte, and a long recording's memory no longer grows by 
 
 from __future__ import annotations
 
-import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,7 +10,13 @@ import pytest
 
 from app.events.spill import ThumbnailSpill
 from detectors import Detector, Event, PipelineConfig, run_pipeline
-from tests.detectors.assets import MOTORCYCLES, OPENVINO_MODEL, VN_OVERPASS, looped_copy
+from tests.detectors.assets import (
+    MOTORCYCLES,
+    OPENVINO_MODEL,
+    VN_OVERPASS,
+    looped_copy,
+    traced_growth,
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,23 +63,12 @@ def test_a_long_recordings_memory_does_not_grow_by_its_thumbnails(
     long = looped_copy(MOTORCYCLES, tmp_path / "motorcycles_6min.mp4", 6)
 
     def growth(spill: ThumbnailSpill | None) -> tuple[float, float, int]:
-        held: dict[str, float] = {}
-
-        def progress(done: int, total: int) -> None:
-            if done >= total / 6:
-                held.setdefault("first minute", tracemalloc.get_traced_memory()[0] / 2**20)
-                held["end"] = tracemalloc.get_traced_memory()[0] / 2**20
-
-        tracemalloc.start()
-        try:
-            result = run_pipeline(long, detector, progress=progress,
-                                  on_event=spill.keeper() if spill else None)
-        finally:
-            tracemalloc.stop()
+        result, grew = traced_growth(long, detector,
+                                     on_event=spill.keeper() if spill else None)
         assert result.error is None
         thumbs = sum(len(spill.thumbnail(e) if spill else e.thumbnail_jpeg)
                      for e in result.events) / 2**20
-        return held["end"] - held["first minute"], thumbs, len(result.events)
+        return grew, thumbs, len(result.events)
 
     without, thumbnails, n = growth(None)
     with ThumbnailSpill() as spill:
