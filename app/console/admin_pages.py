@@ -22,7 +22,7 @@ from app.audit.service import verify_chain
 from app.auth.policy import Action
 from app.auth.principal import Principal
 from app.console import nav
-from app.console.api_errors import explain
+from app.console.api_errors import explain, explain_invalid
 from app.console.i18n import N_, i18n
 from app.console.session import (
     CsrfChecked,
@@ -115,7 +115,7 @@ def _refused(session: Session, exc: ApiError | ValidationError, lang: str) -> Fl
     """A service's refusal, shown on the form's page (nothing was written: services check
     before they write; the transaction is rolled back all the same)."""
     session.rollback()
-    detail = explain(exc, lang) if isinstance(exc, ApiError) else exc.errors()[0].get("msg", "")
+    detail = explain(exc, lang) if isinstance(exc, ApiError) else explain_invalid(exc, lang)
     return Flash(i18n(lang).gettext("Not done: %(reason)s") % {"reason": detail}, "error")
 
 

@@ -10,6 +10,8 @@ for whoever helps the reader.
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from app.console.i18n import N_, i18n
 from app.errors import ApiError
 
@@ -183,3 +185,49 @@ def sentences(lang: str, codes: tuple[str, ...]) -> dict[str, str]:
         return {}
     tr = i18n(lang)
     return {code: tr.gettext(MESSAGES[code]) for code in codes if code in MESSAGES}
+
+
+FIELD_NAMES = {
+    "name": N_("Name"),
+    "kind": N_("Kind"),
+    "username": N_("User name"),
+    "full_name": N_("Full name"),
+    "role": N_("Role"),
+    "org_id": N_("Organisation"),
+    "unit_id": N_("Unit (police)"),
+}
+"""The admin forms' fields, as their labels say them."""
+
+_EMPTY = N_("%(field)s: fill this in.")
+_CHOOSE = N_("%(field)s: choose one of the options.")
+INVALID_FIELD = {
+    "missing": _EMPTY,
+    "too_short": _EMPTY,  # a text that is empty once trimmed
+    "string_too_short": N_("%(field)s is too short."),
+    "string_too_long": N_("%(field)s is too long."),
+    "too_long": N_("%(field)s is too long."),
+    "string_pattern_mismatch": N_("%(field)s holds characters that are not allowed."),
+    "invalid_text": N_("%(field)s holds control or invisible characters; remove them."),
+    "enum": _CHOOSE,
+    "literal_error": _CHOOSE,
+    "int_parsing": _CHOOSE,
+}
+"""A sentence per pydantic error type the admin forms meet (its own messages, "String should
+match pattern '^[A-Za-z0-9._@-]+$'", are for programmers: these are used in English too)."""
+USERNAME_CHARACTERS = N_(
+    "%(field)s may hold only letters without accents, digits and the signs . _ @ -"
+)
+
+
+def explain_invalid(exc: ValidationError, lang: str) -> str:
+    """What a person reading `lang` is told of a form's first invalid field."""
+    first = exc.errors()[0]
+    tr = i18n(lang)
+    key = str(first["loc"][-1]) if first["loc"] else ""
+    field = tr.gettext(FIELD_NAMES[key]) if key in FIELD_NAMES else key
+    sentence = INVALID_FIELD.get(first["type"])
+    if sentence is None:
+        return f"{field}: {first['msg']}" if field else str(first["msg"])
+    if first["type"] == "string_pattern_mismatch" and key == "username":
+        sentence = USERNAME_CHARACTERS
+    return tr.gettext(sentence) % {"field": field}

@@ -10,7 +10,7 @@ from app.console.i18n import i18n
 from app.error_codes import CODES
 from app.errors import Conflict, NotFound, Unprocessable
 from tests.console.conftest import make_person
-from tests.console.test_role_pages import as_person, register
+from tests.console.test_role_pages import as_person, register, rows
 
 
 def test_every_code_has_a_sentence_or_is_shown_as_it_is() -> None:
@@ -70,3 +70,20 @@ def test_an_error_page_says_the_refusal_and_keeps_the_code_and_detail(client: Te
     assert said in r.text and said != MESSAGES["raw_body_required"]
     assert "Chi tiết:" in r.text and "<code>raw_body_required</code>" in r.text
     assert "uploading from the console needs JavaScript" in r.text
+
+
+def test_an_invalid_field_on_an_admin_form_is_said_by_its_label(client: TestClient) -> None:
+    """Pydantic's own messages ("String should match pattern '^[A-Za-z0-9._@-]+$'") were shown
+    on the admin pages; now the field's label and what is wrong, in the reader's language."""
+    admin, csrf = as_person(client, make_person(client, "admin"))
+    before = rows(client, "SELECT count(*) FROM user_account")[0][0]
+    r = admin.post("/console/users", data={"csrf_token": csrf, "username": "Nguyễn Văn A",
+                                           "full_name": "Nguyễn Văn A", "role": "officer"})
+    assert r.status_code == 422 and 'role="alert"' in r.text
+    assert ("Tên đăng nhập chỉ được gồm chữ cái không dấu, chữ số và các ký hiệu . _ @ -"
+            in r.text)
+    assert "should match pattern" not in r.text
+    r = admin.post("/console/orgs", data={"csrf_token": csrf, "name": "  ", "kind": "ward"},
+                   headers={"Accept-Language": "en"})
+    assert r.status_code == 422 and "Name: fill this in." in r.text
+    assert rows(client, "SELECT count(*) FROM user_account")[0][0] == before
