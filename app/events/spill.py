@@ -1,11 +1,11 @@
 """Thumbnails of a recording wait in a temporary file, not in memory, until its events are stored.
 
 The index job stores a segment's events in one transaction at its end (re-indexing replaces
-them whole, and a failure leaves the previous index as it was). An hour of dense traffic makes
-6,000-20,000 events with 26-59 MB of thumbnails (the shared clips indexed), so a day-long NVR
-export held a gigabyte of JPEGs until its last frame. The pipeline hands each event over as it
-is made (`run_pipeline(on_event=...)`); its thumbnail is appended here and the event kept
-without it; the job reads each back while it writes the store.
+them whole, and a failure leaves the previous index as it was). At the rate the shared clips
+make them, an hour of dense traffic is 6,000-20,000 events with 26-59 MB of thumbnails, so a
+day-long NVR export held about a gigabyte of JPEGs until its last frame. The pipeline hands
+each event over as it is made (`run_pipeline(on_event=...)`); its thumbnail is appended here
+and the event kept without it; the job reads each back while it writes the store.
 """
 
 from __future__ import annotations
