@@ -92,6 +92,10 @@ def error_page(request: Request, status_code: int, code: str, detail: str) -> Re
         text = tr.gettext(
             "The page was open too long or you signed out meanwhile. Reload the page and try again."
         )
+    elif status_code == 403 and code in MESSAGES and code != "role_not_allowed":
+        title = tr.gettext("Not allowed")  # e.g. not on the case, another ward's camera
+        text = " ".join((tr.gettext(MESSAGES[code]),
+                         tr.gettext("The refusal was recorded in the audit log.")))
     elif status_code == 403:
         title = tr.gettext("Not allowed")
         text = tr.gettext(
@@ -100,7 +104,9 @@ def error_page(request: Request, status_code: int, code: str, detail: str) -> Re
         )
     elif status_code == 404:
         title = tr.gettext("Not found")
-        text = tr.gettext("There is nothing at this address, or it is not yours to see.")
+        text = tr.gettext(MESSAGES[code]) if code in MESSAGES else tr.gettext(
+            "There is nothing at this address, or it is not yours to see."
+        )
     else:
         title = tr.gettext("This did not work")
         text = tr.gettext("The request was refused. Nothing was changed.")

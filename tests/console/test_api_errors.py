@@ -87,3 +87,23 @@ def test_an_invalid_field_on_an_admin_form_is_said_by_its_label(client: TestClie
                    headers={"Accept-Language": "en"})
     assert r.status_code == 422 and "Name: fill this in." in r.text
     assert rows(client, "SELECT count(*) FROM user_account")[0][0] == before
+
+
+def test_refusal_and_not_found_pages_say_which(client: TestClient) -> None:
+    """Someone not on a case opens it: the 403 page said "your role does not give access",
+    wrong for an investigator (the role does); it now says they are not on the case. A case
+    that does not exist says so."""
+    a, csrf = as_person(client, make_person(client, "investigator"))
+    made = a.post("/casework/cases", data={"csrf_token": csrf, "number": "CA-2026-077",
+                                           "title": "Cướp giật điện thoại"},
+                  follow_redirects=False)
+    assert made.status_code == 303, made.text
+    case_url = made.headers["location"]
+    b, _ = as_person(client, make_person(client, "investigator"))
+    r = b.get(case_url)
+    assert r.status_code == 403
+    assert ("Bạn không tham gia vụ việc này. Việc từ chối đã được ghi vào nhật ký kiểm toán."
+            in r.text)
+    assert "<code>not_on_case</code>" in r.text
+    r = b.get("/casework/cases/987654")
+    assert r.status_code == 404 and "Không có vụ việc này." in r.text
