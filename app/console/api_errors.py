@@ -200,12 +200,13 @@ FIELD_NAMES = {
 
 _EMPTY = N_("%(field)s: fill this in.")
 _CHOOSE = N_("%(field)s: choose one of the options.")
+_TOO_LONG = N_("%(field)s is too long.")
 INVALID_FIELD = {
     "missing": _EMPTY,
     "too_short": _EMPTY,  # a text that is empty once trimmed
     "string_too_short": N_("%(field)s is too short."),
-    "string_too_long": N_("%(field)s is too long."),
-    "too_long": N_("%(field)s is too long."),
+    "string_too_long": _TOO_LONG,
+    "too_long": _TOO_LONG,
     "string_pattern_mismatch": N_("%(field)s holds characters that are not allowed."),
     "invalid_text": N_("%(field)s holds control or invisible characters; remove them."),
     "enum": _CHOOSE,
