@@ -14,7 +14,9 @@ story talks to it over HTTP like any client.
 from __future__ import annotations
 
 import secrets
+import shlex
 import socket
+import sys
 import threading
 import time
 import unicodedata
@@ -412,13 +414,13 @@ def run_demo(
             f"   audit chain: {'intact' if chain['ok'] else 'BROKEN'}, {chain['entries']} entries"
         )
         people = _console_passwords(ctx, ["admin", *(p[0] for p in PEOPLE)])
+        serve = serve_command(data_dir)
         con.print(
-            f"\n[bold green]Demo complete.[/] Admin key for `wardcam serve` with "
-            f"WARDCAM_DATA_DIR={data_dir}: {admin_key}",
+            f"\n[bold green]Demo complete.[/] Admin key for `{serve}`: {admin_key}",
             soft_wrap=True,  # a command and a key to copy: never broken across lines
         )
         con.print(
-            f"\n[bold]The console[/]: run `WARDCAM_DATA_DIR={data_dir} wardcam serve` and open "
+            f"\n[bold]The console[/]: run `{serve}` and open "
             f"{CONSOLE_URL} (Vietnamese; English from the language switch). Sign in as:",
             soft_wrap=True,
         )
@@ -435,6 +437,22 @@ def run_demo(
 
 CONSOLE_URL = "http://127.0.0.1:8000/"
 """Where `wardcam serve` listens by default."""
+
+
+def serve_command(data_dir: Path) -> str:
+    """The command that serves the demo's data as the demo did: in dev mode, whose secret is the
+    data directory's `dev-secret.key` (the API key and the sessions depend on it; without
+    `WARDCAM_DEV=1` serve refuses to start for want of `WARDCAM_SECRET_KEY`), through the
+    `wardcam` of this environment (`.venv/bin/wardcam` after `scripts/demo.sh`: not on PATH)."""
+    script = Path(sys.executable).with_name("wardcam")
+    if script.is_file():
+        try:
+            program = str(script.relative_to(Path.cwd()))
+        except ValueError:
+            program = str(script)
+    else:
+        program = "wardcam"
+    return f"WARDCAM_DEV=1 WARDCAM_DATA_DIR={shlex.quote(str(data_dir))} {program} serve"
 
 
 def _console_passwords(ctx: Any, usernames: list[str]) -> dict[str, str]:

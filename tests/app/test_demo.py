@@ -8,7 +8,9 @@ package it ends with verifies offline against the service's key."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -17,11 +19,13 @@ import zipfile
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from app.demo import CAMERA, CASE_TITLE, NOTE, REASON, UNIT, WARD
 from evidence.verify import verify_package
 from tests.conftest import FOOTAGE
+from tests.helpers import free_port, healthy, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIP = FOOTAGE / "vn_intersection_saigon_day.mp4"
@@ -83,23 +87,40 @@ def test_the_demo_passes_twice_in_a_row_into_fresh_directories(tmp_path: Path) -
 
 
 def _printed_people_sign_in(out: str, data_dir: Path) -> None:
-    """The demo ends with the console's address and a sign-in for each demo person: each
-    works against that data directory's console (as `wardcam serve` would run it)."""
-    from fastapi.testclient import TestClient
-
-    from app.main import create_app
-    from app.settings import Settings
+    """The demo ends with the console's address, the command that serves its data and a
+    sign-in for each demo person: the command, run as printed from the repository (a shell
+    without any WARDCAM_ variable), starts the real server, and each person signs in to it.
+    (It once printed `WARDCAM_DATA_DIR=… wardcam serve`, which refuses to start for want of
+    WARDCAM_SECRET_KEY, with `wardcam` not on the PATH after `scripts/demo.sh`.)"""
     from tests.console.conftest import sign_in
 
-    assert f"WARDCAM_DATA_DIR={data_dir} wardcam serve" in out
     assert "http://127.0.0.1:8000/" in out
+    found = re.search(r"The console: run `([^`]+)`", out)
+    assert found, out[-2000:]
+    words = shlex.split(found.group(1))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WARDCAM_")}
+    while words and re.fullmatch(r"[A-Z_]+=.*", words[0]):
+        name, _, value = words.pop(0).partition("=")
+        env[name] = value
+    assert Path(env["WARDCAM_DATA_DIR"]) == data_dir
+    assert words[-1] == "serve", words
     people = re.findall(r"^\s+(\w+)\s+user name (\S+)\s+password (\S+)$", out, re.M)
     assert {role for role, _, _ in people} == {"admin", "ward", "officer", "investigator"}, out
-    settings = Settings(data_dir=data_dir, dev=True, job_workers=0)
-    with TestClient(create_app(settings)) as client:
-        assert "/sign-in" in client.get("/").text  # signed out: the sign-in page
+    port = free_port()
+    log = data_dir / "serve-test.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [*words, "--port", str(port)], cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for(lambda: healthy(port) or proc.poll() is not None, 90, "the printed serve")
+        assert proc.poll() is None, log.read_text()[-3000:]
         for _, username, password in people:
-            client.cookies.clear()
-            assert len(sign_in(client, "", username, password)) == 64
-            home = client.get("/").text
-            assert "Xin chào" in home and "/sign-out" in home, home[-2000:]
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+                assert "/sign-in" in client.get("/").text  # signed out: the sign-in page
+                assert len(sign_in(client, "", username, password)) == 64
+                home = client.get("/").text
+                assert "Xin chào" in home and "/sign-out" in home, home[-2000:]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
