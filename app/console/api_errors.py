@@ -10,9 +10,12 @@ for whoever helps the reader.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from collections.abc import Callable
 
-from app.console.i18n import N_, i18n
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from app.console.i18n import N_, format_number, i18n
 from app.errors import ApiError
 
 SOURCE_LANGUAGE = "en"
@@ -188,6 +191,7 @@ def sentences(lang: str, codes: tuple[str, ...]) -> dict[str, str]:
 
 
 FIELD_NAMES = {
+    # the admin forms
     "name": N_("Name"),
     "kind": N_("Kind"),
     "username": N_("User name"),
@@ -195,12 +199,36 @@ FIELD_NAMES = {
     "role": N_("Role"),
     "org_id": N_("Organisation"),
     "unit_id": N_("Unit (police)"),
+    # a ward's camera form
+    "address": N_("Address"),
+    "latitude": N_("Latitude"),
+    "longitude": N_("Longitude"),
+    "timezone": N_("Time zone of the camera's clock"),
+    "retention_days": N_("Keep footage for (days)"),
+    "sharing_policy": N_("Sharing"),
+    "status": N_("State"),
+    "vendor": N_("Make of the camera or recorder"),
+    "host": N_("Address (IP or name)"),
+    "channel": N_("Channel"),
+    "port": N_("RTSP port (if not 554)"),
+    "user": N_("User name"),
+    "password": N_("Password"),
+    "path": N_("RTSP path of another make, e.g. /stream{stream_no}"),
+    "stream_url": N_("Main stream address (kept as evidence)"),
+    "detect_stream_url": N_("Sub-stream address (indexed)"),
 }
-"""The admin forms' fields, as their labels say them."""
+"""The forms' fields, as their labels say them."""
+CHOSEN_FIELDS = frozenset(
+    {"kind", "role", "org_id", "unit_id", "timezone", "sharing_policy", "status", "vendor"}
+)
+"""Fields filled by choosing from a list: whatever is wrong there, the person chooses again."""
 
 _EMPTY = N_("%(field)s: fill this in.")
 _CHOOSE = N_("%(field)s: choose one of the options.")
 _TOO_LONG = N_("%(field)s is too long.")
+_NUMBER = N_("%(field)s must be a number.")
+_AT_MOST = N_("%(field)s can be at most %(limit)s.")
+_AT_LEAST = N_("%(field)s must be at least %(limit)s.")
 INVALID_FIELD = {
     "missing": _EMPTY,
     "too_short": _EMPTY,  # a text that is empty once trimmed
@@ -211,24 +239,60 @@ INVALID_FIELD = {
     "invalid_text": N_("%(field)s holds control or invisible characters; remove them."),
     "enum": _CHOOSE,
     "literal_error": _CHOOSE,
-    "int_parsing": _CHOOSE,
+    "float_parsing": _NUMBER,
+    "float_type": _NUMBER,
+    "finite_number": _NUMBER,
+    "int_parsing": N_("%(field)s must be a whole number."),
+    "int_from_float": N_("%(field)s must be a whole number."),
+    "less_than_equal": _AT_MOST,
+    "less_than": _AT_MOST,
+    "greater_than_equal": _AT_LEAST,
+    "greater_than": _AT_LEAST,
 }
-"""A sentence per pydantic error type the admin forms meet (its own messages, "String should
-match pattern '^[A-Za-z0-9._@-]+$'", are for programmers: these are used in English too)."""
+"""A sentence per pydantic error type the forms meet (its own messages, "String should match
+pattern '^[A-Za-z0-9._@-]+$'", "Input should be a valid number, unable to parse string as a
+number", are for programmers: these are used in English too)."""
 USERNAME_CHARACTERS = N_(
     "%(field)s may hold only letters without accents, digits and the signs . _ @ -"
 )
 
 
+def field_sentence(error: ErrorDetails, lang: str, key: str | None = None) -> str:
+    """What a person reading `lang` is told of one invalid field, named by its label; `key`
+    is the form's field when it is not the last part of the error's location."""
+    tr = i18n(lang)
+    if key is None:
+        key = str(error["loc"][-1]) if error["loc"] else ""
+    field = tr.gettext(FIELD_NAMES[key]) if key in FIELD_NAMES else key
+    kind = error["type"]
+    if key in CHOSEN_FIELDS:
+        return tr.gettext(_CHOOSE) % {"field": field}
+    sentence = INVALID_FIELD.get(kind)
+    if sentence is None:
+        return f"{field}: {error['msg']}" if field else str(error["msg"])
+    if kind == "string_pattern_mismatch" and key == "username":
+        sentence = USERNAME_CHARACTERS
+    ctx = error.get("ctx") or {}
+    limit = next((ctx[k] for k in ("le", "lt", "ge", "gt") if k in ctx), None)
+    return tr.gettext(sentence) % {
+        "field": field,
+        "limit": format_number(limit, lang) if isinstance(limit, int | float) else limit,
+    }
+
+
 def explain_invalid(exc: ValidationError, lang: str) -> str:
     """What a person reading `lang` is told of a form's first invalid field."""
-    first = exc.errors()[0]
-    tr = i18n(lang)
-    key = str(first["loc"][-1]) if first["loc"] else ""
-    field = tr.gettext(FIELD_NAMES[key]) if key in FIELD_NAMES else key
-    sentence = INVALID_FIELD.get(first["type"])
-    if sentence is None:
-        return f"{field}: {first['msg']}" if field else str(first["msg"])
-    if first["type"] == "string_pattern_mismatch" and key == "username":
-        sentence = USERNAME_CHARACTERS
-    return tr.gettext(sentence) % {"field": field}
+    return field_sentence(exc.errors()[0], lang)
+
+
+def field_errors(
+    exc: ValidationError, lang: str, field_of: Callable[[tuple[int | str, ...]], str]
+) -> dict[str, str]:
+    """Each invalid field of a form (`field_of` names it from an error's location) with the
+    sentence said of its first error."""
+    out: dict[str, str] = {}
+    for error in exc.errors():
+        key = field_of(tuple(error["loc"]))
+        if key not in out:
+            out[key] = field_sentence(error, lang, key)
+    return out

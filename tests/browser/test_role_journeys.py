@@ -108,6 +108,16 @@ def signed_in(new_page: NewPage, url: str, who: MadePerson, **kw: object) -> Pag
     return page
 
 
+def register_on_form(w: Page, url: str, name: str) -> None:
+    """The ward registers a camera at the Lê Lợi crossing through the form, typed."""
+    w.goto(url + "/ward/cameras/new")
+    w.get_by_label("Vĩ độ").fill("10.772500")
+    w.get_by_label("Kinh độ").fill("106.698000")
+    w.get_by_label("Tên (bắt buộc)", exact=True).fill(name)
+    w.get_by_role("button", name="Đăng ký camera").click()
+    expect(w.get_by_text("Đã lưu camera.")).to_be_visible()
+
+
 def test_ward_officer_investigator_journey(wardcam: tuple[str, object], new_page: NewPage) -> None:
     url, app = wardcam
     ward = make_person(app, "ward", full_name="UBND phường Bến Thành")
@@ -297,12 +307,7 @@ def test_an_upload_the_api_refuses_is_said_in_the_pages_language(
     url, app = wardcam
     ward = make_person(app, "ward")
     w = signed_in(new_page, url, ward, allow_console=True)  # the browser logs the 422
-    w.goto(url + "/ward/cameras/new")
-    w.get_by_label("Vĩ độ").fill("10.772500")
-    w.get_by_label("Kinh độ").fill("106.698000")
-    w.get_by_label("Tên (bắt buộc)", exact=True).fill("Camera cổng chợ")
-    w.get_by_role("button", name="Đăng ký camera").click()
-    expect(w.get_by_text("Đã lưu camera.")).to_be_visible()
+    register_on_form(w, url, "Camera cổng chợ")
     notes = tmp_path / "ghi_chu.mp4"
     notes.write_text("Biên bản ghi nhận: không phải video.\n" * 50, encoding="utf-8")
     w.get_by_label("Tệp video").set_input_files(notes)
@@ -317,3 +322,54 @@ def test_an_upload_the_api_refuses_is_said_in_the_pages_language(
     engine = app.state.ctx.engine  # type: ignore[attr-defined]
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM segment").scalar() == 0
+
+
+def test_a_place_typed_as_a_phone_types_it_is_found_on_the_map_and_saved(
+    wardcam: tuple[str, object], new_page: NewPage
+) -> None:
+    """On a phone the decimal keypad of a Vietnamese keyboard types `10,7725`; a map
+    application copies a place as `10.7725, 106.698`. The map's pin goes where the server will
+    put the camera (it went to 10, 106: `parseFloat` stops at the comma), both are saved, and
+    what cannot be read is said beside the field and at the top of the long form, in
+    Vietnamese (pydantic's English was shown), with nothing stored."""
+    url, app = wardcam
+    ward = make_person(app, "ward")
+    w = signed_in(new_page, url, ward, width=390, height=844, mobile=True, allow_console=True)
+    register_on_form(w, url, "Camera cổng chợ")
+
+    w.goto(url + "/ward/cameras/new")  # the first camera is on the map
+    cameras = w.locator("#camera-map .leaflet-marker-icon:not(.pick-marker)")
+    expect(cameras).to_have_count(1)
+    w.get_by_label("Vĩ độ").fill("10,7725")
+    w.get_by_label("Kinh độ").fill("106,698")
+    w.get_by_label("Kinh độ").press("Tab")  # a change event, as leaving the field
+    pin = w.locator("#camera-map .leaflet-marker-icon.pick-marker")
+    expect(pin).to_have_count(1)
+    at, there = pin.bounding_box(), cameras.bounding_box()
+    assert at is not None and there is not None
+    assert abs(at["x"] - there["x"]) <= 1 and abs(at["y"] - there["y"]) <= 1, (at, there)
+    w.get_by_label("Tên (bắt buộc)", exact=True).fill("Camera bãi xe")
+    w.get_by_role("button", name="Đăng ký camera").click()
+    expect(w.get_by_text("Đã lưu camera.")).to_be_visible()
+    expect(w.get_by_label("Vĩ độ")).to_have_value("10.772500")
+    expect(w.get_by_label("Kinh độ")).to_have_value("106.698000")
+
+    w.goto(url + "/ward/cameras/new")
+    w.get_by_label("Vĩ độ").fill("10.7761, 106.7009")  # pasted whole
+    w.get_by_label("Vĩ độ").press("Tab")
+    expect(w.get_by_label("Vĩ độ")).to_have_value("10.7761")
+    expect(w.get_by_label("Kinh độ")).to_have_value("106.7009")
+
+    w.get_by_label("Vĩ độ").fill("mười")
+    w.get_by_label("Lưu video trong (ngày)").fill("5000")
+    w.get_by_label("Tên (bắt buộc)", exact=True).fill("Camera trường học")
+    w.get_by_role("button", name="Đăng ký camera").click()
+    expect(w.locator("#f-latitude-error")).to_contain_text("Vĩ độ phải là một số.")
+    expect(w.locator("#f-retention_days-error")).to_contain_text(
+        "Lưu video trong (ngày) tối đa là 3.650."
+    )
+    expect(w.locator(".flash--error").first).to_contain_text("Vĩ độ phải là một số.")
+    assert "Input should" not in w.content()
+    engine = app.state.ctx.engine  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM camera").scalar() == 2

@@ -3,10 +3,21 @@ refuse with has a Vietnamese sentence, or is one a person never meets and shown 
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
-from app.console.api_errors import FOR_PROGRAMS, MESSAGES, UPLOAD_CODES, explain, sentences
+from app.console.api_errors import (
+    FIELD_NAMES,
+    FOR_PROGRAMS,
+    INVALID_FIELD,
+    MESSAGES,
+    UPLOAD_CODES,
+    USERNAME_CHARACTERS,
+    explain,
+    sentences,
+)
 from app.console.i18n import i18n
+from app.console.pages.ward import typed_coordinates
 from app.error_codes import CODES
 from app.errors import Conflict, NotFound, Unprocessable
 from tests.console.conftest import make_person
@@ -22,6 +33,8 @@ def test_every_code_has_a_sentence_or_is_shown_as_it_is() -> None:
 def test_every_sentence_is_in_vietnamese() -> None:
     vi = i18n("vi")
     assert [m for m in set(MESSAGES.values()) if vi.gettext(m) == m] == []
+    said_of_fields = {*FIELD_NAMES.values(), *INVALID_FIELD.values(), USERNAME_CHARACTERS}
+    assert [m for m in said_of_fields if vi.gettext(m) == m] == []
 
 
 def test_vietnamese_gets_the_sentence_english_the_apis_words() -> None:
@@ -87,6 +100,62 @@ def test_an_invalid_field_on_an_admin_form_is_said_by_its_label(client: TestClie
                    headers={"Accept-Language": "en"})
     assert r.status_code == 422 and "Name: fill this in." in r.text
     assert rows(client, "SELECT count(*) FROM user_account")[0][0] == before
+
+
+def test_a_wards_camera_form_says_each_invalid_field_and_stores_nothing(
+    client: TestClient,
+) -> None:
+    """The camera form showed pydantic's English beside its fields ("Input should be a valid
+    number, unable to parse string as a number") and nothing at all for a select; each
+    invalid field is now said by its label, beside it and at the top of the form."""
+    ward, csrf = as_person(client, make_person(client, "ward"))
+    form = {"csrf_token": csrf, "name": "Camera chợ", "address": "", "latitude": "mười",
+            "longitude": "181", "timezone": "Asia/Ho_Chi_Minh", "retention_days": "0",
+            "sharing_policy": "everyone"}
+    r = ward.post("/ward/cameras/new", data=form)
+    assert r.status_code == 422
+    for said in ("Vĩ độ phải là một số.", "Kinh độ tối đa là 180.",
+                 "Lưu video trong (ngày) tối thiểu là 1.",
+                 "Chia sẻ: hãy chọn một trong các lựa chọn."):
+        assert r.text.count(said) >= 1, said
+    assert 'id="f-latitude-error"' in r.text and 'id="f-retention_days-error"' in r.text
+    assert r.text.count('role="alert"') >= 4  # the summary at the top: one per field
+    assert "Input should" not in r.text
+    r = ward.post("/ward/cameras/new", data={**form, "latitude": "10.7", "longitude": "106.7",
+                                             "retention_days": "9999", "sharing_policy":
+                                             "owner_approval"},
+                  headers={"Accept-Language": "en"})
+    assert r.status_code == 422 and "Keep footage for (days) can be at most 3,650." in r.text
+    assert rows(client, "SELECT count(*) FROM camera")[0][0] == 0
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        (("10,7725", "106,698"), ("10.7725", "106.698")),  # a Vietnamese decimal keypad
+        (("-33,8688", "151,2093"), ("-33.8688", "151.2093")),
+        (("10.7725, 106.698", ""), ("10.7725", "106.698")),  # a map application's copy
+        (("10.7725;106.698", ""), ("10.7725", "106.698")),
+        (("10.7725", "106.698"), ("10.7725", "106.698")),
+        (("10,7725", ""), ("10.7725", "")),  # one number with a comma, not a pair
+        (("10.7725, 106.698", "106.7"), ("10.7725, 106.698", "106.7")),  # both typed: as is
+        (("1,234,5", "x"), ("1,234,5", "x")),  # nothing guessed: the form says what is wrong
+    ],
+)
+def test_coordinates_are_read_as_people_type_them(
+    typed: tuple[str, str], read: tuple[str, str]
+) -> None:
+    assert typed_coordinates(*typed) == read
+
+
+def test_a_camera_placed_with_decimal_commas_is_stored_there(client: TestClient) -> None:
+    ward, csrf = as_person(client, make_person(client, "ward"))
+    r = ward.post("/ward/cameras/new", data={
+        "csrf_token": csrf, "name": "Camera bến xe", "latitude": "10,7725",
+        "longitude": "106,698", "timezone": "Asia/Ho_Chi_Minh", "retention_days": "30",
+        "sharing_policy": "owner_approval"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert rows(client, "SELECT latitude, longitude FROM camera") == [(10.7725, 106.698)]
 
 
 def test_refusal_and_not_found_pages_say_which(client: TestClient) -> None:

@@ -7,6 +7,7 @@ entries are the API's."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import available_timezones
@@ -25,6 +26,7 @@ from app.cameras import service as cameras
 from app.cameras.models import Camera, CameraStatus, SharingPolicy
 from app.cameras.schemas import CameraCreate, CameraUpdate
 from app.console import nav
+from app.console.api_errors import field_errors
 from app.console.i18n import N_
 from app.console.maps import MapCamera
 from app.console.pages.common import (
@@ -186,7 +188,9 @@ def _camera_form(
         camera=camera,
         values=values,
         errors=errors or {},
-        flashes=flashes or [],
+        # a long form on a phone: what is wrong is said at its top too (a select has no
+        # place of its own for it)
+        flashes=[*(flashes or []), *(Flash(text, "error") for text in (errors or {}).values())],
         zones=_zones(),
         sharing_labels=SHARING_LABELS,
         status_labels=STATUS_LABELS,
@@ -200,15 +204,35 @@ def _camera_form(
     )
 
 
-def _field_errors(exc: ValidationError) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for err in exc.errors():
-        out.setdefault(camera_stream.error_field(tuple(err["loc"])), err["msg"])
-    return out
+def _field_errors(request: Request, person: Principal, exc: ValidationError) -> dict[str, str]:
+    """Each invalid field's sentence in the person's language, by the form's field."""
+    return field_errors(exc, tr_of(request, person).lang, camera_stream.error_field)
+
+
+_DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
+_PAIR = re.compile(r"([-+]?\d+(?:\.\d+)?)\s*[,;]\s*([-+]?\d+(?:\.\d+)?)")
+
+
+def typed_coordinates(latitude: str, longitude: str) -> tuple[str, str]:
+    """Coordinates as people type them: with a decimal comma (`10,7725`: Vietnamese, and what
+    a phone's decimal keypad offers in Vietnamese), or both pasted into the latitude
+    (`10.7725, 106.698`, as a map application copies a place) with the longitude left empty."""
+    pair = _PAIR.fullmatch(latitude)
+    if pair and not longitude and not _DECIMAL_COMMA.fullmatch(latitude):
+        return pair.group(1), pair.group(2)
+
+    def point(text: str) -> str:
+        return text.replace(",", ".") if _DECIMAL_COMMA.fullmatch(text) else text
+
+    return point(latitude), point(longitude)
 
 
 def _posted_camera(form: Form) -> dict[str, Any]:
-    return {k: form.get(k).strip() for k in (*CAMERA_FIELDS, "sharing_policy", "status")}
+    values = {k: form.get(k).strip() for k in (*CAMERA_FIELDS, "sharing_policy", "status")}
+    values["latitude"], values["longitude"] = typed_coordinates(
+        values["latitude"], values["longitude"]
+    )
+    return values
 
 
 def _shown_again(form: Form, values: dict[str, Any]) -> dict[str, Any]:
@@ -240,7 +264,7 @@ def create_camera(
             session,
             camera=None,
             values=_shown_again(form, values),
-            errors=_field_errors(exc),
+            errors=_field_errors(request, person, exc),
             status_code=422,
         )
     made = attempt(
@@ -314,7 +338,7 @@ def update_camera(
             session,
             camera=camera,
             values=_shown_again(form, values),
-            errors=_field_errors(exc),
+            errors=_field_errors(request, person, exc),
             status_code=422,
         )
     done = attempt(

@@ -157,6 +157,10 @@
     }
   }
 
+  var COMMA = /^\s*[-+]?\d+,\d+\s*$/;
+  var PAIR = /^\s*([-+]?\d+(?:\.\d+)?)\s*[,;]\s*([-+]?\d+(?:\.\d+)?)\s*$/;
+  function decimal(text) { return parseFloat(COMMA.test(text) ? text.replace(',', '.') : text); }
+
   function pick(map, ids, S, say) {
     var lat = document.getElementById(ids[0]), lon = document.getElementById(ids[1]), marker = null;
     if (!lat || !lon) throw new Error('data-pick needs "latitude-input-id,longitude-input-id"');
@@ -176,7 +180,14 @@
       say(fill(S.picked, { lat: lat.value, lon: lon.value }));
     }
     function typed(event) {
-      var a = parseFloat(lat.value), b = parseFloat(lon.value);
+      // as the server reads them: a decimal comma (a Vietnamese keypad's), or both pasted
+      // into the latitude ("10.7725, 106.698", as a map application copies a place)
+      var pair = PAIR.exec(lat.value);
+      if (pair && !lon.value.trim() && !COMMA.test(lat.value)) {
+        lat.value = pair[1];
+        lon.value = pair[2];
+      }
+      var a = decimal(lat.value), b = decimal(lon.value);
       if (isFinite(a) && isFinite(b) && Math.abs(a) <= 90 && Math.abs(b) <= 180) {
         place([a, b]);
         map.panTo([a, b], { animate: false });
