@@ -8,6 +8,7 @@ answered with a page in the reader's language, while the API's routes keep their
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
@@ -20,7 +21,7 @@ from app.console import admin_pages, signin_pages, transparency
 from app.console import pages as role_pages
 from app.console.api_errors import MESSAGES
 from app.console.assets import ConsoleStaticFiles
-from app.console.i18n import default_language, i18n
+from app.console.i18n import I18n, default_language, i18n
 from app.console.maps import map_tiles
 from app.console.session import (
     SignInRequired,
@@ -82,11 +83,8 @@ def _is_console(request: Request) -> bool:
     return bool(getattr(request.state, "console", False))
 
 
-def error_page(request: Request, status_code: int, code: str, detail: str) -> Response:
-    """An error as a page: the 403 page for refusals, a short explanation otherwise."""
-    person = getattr(request.state, "principal", None)
-    ctx = page_context(request, person) if person is not None else public_context(request)
-    tr = i18n(ctx["lang"])
+def _said(tr: I18n, status_code: int, code: str) -> tuple[str, str]:
+    """An error's title and sentence for a person: which refusal it is where the code says."""
     if status_code == 403 and code == "csrf_failed":
         title = tr.gettext("The form has expired")
         text = tr.gettext(
@@ -94,8 +92,9 @@ def error_page(request: Request, status_code: int, code: str, detail: str) -> Re
         )
     elif status_code == 403 and code in MESSAGES and code != "role_not_allowed":
         title = tr.gettext("Not allowed")  # e.g. not on the case, another ward's camera
-        text = " ".join((tr.gettext(MESSAGES[code]),
-                         tr.gettext("The refusal was recorded in the audit log.")))
+        text = " ".join(
+            (tr.gettext(MESSAGES[code]), tr.gettext("The refusal was recorded in the audit log."))
+        )
     elif status_code == 403:
         title = tr.gettext("Not allowed")
         text = tr.gettext(
@@ -104,14 +103,28 @@ def error_page(request: Request, status_code: int, code: str, detail: str) -> Re
         )
     elif status_code == 404:
         title = tr.gettext("Not found")
-        text = tr.gettext(MESSAGES[code]) if code in MESSAGES else tr.gettext(
-            "There is nothing at this address, or it is not yours to see."
+        text = (
+            tr.gettext(MESSAGES[code])
+            if code in MESSAGES
+            else tr.gettext("There is nothing at this address, or it is not yours to see.")
         )
     else:
         title = tr.gettext("This did not work")
         text = tr.gettext("The request was refused. Nothing was changed.")
         if code in MESSAGES:
             text = f"{tr.gettext(MESSAGES[code])} {text}"
+    return title, text
+
+
+def _context(request: Request) -> dict[str, Any]:
+    person = getattr(request.state, "principal", None)
+    return page_context(request, person) if person is not None else public_context(request)
+
+
+def error_page(request: Request, status_code: int, code: str, detail: str) -> Response:
+    """An error as a page: the 403 page for refusals, a short explanation otherwise."""
+    ctx = _context(request)
+    title, text = _said(i18n(ctx["lang"]), status_code, code)
     response = console_of(request).response(
         request,
         "error.html",
@@ -124,6 +137,23 @@ def error_page(request: Request, status_code: int, code: str, detail: str) -> Re
         **ctx,
     )
     return finish(request, response)
+
+
+def error_fragment(request: Request, status_code: int, code: str) -> Response:
+    """An error answered to htmx: the sentence, swapped in where the answer was to go (base.html
+    has htmx swap a 4xx; it swapped only a 2xx, so a refused "load more", histogram or state
+    poll changed nothing on the page, and a poll refused every 2 s went on, each refusal an
+    audit entry). A polling section replaced by it polls no more."""
+    lang = _context(request)["lang"]
+    return console_of(request).response(
+        request,
+        "error_fragment.html",
+        lang=lang,
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+        text=_said(i18n(lang), status_code, code)[1],
+        code=code,
+    )
 
 
 def _install_handlers(app: FastAPI) -> None:
@@ -144,7 +174,9 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
-        if _is_console(request) and not request.headers.get("hx-request"):
+        if request.headers.get("hx-request") and exc.status_code < 500:
+            return error_fragment(request, exc.status_code, exc.code)  # only htmx sends it
+        if _is_console(request):
             return error_page(request, exc.status_code, exc.code, exc.detail)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return JSONResponse(

@@ -247,6 +247,14 @@ def test_case_request_and_per_camera_decision(client: TestClient) -> None:
     assert str(start).startswith("2026-12-01 00:58")  # 07:58 in Hồ Chí Minh City is 00:58Z
     page = i.get(ex_url)
     assert 'hx-trigger="every 2s"' in page.text  # polls while the owners decide
+    # htmx asking for what it may not see gets the refusal to swap in (no more polling), in
+    # the reader's language; it got the API's JSON, which htmx does not show
+    stranger, _ = as_person(client, make_person(client, "investigator"))
+    refused = stranger.get(f"{ex_url}/state", headers={"HX-Request": "true"})
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("text/html")
+    assert 'role="alert"' in refused.text and "Bạn không tham gia vụ việc này." in refused.text
+    assert "hx-trigger" not in refused.text and "<html" not in refused.text
     # the ward sees it, a ward whose cameras it does not touch does not
     pending = a.get("/ward/requests")
     assert "Xe máy Honda bị trộm lúc 8 giờ" in pending.text and "HS-2026/17" in pending.text

@@ -4,6 +4,7 @@ and no inline script or style for the Content-Security-Policy to refuse."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -195,6 +196,8 @@ def test_no_inline_script_or_style_for_the_csp_to_refuse(console: Console) -> No
         assert not [(t, k) for t, a in tags.tags for k in a if k.startswith("on")]
         meta = tags.find("meta", name="htmx-config")[0]["content"]
         assert meta and '"includeIndicatorStyles": false' in meta and '"allowEval": false' in meta
+        handling = json.loads(meta)["responseHandling"]  # a refusal is swapped in, shown
+        assert {"code": "4..", "swap": True, "error": True} in handling
 
 
 def test_static_urls_carry_a_content_digest(console: Console) -> None:

@@ -316,7 +316,7 @@ def search_results(
 ) -> Response:
     """The results fragment the form loads in place: the first thumbnails, their "load
     more", and a placeholder that fetches the histogram once they are shown; with a cursor,
-    the next thumbnails. A refused search is shown in place (htmx swaps only a 200)."""
+    the next thumbnails. A refused search is shown in place, in the form's own words."""
     ensure(request, person, Action.event_search)
     tr = tr_of(request, person)
     tz = _zone_of(session, person)
