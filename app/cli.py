@@ -532,24 +532,42 @@ def bootstrap(
     if_needed: Annotated[
         bool, typer.Option("--if-needed", help="exit 0 quietly when an admin exists")
     ] = False,
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="where people reach the console; default WARDCAM_PUBLIC_URL"),
+    ] = None,
 ) -> None:
-    """Create the first admin and print its API key once."""
+    """Create the first admin and print its API key once, and a one-time link with which it
+    sets its console password (the console's sign-in page offers no other way in to the
+    first admin: nobody is there yet to invite it)."""
     from app.db import session_scope
     from app.identity import repository
     from app.identity.models import Role
     from app.identity.schemas import UserCreate
     from app.identity.service import create_user
+    from app.signin.service import create_invitation
 
     settings = _settings()
     engine = _migrated_engine(settings)
     with session_scope(engine) as session:
         if repository.admin_exists(session):
-            typer.echo("an admin already exists; its key was printed when it was created")
+            typer.echo(
+                "an admin already exists; its key was printed when it was created "
+                "(`wardcam admin users invite NAME` prints a new console link)"
+            )
             raise typer.Exit(0 if if_needed else 1)
-        _, token = create_user(session, None, UserCreate(username=username, role=Role.admin))
+        user, token = create_user(session, None, UserCreate(username=username, role=Role.admin))
+        made = create_invitation(session, None, user.id or 0, settings)
     engine.dispose()
     typer.echo(f"admin user: {username}")
     typer.echo(f"API key (shown once, store it now): {token}")
+    until = f"{made.invitation.expires_at:%Y-%m-%d %H:%M} UTC"
+    typer.echo(f"console: set the admin's password with this link (works once, until {until}):")
+    typer.echo(made.url(_console_base(base_url, settings)))
+
+
+def _console_base(base_url: str | None, settings: Settings) -> str:
+    return (base_url or settings.public_url or "http://localhost:8000").rstrip("/")
 
 
 @contextmanager
@@ -690,7 +708,7 @@ def users_invite(
     from app.signin.service import create_invitation
 
     settings = _settings()
-    base = (base_url or settings.public_url or "http://localhost:8000").rstrip("/")
+    base = _console_base(base_url, settings)
     try:
         with _user_step(username) as (session, user):
             made = create_invitation(session, None, user.id or 0, settings)

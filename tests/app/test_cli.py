@@ -1,11 +1,14 @@
-"""`wardcam admin bootstrap` prints a working key once; the CLI refuses weak secrets."""
+"""`wardcam admin bootstrap` prints a working key once, and a link to set the admin's console
+password; the CLI refuses weak secrets."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
 
@@ -28,18 +31,32 @@ def test_bootstrap_prints_a_key_that_works(settings, tmp_path: Path) -> None:  #
         "WARDCAM_SECRET_KEY": TEST_SECRET,
         "WARDCAM_DATA_DIR": str(tmp_path),
     }
-    out = _run(["admin", "bootstrap"], env)
+    out = _run(["admin", "bootstrap", "--base-url", "http://127.0.0.1:8123/"], env)
     assert out.returncode == 0, out.stderr
-    key = out.stdout.split("store it now): ")[1].strip()
+    key = re.search(r"store it now\): (\S+)", out.stdout)
+    link = re.search(r"^(http://127\.0\.0\.1:8123/invitation/\S+)$", out.stdout, re.M)
+    assert key and link, out.stdout
     again = _run(["admin", "bootstrap"], env)
-    assert again.returncode == 1 and key not in again.stdout
+    assert again.returncode == 1 and key[1] not in again.stdout
+    assert "/invitation/" not in again.stdout
     assert _run(["admin", "bootstrap", "--if-needed"], env).returncode == 0
 
     from app.main import create_app
+    from tests.console.conftest import csrf_of, sign_in
 
     with TestClient(create_app(settings)) as c:
-        r = c.get("/users/me", headers={"Authorization": f"Bearer {key}"})
+        r = c.get("/users/me", headers={"Authorization": f"Bearer {key[1]}"})
         assert r.status_code == 200 and r.json()["role"] == "admin"
+        # the first admin's way into the console: the printed link sets its password
+        path = urlsplit(link[1]).path
+        form = c.get(path)
+        assert form.status_code == 200 and "admin" in form.text
+        password = "một mật khẩu đủ dài 2026"
+        done = c.post(path, data={"csrf_token": csrf_of(form.text), "password": password,
+                                  "password_repeat": password}, follow_redirects=False)
+        assert done.status_code == 303, done.text
+        sign_in(c, "", "admin", password)
+        assert "Xin chào" in c.get("/").text
 
 
 def test_cli_refuses_weak_secret(tmp_path: Path) -> None:

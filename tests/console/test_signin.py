@@ -538,7 +538,8 @@ def test_first_admin_gets_into_the_console_through_the_command_line(
     settings,
     tmp_path,  # type: ignore[no-untyped-def]
 ) -> None:
-    """`wardcam admin bootstrap`, then `wardcam admin users invite admin` prints the link."""
+    """`wardcam admin bootstrap` prints the link with the admin's key; `wardcam admin users
+    invite admin` prints a newer one, which replaces it."""
     import os
     import subprocess
     import sys
@@ -563,16 +564,21 @@ def test_first_admin_gets_into_the_console_through_the_command_line(
             timeout=300,
         )
 
-    assert run("bootstrap").returncode == 0
+    boot = run("bootstrap")
+    assert boot.returncode == 0, boot.stderr
+    first = boot.stdout.strip().splitlines()[-1]  # printed with the key
+    assert first.startswith("https://wardcam.example.vn/invitation/")
     out = run("users", "invite", "admin")
     assert out.returncode == 0, out.stderr
     link = out.stdout.strip().splitlines()[-1]
-    assert link.startswith("https://wardcam.example.vn/invitation/")
+    assert link.startswith("https://wardcam.example.vn/invitation/") and link != first
     assert run("users", "invite", "nobody").returncode == 2
     with TestClient(create_app(settings), base_url="https://testserver") as client:
+        assert _accept(client, first).status_code == 410  # the newer link replaced it
         done = _accept(client, link)
         assert done.status_code == 303
         sign_in(client, "", "admin", PASSWORD)
         assert "Xin chào, admin" in client.get("/").text
-        [created] = _audit(client, "invitation.create")
-        assert created["actor"] is None and created["details"]["via"] == "cli"
+        created = _audit(client, "invitation.create")
+        assert len(created) == 2
+        assert all(c["actor"] is None and c["details"]["via"] == "cli" for c in created)
