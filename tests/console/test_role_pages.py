@@ -212,7 +212,7 @@ def test_case_request_and_per_camera_decision(client: TestClient) -> None:
     a, csrf_a = as_person(client, ward)
     cam = register(a, csrf_a, "Camera hẻm 42", "10.7741", "106.7003")
     cam2 = register(a, csrf_a, "Camera cổng chợ", "10.7743", "106.7006")
-    inv = make_person(client, "investigator")
+    inv = make_person(client, "investigator", full_name="Trần Quốc Trung")
     i, csrf_i = as_person(client, inv)
     r = i.post(
         "/casework/cases",
@@ -301,6 +301,9 @@ def test_case_request_and_per_camera_decision(client: TestClient) -> None:
         assert f'data-action="{action}"' in timeline, action
     log = a.get(f"/ward/cameras/{cam}/access-log").text
     assert 'data-action="extraction.request"' in log and inv.username in log
+    # people by the name colleagues know, with the user name members are added by
+    named = f"Trần Quốc Trung ({inv.username})"
+    assert named in log and f"<li>{named}</li>" in timeline
     assert b.get(f"/ward/cameras/{cam}/access-log").status_code == 403
 
 

@@ -36,6 +36,7 @@ from app.console.pages.common import (
     form_time,
     fragment,
     page,
+    people_named,
     tr_of,
 )
 from app.console.pages.ward import ACTION_LABELS
@@ -143,14 +144,6 @@ def open_case(request: Request, session: SessionDep, person: Person, form: FormD
     )
 
 
-def _names(session: Session, ids: list[int]) -> dict[int, str]:
-    out = {}
-    for uid in ids:
-        user = identity.get_user(session, uid)
-        out[uid] = user.username if user else "?"
-    return out
-
-
 @router.get("/cases/{case_id}", summary="One case")
 def case_page(
     case_id: IdPath,
@@ -162,7 +155,7 @@ def case_page(
     ensure(request, person, Action.case_read)
     case = _case(request, session, person, case_id, Action.case_read)
     tr = tr_of(request, person)
-    members = _names(session, list(case_rows.member_ids(session, case_id)))
+    members = people_named(session, list(case_rows.member_ids(session, case_id)))
     requests = [
         extractions.to_public(session, ex, person)
         for ex in extractions.list_for(session, person, state=None, limit=500)
@@ -172,7 +165,7 @@ def case_page(
     actors: dict[int, str] = {}
     for e in audit.for_case(session, case_id, limit=200):
         if e.actor_user_id is not None and e.actor_user_id not in actors:
-            actors.update(_names(session, [e.actor_user_id]))
+            actors.update(people_named(session, [e.actor_user_id]))
         timeline.append(
             {
                 "entry": e,

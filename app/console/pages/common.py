@@ -25,6 +25,7 @@ from app.console.session import console_of, page_context
 from app.console.templating import Flash
 from app.db import rollback
 from app.errors import ApiError
+from app.identity import repository as identity
 from app.refusals import record_refusal
 
 T = TypeVar("T")
@@ -99,3 +100,19 @@ def form_time(text: str | None, zone: str) -> datetime | None:
     if not text or not text.strip():
         return None
     return parse_datetime_local(text, zone)
+
+
+def people_named(session: Session, ids: list[int]) -> dict[int, str]:
+    """How a page names people: "Trần Quốc Trung (dtv.tranquoctrung)", the name a colleague
+    knows beside the user name a member is added by; the user name alone when no full name
+    was given."""
+    out = {}
+    for uid in ids:
+        user = identity.get_user(session, uid)
+        if user is None:
+            out[uid] = "?"
+        elif user.full_name.strip():
+            out[uid] = f"{user.full_name} ({user.username})"
+        else:
+            out[uid] = user.username
+    return out

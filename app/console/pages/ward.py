@@ -34,6 +34,7 @@ from app.console.pages.common import (
     attempt,
     error_flash,
     page,
+    people_named,
     tr_of,
 )
 from app.console.session import CsrfChecked, Form, Person, ensure, mark_console, read_form
@@ -386,8 +387,7 @@ def access_log(
         who = ""
         if e.actor_user_id is not None:
             if e.actor_user_id not in names:
-                user = identity.get_user(session, e.actor_user_id)
-                names[e.actor_user_id] = user.username if user else "?"
+                names.update(people_named(session, [e.actor_user_id]))
             who = names[e.actor_user_id]
         org = ""
         if e.actor_org_id is not None:
