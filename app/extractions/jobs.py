@@ -121,6 +121,26 @@ STEPS = {
 }
 PERMANENT = (PermanentJobError, EvidenceError, ObjectNotFound)
 """Failures that another attempt cannot mend: the request fails at once."""
+FAILURE_CODES = (
+    "tamper_suspected",  # evidence.errors.TamperError: an original no longer hashes the same
+    "original_missing",  # a stored original is not in the object store
+    "object_missing",  # another stored object (a thumbnail) is not
+    "source_missing",  # the evidence library's codes (evidence.errors)
+    "cut_failed",
+    "redact_failed",
+    "package_failed",
+    "evidence_error",
+    "job_failed",  # anything else, once its attempts are used up
+)
+"""Why a request failed (`extraction.failed_code`, `failure.code`)."""
+
+
+def failure_code(exc: Exception, step: Step) -> str:
+    if isinstance(exc, ObjectNotFound):
+        return "original_missing" if step.name == "read_original" else "object_missing"
+    if isinstance(exc, EvidenceError) and exc.code in FAILURE_CODES:
+        return exc.code
+    return "evidence_error" if isinstance(exc, EvidenceError) else "job_failed"
 
 
 @handler(FULFIL_JOB)
@@ -134,7 +154,7 @@ def fulfil(jc: JobContext) -> None:
     except Exception as exc:
         reason = _reason(exc, step)
         if isinstance(exc, PERMANENT) or _last_attempt(jc):
-            _fail(jc, reason, step, tampered=isinstance(exc, TamperError))
+            _fail(jc, reason, step, failure_code(exc, step))
             raise PermanentJobError(reason) from None
         _retrying(jc, reason)
         raise
@@ -170,7 +190,7 @@ def _retrying(jc: JobContext, reason: str) -> None:
         session.add(ex)
 
 
-def _fail(jc: JobContext, reason: str, step: Step, *, tampered: bool) -> None:
+def _fail(jc: JobContext, reason: str, step: Step, code: str) -> None:
     """The request failed for good: its state, the audit entries, the log, the hook."""
     with jc.app.transaction() as session:
         ex = repository.get(session, jc.target_id or 0)
@@ -184,9 +204,9 @@ def _fail(jc: JobContext, reason: str, step: Step, *, tampered: bool) -> None:
         job = jobs.for_target(session, FULFIL_JOB, ex.id or 0)
         ex.state, ex.updated_at, ex.error = ExtractionState.failed, utcnow(), reason
         ex.failed_step, ex.failed_camera_id = step.name, step.camera_id
-        ex.failed_segment_id = step.segment_id
+        ex.failed_segment_id, ex.failed_code = step.segment_id, code
         session.add(ex)
-        if tampered:
+        if code == "tamper_suspected":
             record(
                 session,
                 None,
@@ -218,11 +238,12 @@ def _fail(jc: JobContext, reason: str, step: Step, *, tampered: bool) -> None:
         )
         # The requester's organisation is told with a reason code, never the error text
         # (it may name storage keys or paths); delivery runs after the commit, as a job.
-        notify_failure(session, ex, "tamper_suspected" if tampered else _failure_code(step))
+        notify_failure(session, ex, code if code == "tamper_suspected" else _notice_code(step))
     log.error("extraction %s (case %s) failed: %s", jc.target_id, ex.case_id, reason)
 
 
-def _failure_code(step: Step) -> str:
+def _notice_code(step: Step) -> str:
+    """The notification's reason (its own three codes, older than `FAILURE_CODES`)."""
     return "evidence_error" if step.name == "package" else "job_failed"
 
 

@@ -51,6 +51,8 @@ class Extraction(SQLModel, table=True):
     """The fulfilment step that failed (`app.extractions.jobs.STEPS`)."""
     failed_camera_id: int | None = None
     failed_segment_id: int | None = None
+    failed_code: str | None = Field(default=None, max_length=40)
+    """Why, as a code (`app.extractions.jobs.FAILURE_CODES`): what a person is told."""
 
 
 class ExtractionCamera(SQLModel, table=True):

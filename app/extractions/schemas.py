@@ -49,6 +49,11 @@ class FailurePublic(BaseModel):
     step: str
     camera_id: int | None = None
     segment_id: int | None = None
+    code: str | None = Field(
+        default=None,
+        description="why: tamper_suspected, original_missing, object_missing, source_missing, "
+        "cut_failed, redact_failed, package_failed, evidence_error or job_failed",
+    )
 
 
 class ExtractionPublic(BaseModel):

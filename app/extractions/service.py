@@ -81,7 +81,10 @@ def to_public(session: Session, ex: Extraction, principal: Principal) -> Extract
         error=ex.error if owner is None else None,
         failure=(
             FailurePublic(
-                step=ex.failed_step, camera_id=ex.failed_camera_id, segment_id=ex.failed_segment_id
+                step=ex.failed_step,
+                camera_id=ex.failed_camera_id,
+                segment_id=ex.failed_segment_id,
+                code=ex.failed_code,
             )
             if ex.failed_step and ex.state == ExtractionState.failed and owner is None
             else None

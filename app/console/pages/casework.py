@@ -66,6 +66,23 @@ STATE_LABELS = {
     "denied": N_("Denied"),
     "failed": N_("Failed"),
 }
+_CANNOT_BUILD = N_("The evidence package could not be built.")
+FAILURES = {
+    "tamper_suspected": N_(
+        "A stored original no longer matches the SHA-256 recorded when it arrived: it may have "
+        "been altered. No package was built. The camera's owner sees this in its access log."
+    ),
+    "original_missing": N_("A stored original is missing from the object store."),
+    "object_missing": N_("A stored file is missing from the object store."),
+    "source_missing": N_("A stored original could not be read."),
+    "cut_failed": N_("The window could not be cut from the stored footage."),
+    "redact_failed": N_("The footage could not be redacted."),
+    "package_failed": _CANNOT_BUILD,
+    "evidence_error": _CANNOT_BUILD,
+    "job_failed": N_("The evidence package could not be built, after several attempts."),
+}
+"""What the requester is told of a failed request, by `failure.code` (the job's English
+`error` is kept below it, for whoever mends it)."""
 CASE_ACTIONS = {
     **ACTION_LABELS,
     "case.create": N_("Case opened"),
@@ -337,6 +354,7 @@ def _view(session: Session, person: Principal, ex: Extraction) -> dict[str, Any]
         "zone_name": zone_name,
         "working": public.state in WORKING,
         "state_labels": STATE_LABELS,
+        "failures": FAILURES,
     }
 
 

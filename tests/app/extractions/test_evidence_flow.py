@@ -316,10 +316,36 @@ def test_tampered_original_fails_the_job_loudly(
     _run_jobs(world)
     ex = world.client.get(f"/extractions/{r.json()['id']}", headers=world.h("investigator"))
     assert ex.json()["state"] == "failed" and "tamper" in ex.json()["error"]
+    assert ex.json()["failure"]["code"] == "tamper_suspected"
     log = world.client.get(f"/cameras/{cam['id']}/access-log", headers=world.h("ward_a")).json()[
         "items"
     ]
     assert any(e["action"] == "evidence.tamper_suspected" for e in log)
+    # The investigator reads it in the console in Vietnamese (it was the job's English text),
+    # the English account kept under "Chi tiết" for whoever mends it.
+    page = _console_page(world, "investigator", f"/casework/extractions/{ex.json()['id']}")
+    assert "Một bản gốc đã lưu không còn khớp với mã SHA-256 ghi lại khi tiếp nhận" in page
+    assert 'data-code="tamper_suspected"' in page
+    assert "Chi tiết:" in page and "SHA-256 mismatch" in page
+
+
+def _console_page(world: World, who: str, path: str) -> str:
+    """A page of the console as `who` sees it, signed in with a password set for the test."""
+    from fastapi.testclient import TestClient
+
+    from app.db import session_scope
+    from app.signin.service import set_password
+    from tests.console.conftest import sign_in
+
+    password = "mật khẩu thử nghiệm 2026"
+    with session_scope(world.client.app.state.ctx.engine) as session:  # type: ignore[attr-defined]
+        set_password(session, world.users[who], password)
+    browser = TestClient(world.client.app)
+    username = browser.get("/users/me", headers=world.h(who)).json()["username"]
+    sign_in(browser, "", username, password)
+    r = browser.get(path)
+    assert r.status_code == 200, r.text[-2000:]
+    return r.text
 
 
 def _decide(world: World, ex_id: int, who: str, **body: object):  # type: ignore[no-untyped-def]
@@ -433,6 +459,7 @@ def test_a_failed_fulfilment_says_why_and_where(
         "step": "read_original",
         "camera_id": cam["id"],
         "segment_id": second["id"],
+        "code": "original_missing",
     }
     # One attempt (retrying cannot bring the original back), the job failed with the reason.
     with ctx.engine.connect() as conn:
@@ -454,6 +481,8 @@ def test_a_failed_fulfilment_says_why_and_where(
     r = world.client.get(f"/extractions/{ex['id']}/package", headers=world.h("investigator"))
     assert r.status_code == 409 and r.json()["code"] == "package_not_ready"
     assert "failed" in r.json()["detail"]
+    page = _console_page(world, "investigator", f"/casework/extractions/{ex['id']}")
+    assert f"Một bản gốc đã lưu bị thiếu trong kho lưu trữ. Camera: {cam['name']}." in page
     # The ward sees the state, not the store's internals.
     seen = world.client.get(f"/extractions/{ex['id']}", headers=world.h("ward_a")).json()
     assert seen["state"] == "failed" and seen["error"] is None and seen["failure"] is None
@@ -490,7 +519,27 @@ def test_a_failing_store_is_retried_then_fails_the_request(
         _run_jobs(world)
     ex = world.client.get(f"/extractions/{ex_id}", headers=world.h("investigator")).json()
     assert ex["state"] == "failed" and ex["failure"]["step"] == "store_package", ex
+    assert ex["failure"]["code"] == "job_failed"
     assert ex["error"].startswith("storing the package failed: StorageError"), ex["error"]
     log = _access_log(world, cam["id"])
     [failed] = [e for e in log if e["action"] == "extraction.failed"]
     assert failed["details"]["attempts"] == 3
+
+
+def test_every_failure_has_a_code_and_a_sentence_in_vietnamese() -> None:
+    """Each code of the evidence library's errors is a failure code of its own, and the console
+    has a sentence, translated, for every failure code."""
+    from app.console.i18n import i18n
+    from app.console.pages.casework import FAILURES
+    from app.extractions.jobs import FAILURE_CODES
+    from evidence import errors
+
+    library = {
+        cls.code
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.EvidenceError)
+    }
+    assert library <= set(FAILURE_CODES), library - set(FAILURE_CODES)
+    assert set(FAILURES) == set(FAILURE_CODES)
+    vi = i18n("vi")
+    assert [m for m in FAILURES.values() if vi.gettext(m) == m] == []
