@@ -162,7 +162,8 @@ def fulfil(jc: JobContext) -> None:
 
 def _reason(exc: Exception, step: Step) -> str:
     if isinstance(exc, TamperError):
-        return f"possible tampering: {exc}"
+        where = f" (segment {step.segment_id} of camera {step.camera_id})"
+        return f"possible tampering{where if step.segment_id is not None else ''}: {exc}"
     if isinstance(exc, ObjectNotFound):
         what = "stored original" if step.name == "read_original" else "object"
         return f"{step.describe()} failed: the {what} {exc.key} is missing from the object store"
@@ -330,6 +331,7 @@ def _fulfil(jc: JobContext, step: Step) -> None:
     with tempfile.TemporaryDirectory(prefix="wardcam-fulfil-") as tmp:
         work = Path(tmp)
         windows = []
+        staged: dict[str, tuple[int, int | None]] = {}
         for cid in with_footage:
             sources = []
             for seg in segs[cid]:
@@ -339,24 +341,29 @@ def _fulfil(jc: JobContext, step: Step) -> None:
                     seg.object_key,
                     work / "src" / f"cam{cid}" / Path(seg.object_key).name,
                 )
+                staged[str(path)] = (cid, seg.id)
                 sources.append(SourceSegment(path, seg.start, seg.sha256, seg.id))
             windows.append(CameraWindow(f"cam{cid}", sources, {"camera_id": cid}))
         out_zip = work / "package.zip"
         step.at("package")
-        result = export_package(
-            out_zip,
-            windows,
-            snapshot.start,
-            snapshot.end,
-            signing_key=signing_key(app.settings),
-            manifest_meta=meta,
-            events=event_rows,
-            thumbnails=thumbs,
-            custody=custody,
-            redact=snapshot.redact,
-            detector=app.detectors.get() if snapshot.redact else None,
-            workdir=work / "clips",
-        )
+        try:
+            result = export_package(
+                out_zip,
+                windows,
+                snapshot.start,
+                snapshot.end,
+                signing_key=signing_key(app.settings),
+                manifest_meta=meta,
+                events=event_rows,
+                thumbnails=thumbs,
+                custody=custody,
+                redact=snapshot.redact,
+                detector=app.detectors.get() if snapshot.redact else None,
+                workdir=work / "clips",
+            )
+        except TamperError as exc:  # which camera's original, which segment: as a missing one
+            step.at("package", *staged.get(exc.path, (None, None)))
+            raise
         step.at("store_package")
         key = package_key(snapshot)
         with out_zip.open("rb") as fh:

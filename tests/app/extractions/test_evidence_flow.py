@@ -316,7 +316,13 @@ def test_tampered_original_fails_the_job_loudly(
     _run_jobs(world)
     ex = world.client.get(f"/extractions/{r.json()['id']}", headers=world.h("investigator"))
     assert ex.json()["state"] == "failed" and "tamper" in ex.json()["error"]
-    assert ex.json()["failure"]["code"] == "tamper_suspected"
+    assert ex.json()["failure"] == {
+        "step": "package",
+        "camera_id": cam["id"],
+        "segment_id": seg["id"],
+        "code": "tamper_suspected",
+    }
+    assert f"(segment {seg['id']} of camera {cam['id']})" in ex.json()["error"]
     log = world.client.get(f"/cameras/{cam['id']}/access-log", headers=world.h("ward_a")).json()[
         "items"
     ]
@@ -325,7 +331,7 @@ def test_tampered_original_fails_the_job_loudly(
     # the English account kept under "Chi tiết" for whoever mends it.
     page = _console_page(world, "investigator", f"/casework/extractions/{ex.json()['id']}")
     assert "Một bản gốc đã lưu không còn khớp với mã SHA-256 ghi lại khi tiếp nhận" in page
-    assert 'data-code="tamper_suspected"' in page
+    assert 'data-code="tamper_suspected"' in page and f"Camera: {cam['name']}." in page
     assert "Chi tiết:" in page and "SHA-256 mismatch" in page
 
 
