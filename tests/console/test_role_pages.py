@@ -258,6 +258,8 @@ def test_case_request_and_per_camera_decision(client: TestClient) -> None:
     # the ward sees it, a ward whose cameras it does not touch does not
     pending = a.get("/ward/requests")
     assert "Xe máy Honda bị trộm lúc 8 giờ" in pending.text and "HS-2026/17" in pending.text
+    assert f"Trần Quốc Trung ({inv.username})" in pending.text  # who asks, by name
+    assert f"Trần Quốc Trung ({inv.username})" in page.text
     b, csrf_b = as_person(client, other_ward)
     assert "HS-2026/17" not in b.get("/ward/requests").text
     r = b.post(

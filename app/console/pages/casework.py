@@ -355,6 +355,7 @@ def _view(session: Session, person: Principal, ex: Extraction) -> dict[str, Any]
         "working": public.state in WORKING,
         "state_labels": STATE_LABELS,
         "failures": FAILURES,
+        "requester": people_named(session, [public.requested_by])[public.requested_by],
     }
 
 

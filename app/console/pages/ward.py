@@ -434,7 +434,8 @@ def _request_rows(session: Session, person: Principal, state: str | None) -> lis
         cams = {
             c.id: c for c in camera_rows.get_many(session, [d.camera_id for d in public.cameras])
         }
-        out.append({"ex": public, "cams": cams})
+        requester = people_named(session, [public.requested_by])[public.requested_by]
+        out.append({"ex": public, "cams": cams, "requester": requester})
     return out
 
 
