@@ -536,6 +536,10 @@ def bootstrap(
         str | None,
         typer.Option(help="where people reach the console; default WARDCAM_PUBLIC_URL"),
     ] = None,
+    served_at: Annotated[
+        str | None,
+        typer.Option(help="where `serve` listens: the link's address when neither is set"),
+    ] = None,
 ) -> None:
     """Create the first admin and print its API key once, and a one-time link with which it
     sets its console password (the console's sign-in page offers no other way in to the
@@ -563,11 +567,11 @@ def bootstrap(
     typer.echo(f"API key (shown once, store it now): {token}")
     until = f"{made.invitation.expires_at:%Y-%m-%d %H:%M} UTC"
     typer.echo(f"console: set the admin's password with this link (works once, until {until}):")
-    typer.echo(made.url(_console_base(base_url, settings)))
+    typer.echo(made.url(_console_base(base_url, settings, served_at)))
 
 
-def _console_base(base_url: str | None, settings: Settings) -> str:
-    return (base_url or settings.public_url or "http://localhost:8000").rstrip("/")
+def _console_base(base_url: str | None, settings: Settings, served_at: str | None = None) -> str:
+    return (base_url or settings.public_url or served_at or "http://localhost:8000").rstrip("/")
 
 
 @contextmanager

@@ -452,7 +452,8 @@ def serve_command(data_dir: Path) -> str:
             program = str(script)
     else:
         program = "wardcam"
-    return f"WARDCAM_DEV=1 WARDCAM_DATA_DIR={shlex.quote(str(data_dir))} {program} serve"
+    data = shlex.quote(str(data_dir))
+    return f"WARDCAM_DEV=1 WARDCAM_DATA_DIR={data} {shlex.quote(program)} serve"
 
 
 def _console_passwords(ctx: Any, usernames: list[str]) -> dict[str, str]:

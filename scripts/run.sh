@@ -8,7 +8,8 @@ source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 ensure_venv
 export WARDCAM_DEV="${WARDCAM_DEV:-1}"
-# The first admin's console link is built on the address this serves on (or WARDCAM_PUBLIC_URL).
+# The first admin's console link: on WARDCAM_PUBLIC_URL (environment or .env), else on the
+# address this serves on.
 host=127.0.0.1 port=8000 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
   case "${args[i]}" in
@@ -18,6 +19,9 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     --port=*) port="${args[i]#--port=}" ;;
   esac
 done
-case "$host" in 0.0.0.0 | "::") host=127.0.0.1 ;; esac
-.venv/bin/wardcam admin bootstrap --if-needed --base-url "${WARDCAM_PUBLIC_URL:-http://$host:$port}"
+case "$host" in
+  0.0.0.0 | "::") host=127.0.0.1 ;;
+  *:*) host="[$host]" ;;  # an IPv6 address
+esac
+.venv/bin/wardcam admin bootstrap --if-needed --served-at "http://$host:$port"
 exec .venv/bin/wardcam serve "$@"

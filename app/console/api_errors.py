@@ -267,12 +267,14 @@ def field_sentence(error: ErrorDetails, lang: str, key: str | None = None) -> st
     kind = error["type"]
     if key in CHOSEN_FIELDS:
         return tr.gettext(_CHOOSE) % {"field": field}
+    ctx = error.get("ctx") or {}
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        kind = "missing"  # an empty text (a make chosen and no address): fill it in
     sentence = INVALID_FIELD.get(kind)
     if sentence is None:
         return f"{field}: {error['msg']}" if field else str(error["msg"])
     if kind == "string_pattern_mismatch" and key == "username":
         sentence = USERNAME_CHARACTERS
-    ctx = error.get("ctx") or {}
     limit = next((ctx[k] for k in ("le", "lt", "ge", "gt") if k in ctx), None)
     return tr.gettext(sentence) % {
         "field": field,

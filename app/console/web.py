@@ -174,9 +174,9 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
-        if request.headers.get("hx-request") and exc.status_code < 500:
-            return error_fragment(request, exc.status_code, exc.code)  # only htmx sends it
         if _is_console(request):
+            if request.headers.get("hx-request") and exc.status_code < 500:
+                return error_fragment(request, exc.status_code, exc.code)
             return error_page(request, exc.status_code, exc.code, exc.detail)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return JSONResponse(

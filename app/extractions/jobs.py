@@ -51,7 +51,14 @@ from app.signing import signing_key
 from app.storage import ObjectNotFound
 from app.storage.download import download
 from evidence.cut import SourceSegment
-from evidence.errors import EvidenceError, TamperError
+from evidence.errors import (
+    CutError,
+    EvidenceError,
+    PackageError,
+    RedactError,
+    SourceMissingError,
+    TamperError,
+)
 from evidence.export import CameraWindow, export_package
 
 log = logging.getLogger(__name__)
@@ -135,11 +142,21 @@ FAILURE_CODES = (
 """Why a request failed (`extraction.failed_code`, `failure.code`)."""
 
 
+_BY_KIND: tuple[tuple[type[EvidenceError], str], ...] = (
+    (TamperError, "tamper_suspected"),
+    (SourceMissingError, "source_missing"),
+    (CutError, "cut_failed"),  # raised with finer codes too: corrupt_source, no_footage, …
+    (RedactError, "redact_failed"),
+    (PackageError, "package_failed"),
+)
+
+
 def failure_code(exc: Exception, step: Step) -> str:
     if isinstance(exc, ObjectNotFound):
         return "original_missing" if step.name == "read_original" else "object_missing"
-    if isinstance(exc, EvidenceError) and exc.code in FAILURE_CODES:
-        return exc.code
+    code = next((code for kind, code in _BY_KIND if isinstance(exc, kind)), None)
+    if code is not None:
+        return code
     return "evidence_error" if isinstance(exc, EvidenceError) else "job_failed"
 
 

@@ -31,7 +31,7 @@ def test_bootstrap_prints_a_key_that_works(settings, tmp_path: Path) -> None:  #
         "WARDCAM_SECRET_KEY": TEST_SECRET,
         "WARDCAM_DATA_DIR": str(tmp_path),
     }
-    out = _run(["admin", "bootstrap", "--base-url", "http://127.0.0.1:8123/"], env)
+    out = _run(["admin", "bootstrap", "--served-at", "http://127.0.0.1:8123/"], env)
     assert out.returncode == 0, out.stderr
     key = re.search(r"store it now\): (\S+)", out.stdout)
     link = re.search(r"^(http://127\.0\.0\.1:8123/invitation/\S+)$", out.stdout, re.M)
@@ -57,6 +57,19 @@ def test_bootstrap_prints_a_key_that_works(settings, tmp_path: Path) -> None:  #
         assert done.status_code == 303, done.text
         sign_in(c, "", "admin", password)
         assert "Xin chào" in c.get("/").text
+
+
+def test_the_first_admins_link_is_on_the_public_url_where_one_is_set(tmp_path: Path) -> None:
+    """`run.sh` passes the address it serves on; a public URL, where one is set, wins."""
+    env = {
+        "WARDCAM_DATABASE_URL": f"sqlite:///{tmp_path / 'wardcam.db'}",
+        "WARDCAM_SECRET_KEY": TEST_SECRET,
+        "WARDCAM_DATA_DIR": str(tmp_path),
+        "WARDCAM_PUBLIC_URL": "https://wardcam.example.vn",
+    }
+    out = _run(["admin", "bootstrap", "--served-at", "http://127.0.0.1:8123"], env)
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"^https://wardcam\.example\.vn/invitation/\S+$", out.stdout, re.M), out.stdout
 
 
 def test_cli_refuses_weak_secret(tmp_path: Path) -> None:

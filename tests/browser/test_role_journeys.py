@@ -373,3 +373,27 @@ def test_a_place_typed_as_a_phone_types_it_is_found_on_the_map_and_saved(
     engine = app.state.ctx.engine  # type: ignore[attr-defined]
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM camera").scalar() == 2
+
+
+def test_a_refusal_answered_to_htmx_is_shown_and_a_malformed_answer_is_not(
+    wardcam: tuple[str, object], new_page: NewPage
+) -> None:
+    """htmx swapped only a 2xx: a request the console refused changed nothing on the page. A
+    refusal (the console's HTML sentence) is now swapped in; a 4xx that is not HTML (the
+    API's JSON for a malformed request) is still not pasted into the page."""
+    url, app = wardcam
+    officer = make_person(app, "officer")
+    o = signed_in(new_page, url, officer, allow_console=True)  # the browser logs the 4xx
+    o.goto(url + "/search")
+    o.wait_for_function("() => window.htmx !== undefined")
+    results = o.locator("#results")
+    before = results.inner_html()
+    too_long = "x" * 600  # past the cursor's 512 characters: FastAPI's JSON 422
+    o.evaluate(f"htmx.ajax('GET', '/search/results?cursor={too_long}', {{target: '#results'}})")
+    o.wait_for_timeout(1000)
+    assert results.inner_html() == before
+    o.evaluate("htmx.ajax('GET', '/casework/extractions/1/state', {target: '#results'})")
+    expect(results.locator('[role="alert"]')).to_have_text(
+        "Vai trò của bạn không được truy cập trang này. "
+        "Việc từ chối đã được ghi vào nhật ký kiểm toán."
+    )

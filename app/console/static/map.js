@@ -183,7 +183,8 @@
       // as the server reads them: a decimal comma (a Vietnamese keypad's), or both pasted
       // into the latitude ("10.7725, 106.698", as a map application copies a place)
       var pair = PAIR.exec(lat.value);
-      if (pair && !lon.value.trim() && !COMMA.test(lat.value)) {
+      if (pair && !COMMA.test(lat.value)) {
+        if (lon.value.trim()) return;  // both typed: the server says the latitude is wrong
         lat.value = pair[1];
         lon.value = pair[2];
       }

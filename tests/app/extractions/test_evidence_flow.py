@@ -533,19 +533,28 @@ def test_a_failing_store_is_retried_then_fails_the_request(
 
 
 def test_every_failure_has_a_code_and_a_sentence_in_vietnamese() -> None:
-    """Each code of the evidence library's errors is a failure code of its own, and the console
-    has a sentence, translated, for every failure code."""
+    """Each error the evidence library raises is told apart (a cut that fails on a corrupt
+    source is still a failed cut, whatever finer code it carries), and the console has a
+    sentence, translated, for every failure code."""
     from app.console.i18n import i18n
     from app.console.pages.casework import FAILURES
-    from app.extractions.jobs import FAILURE_CODES
+    from app.extractions.jobs import FAILURE_CODES, Step, failure_code
+    from app.storage import ObjectNotFound
     from evidence import errors
 
-    library = {
-        cls.code
+    kinds = [
+        cls
         for cls in vars(errors).values()
         if isinstance(cls, type) and issubclass(cls, errors.EvidenceError)
-    }
-    assert library <= set(FAILURE_CODES), library - set(FAILURE_CODES)
+    ]
+    said = {cls: failure_code(cls.__new__(cls), Step("package")) for cls in kinds}
+    assert said[errors.EvidenceError] == "evidence_error"
+    assert [cls for cls, code in said.items() if cls is not errors.EvidenceError
+            and code == "evidence_error"] == []
+    assert failure_code(errors.CutError("x", code="corrupt_source"), Step()) == "cut_failed"
+    assert failure_code(ObjectNotFound("k"), Step("read_original")) == "original_missing"
+    assert failure_code(RuntimeError("x"), Step()) == "job_failed"
+    assert set(said.values()) <= set(FAILURE_CODES)
     assert set(FAILURES) == set(FAILURE_CODES)
     vi = i18n("vi")
     assert [m for m in FAILURES.values() if vi.gettext(m) == m] == []
