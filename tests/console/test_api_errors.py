@@ -126,6 +126,11 @@ def test_a_wards_camera_form_says_each_invalid_field_and_stores_nothing(
                                              "owner_approval"},
                   headers={"Accept-Language": "en"})
     assert r.status_code == 422 and "Keep footage for (days) can be at most 3,650." in r.text
+    r = ward.post("/ward/cameras/new", data={**form, "latitude": "10.7", "longitude": "106.7",
+                                             "retention_days": "30", "sharing_policy":
+                                             "owner_approval", "vendor": "hikvision", "host": ""})
+    assert r.status_code == 422  # a make chosen, no address: fill it in (not "too short")
+    assert "Địa chỉ (IP hoặc tên miền): hãy điền mục này." in r.text
     assert rows(client, "SELECT count(*) FROM camera")[0][0] == 0
 
 
