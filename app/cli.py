@@ -542,8 +542,8 @@ def bootstrap(
     ] = None,
 ) -> None:
     """Create the first admin and print its API key once, and a one-time link with which it
-    sets its console password (the console's sign-in page offers no other way in to the
-    first admin: nobody is there yet to invite it)."""
+    sets its console password (nobody is there yet to invite it from the console; `wardcam
+    admin users invite` prints a newer link)."""
     from app.db import session_scope
     from app.identity import repository
     from app.identity.models import Role
