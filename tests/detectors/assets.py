@@ -1,5 +1,6 @@
 """Paths of the shared test assets (model and footage) used by the detector tests, and a
-phone-style turned copy of a clip, a damaged one and one joined to itself; `traced_growth`
+phone-style turned copy of a clip, a damaged one, one joined to itself and one at two frames
+a second; `traced_growth`
 for the long-file tests."""
 
 from __future__ import annotations
@@ -108,6 +109,20 @@ def resized_copy(src: Path, dst: Path, height: int, seconds: float) -> Path:
                      {"crf": "26", "preset": "ultrafast", "g": "60"})
 
 
+def sparse_copy(src: Path, dst: Path, fps: float) -> Path:
+    """``src`` with one frame kept in every ``rate / fps`` (libx264, crf 18), as an NVR that
+    records a camera at a frame or two a second to save disk."""
+    import av
+
+    with av.open(str(src)) as probe:
+        s = probe.streams.video[0]
+        rate = float(s.average_rate or s.guessed_rate or 25)
+    return _reencode(src, dst, None, lambda w, h: (w, h),
+                     lambda frame, to: frame.reformat(format="yuv420p"),
+                     {"crf": "18", "preset": "veryfast"}, threads=1,
+                     every=max(1, round(rate / fps)))
+
+
 def _reencode(
     src: Path,
     dst: Path,
@@ -117,14 +132,18 @@ def _reencode(
     options: dict[str, str],
     threads: int | None = None,
     rotation: int = 0,
+    every: int = 1,
 ) -> Path:
     """The first ``seconds`` of ``src`` (all of it: None) re-encoded to MP4 with libx264 at
-    ``size(w, h)`` of the source's size, each frame made by ``picture(frame, size)``."""
+    ``size(w, h)`` of the source's size, each frame made by ``picture(frame, size)``; with
+    ``every`` above 1 only one frame in that many, at that fraction of the frame rate."""
+    from fractions import Fraction
+
     import av
 
     with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4") as out:
         ist = inp.streams.video[0]
-        rate = ist.average_rate or ist.guessed_rate or 25
+        rate = Fraction(ist.average_rate or ist.guessed_rate or 25) / every
         to = size(ist.codec_context.width, ist.codec_context.height)
         ost = out.add_stream("libx264", rate=rate)
         ost.width, ost.height = to
@@ -134,7 +153,10 @@ def _reencode(
             ost.thread_count = threads
         if rotation:
             ost.set_display_rotation(rotation)
-        for n, frame in enumerate(inp.decode(ist)):
+        for k, frame in enumerate(inp.decode(ist)):
+            if k % every:
+                continue
+            n = k // every
             if seconds is not None and n >= seconds * float(rate):
                 break
             vf = picture(frame, to)
