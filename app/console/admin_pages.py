@@ -23,6 +23,7 @@ from app.auth.policy import Action
 from app.auth.principal import Principal
 from app.console import nav
 from app.console.api_errors import explain, explain_invalid
+from app.console.audit_labels import AUDIT_LABELS
 from app.console.i18n import N_, i18n
 from app.console.session import (
     CsrfChecked,
@@ -205,6 +206,7 @@ def audit_page(
         N_("Audit log"),
         entries=entries,
         actions=audit_repo.actions(session),
+        action_labels=AUDIT_LABELS,
         filters=query,
         chain=chain,
         more_url=more,

@@ -446,6 +446,12 @@ def test_audit_page_filters_and_checks_the_chain(world: World) -> None:
     page = browser.get("/console/audit", params={"action": "camera.create"})
     rows = re.findall(r"<code>([a-z._]+)</code>", page.text)
     assert rows == ["camera.create"]
+    # each action named in the reader's language, its code beside it (as the filter takes it)
+    assert "Camera đã được đăng ký<br><code>camera.create</code>" in page.text
+    assert '<option value="camera.create" selected>Camera đã được đăng ký (camera.create)' in (
+        page.text
+    )
+    assert ">Đã đăng nhập (signin)</option>" in page.text
     page = browser.get("/console/audit", params={"camera": str(cam["id"])})
     assert set(re.findall(r"<code>([a-z._]+)</code>", page.text)) == {"camera.create"}
     page = browser.get("/console/audit", params={"actor": "ward_a"})

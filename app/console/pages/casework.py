@@ -28,6 +28,7 @@ from app.cases import service as cases
 from app.cases.models import Case, CaseStatus
 from app.cases.schemas import CaseCreate
 from app.console import nav
+from app.console.audit_labels import ACTION_LABELS, CASE_LABELS
 from app.console.i18n import N_, I18n
 from app.console.pages.common import (
     DEFAULT_ZONE,
@@ -39,7 +40,6 @@ from app.console.pages.common import (
     people_named,
     tr_of,
 )
-from app.console.pages.ward import ACTION_LABELS
 from app.console.session import CsrfChecked, Form, Person, ensure, mark_console, read_form
 from app.console.templating import Flash
 from app.context import AppContext
@@ -83,16 +83,7 @@ FAILURES = {
 }
 """What the requester is told of a failed request, by `failure.code` (the job's English
 `error` is kept below it, for whoever mends it)."""
-CASE_ACTIONS = {
-    **ACTION_LABELS,
-    "case.create": N_("Case opened"),
-    "case.member_add": N_("Member added"),
-    "case.close": N_("Case closed"),
-    "case.reopen": N_("Case reopened"),
-    "extraction.approved": N_("All cameras decided: approved"),
-    "extraction.denied": N_("All cameras decided: denied"),
-    "extraction.ready": N_("Evidence package ready"),
-}
+CASE_ACTIONS = {**ACTION_LABELS, **CASE_LABELS}
 WORKING = {
     ExtractionState.pending.value,
     ExtractionState.approved.value,

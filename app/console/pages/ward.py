@@ -27,6 +27,7 @@ from app.cameras.models import Camera, CameraStatus, SharingPolicy
 from app.cameras.schemas import CameraCreate, CameraUpdate
 from app.console import nav
 from app.console.api_errors import field_errors
+from app.console.audit_labels import ACTION_LABELS
 from app.console.i18n import N_
 from app.console.maps import MapCamera
 from app.console.pages.common import (
@@ -52,29 +53,6 @@ from app.text import CleanStr
 router = APIRouter(prefix="/ward", include_in_schema=False, dependencies=[Depends(mark_console)])
 FormDep = Annotated[Form, Depends(read_form)]
 
-# Audit actions as a ward reads them in an access log.
-ACTION_LABELS: dict[str, str] = {
-    "event.search": N_("Searched footage index"),
-    "event.histogram": N_("Counted sightings"),
-    "event.read": N_("Opened a sighting"),
-    "event.thumbnail": N_("Viewed a thumbnail"),
-    "camera.search": N_("Searched for cameras"),
-    "camera.create": N_("Camera registered"),
-    "camera.update": N_("Camera changed"),
-    "camera.retire": N_("Camera retired"),
-    "footage.upload": N_("Footage uploaded"),
-    "footage.list": N_("Footage coverage viewed"),
-    "extraction.request": N_("Footage requested"),
-    "extraction.approve": N_("Request approved"),
-    "extraction.deny": N_("Request denied"),
-    "extraction.download": N_("Evidence package downloaded"),
-    "extraction.play": N_("Evidence clips played"),
-    "extraction.fulfilled": N_("Evidence package built"),
-    "extraction.package_built": N_("Evidence package built"),
-    "extraction.no_footage": N_("No footage in the window"),
-    "extraction.failed": N_("Evidence package failed"),
-    "retention.delete": N_("Footage deleted after its retention period"),
-}
 SHARING_LABELS = {
     SharingPolicy.owner_approval.value: N_("Each request needs our approval"),
     SharingPolicy.auto.value: N_("Approve requests automatically"),
