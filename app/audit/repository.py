@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -102,14 +102,21 @@ def iter_entries(session: Session, batch: int = 5000) -> Iterator[AuditEntry]:
 
 
 def for_camera(
-    session: Session, camera_id: int, *, before_id: int | None, limit: int
+    session: Session,
+    camera_id: int,
+    *,
+    before_id: int | None,
+    limit: int,
+    leave_out: Collection[str] = (),
 ) -> Sequence[AuditEntry]:
-    """A camera's access log, newest first."""
+    """A camera's access log, newest first; without the actions in ``leave_out``."""
     stmt = (
         select(AuditEntry)
         .join(AuditCamera, col(AuditCamera.audit_id) == col(AuditEntry.id))
         .where(AuditCamera.camera_id == camera_id)
     )
+    if leave_out:
+        stmt = stmt.where(col(AuditEntry.action).not_in(list(leave_out)))
     if before_id is not None:
         stmt = stmt.where(col(AuditCamera.audit_id) < before_id)
     stmt = stmt.order_by(col(AuditCamera.audit_id).desc()).limit(limit)

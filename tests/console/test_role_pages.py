@@ -307,6 +307,22 @@ def test_case_request_and_per_camera_decision(client: TestClient) -> None:
     named = f"Trần Quốc Trung ({inv.username})"
     assert named in log and f"<li>{named}</li>" in timeline
     assert b.get(f"/ward/cameras/{cam}/access-log").status_code == 403
+    # a live camera records a segment a minute: the service's entry for each does not bury
+    # the accesses (the page shows 50), and is there when asked for
+    from app.audit.service import record
+
+    with client.app.state.ctx.transaction() as session:  # type: ignore[attr-defined]
+        for n in range(60):
+            record(session, None, "footage.record", target_type="segment",
+                   target_id=10_000 + n, camera_ids=[cam])
+    log = a.get(f"/ward/cameras/{cam}/access-log").text
+    assert 'data-action="extraction.request"' in log and 'data-action="footage.record"' not in log
+    assert "Cũng hiện từng đoạn video ghi từ luồng camera" in log
+    everything = a.get(f"/ward/cameras/{cam}/access-log", params={"recorded": "1"}).text
+    assert everything.count('data-action="footage.record"') == 50
+    assert "Đã ghi video từ luồng camera" in everything
+    more = re.search(r'hx-get="([^"]+)"', everything)
+    assert more and "recorded=1" in more.group(1)
 
 
 def test_search_results_load_in_place_and_the_histogram_after_them(client: TestClient) -> None:

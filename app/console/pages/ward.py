@@ -53,6 +53,9 @@ from app.text import CleanStr
 router = APIRouter(prefix="/ward", include_in_schema=False, dependencies=[Depends(mark_console)])
 FormDep = Annotated[Form, Depends(read_form)]
 
+#: Left out of a camera's access log unless asked for: the service's own entry for each
+#: recorded segment (one a minute per stream of a live camera) would bury the accesses.
+RECORDING_ACTIONS = ("footage.record",)
 SHARING_LABELS = {
     SharingPolicy.owner_approval.value: N_("Each request needs our approval"),
     SharingPolicy.auto.value: N_("Approve requests automatically"),
@@ -353,11 +356,15 @@ def access_log(
     session: SessionDep,
     person: Person,
     cursor: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    recorded: bool = False,
 ) -> Response:
     ensure(request, person, Action.camera_access_log)
     camera = _managed(session, person, camera_id, Action.camera_access_log)
     limit = 50
-    rows = audit.for_camera(session, camera_id, before_id=cursor, limit=limit)
+    rows = audit.for_camera(
+        session, camera_id, before_id=cursor, limit=limit,
+        leave_out=() if recorded else RECORDING_ACTIONS,
+    )
     names: dict[int, str] = {}
     orgs: dict[int, str] = {}
     entries = []
@@ -385,7 +392,10 @@ def access_log(
         )
     more = None
     if len(rows) == limit and rows[-1].id is not None:
-        more = f"/ward/cameras/{camera_id}/access-log?{urlencode({'cursor': rows[-1].id})}"
+        query: dict[str, object] = {"cursor": rows[-1].id}
+        if recorded:
+            query["recorded"] = 1
+        more = f"/ward/cameras/{camera_id}/access-log?{urlencode(query)}"
     template = (
         "pages/access_log_rows.html"
         if cursor is not None and request.headers.get("hx-request")
@@ -400,6 +410,7 @@ def access_log(
         camera=camera,
         entries=entries,
         more=more,
+        recorded=recorded,
         action_labels=ACTION_LABELS,
     )
 
