@@ -23,7 +23,7 @@ from app.auth.policy import Action
 from app.auth.principal import Principal
 from app.console import nav
 from app.console.api_errors import explain, explain_invalid
-from app.console.audit_labels import AUDIT_LABELS
+from app.console.audit_labels import AUDIT_LABELS, TARGET_LABELS
 from app.console.i18n import N_, i18n
 from app.console.session import (
     CsrfChecked,
@@ -186,7 +186,8 @@ def audit_page(
             "role": e.actor_role,
             "action": e.action,
             "outcome": e.outcome,
-            "target": f"{e.target_type} {e.target_id}" if e.target_type else "",
+            "target_type": e.target_type,
+            "target_id": e.target_id,
             "details": json.dumps(json.loads(e.details), ensure_ascii=False)[:300],
         }
         for e in rows
@@ -207,6 +208,7 @@ def audit_page(
         entries=entries,
         actions=audit_repo.actions(session),
         action_labels=AUDIT_LABELS,
+        target_labels=TARGET_LABELS,
         filters=query,
         chain=chain,
         more_url=more,

@@ -101,3 +101,17 @@ ADMIN_LABELS: dict[str, str] = {
 
 #: Every action, for the audit page.
 AUDIT_LABELS: dict[str, str] = {**ACTION_LABELS, **CASE_LABELS, **ADMIN_LABELS}
+
+#: What an entry is about (`target_type`), as the audit page names it before its id.
+TARGET_LABELS: dict[str, str] = {
+    "camera": N_("Camera"),
+    "case": N_("Case"),
+    "event": N_("Sighting"),
+    "extraction": N_("Request"),
+    "notification_channel": N_("Notification channel"),
+    "org": N_("Organisation"),
+    "organisation": N_("Organisation"),
+    "segment": N_("Footage segment"),
+    "unit": N_("Unit"),
+    "user": N_("User"),
+}

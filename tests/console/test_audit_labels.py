@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 from app.auth.policy import Action
-from app.console.audit_labels import AUDIT_LABELS
+from app.console.audit_labels import AUDIT_LABELS, TARGET_LABELS
 from app.console.i18n import i18n
 from app.extractions.schemas import DecisionIn
 from app.footage.models import SegmentSource
@@ -105,3 +105,22 @@ def test_every_label_reads_in_vietnamese() -> None:
     vi = i18n("vi")
     untranslated = [k for k, v in AUDIT_LABELS.items() if vi.gettext(v) == v]
     assert not untranslated, untranslated
+
+
+def test_every_target_type_written_has_a_label() -> None:
+    """What an entry is about (`target_type="…"` wherever the code writes one, and the
+    objects a refusal names) reads as a word, not a code."""
+    written: set[str] = set()
+    for path in APP.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.keyword) and node.arg == "target_type":
+                written |= _strings(node.value) or set()
+            if isinstance(node, ast.Dict):
+                for k, v in zip(node.keys, node.values, strict=True):
+                    if isinstance(k, ast.Constant) and k.value == "target_type":
+                        written |= _strings(v) or set()
+    assert {"camera", "user", "extraction", "segment"} <= written
+    refused = {"camera", "event", "extraction", "segment"}  # app.refusals.cameras_of_path
+    assert not (written | refused) - TARGET_LABELS.keys()
+    vi = i18n("vi")
+    assert vi.gettext(TARGET_LABELS["user"]) != TARGET_LABELS["user"]

@@ -452,6 +452,8 @@ def test_audit_page_filters_and_checks_the_chain(world: World) -> None:
         page.text
     )
     assert ">Đã đăng nhập (signin)</option>" in page.text
+    signins = browser.get("/console/audit", params={"action": "signin"}).text
+    assert re.search(r'data-label="Đối tượng">Người dùng \d+</td>', signins)
     page = browser.get("/console/audit", params={"camera": str(cam["id"])})
     assert set(re.findall(r"<code>([a-z._]+)</code>", page.text)) == {"camera.create"}
     page = browser.get("/console/audit", params={"actor": "ward_a"})
