@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -101,22 +101,29 @@ def iter_entries(session: Session, batch: int = 5000) -> Iterator[AuditEntry]:
         session.expunge_all()
 
 
+#: The service's own entry for each segment recorded from a camera's stream (`app.footage`):
+#: one a minute per stream of a live camera, so a camera's access log leaves them out unless
+#: asked for, or they bury the searches, requests and downloads it is read for.
+RECORDED = "footage.record"
+
+
 def for_camera(
     session: Session,
     camera_id: int,
     *,
     before_id: int | None,
     limit: int,
-    leave_out: Collection[str] = (),
+    recorded: bool = True,
 ) -> Sequence[AuditEntry]:
-    """A camera's access log, newest first; without the actions in ``leave_out``."""
+    """A camera's access log, newest first; without the recorded segments' entries when
+    ``recorded`` is false."""
     stmt = (
         select(AuditEntry)
         .join(AuditCamera, col(AuditCamera.audit_id) == col(AuditEntry.id))
         .where(AuditCamera.camera_id == camera_id)
     )
-    if leave_out:
-        stmt = stmt.where(col(AuditEntry.action).not_in(list(leave_out)))
+    if not recorded:
+        stmt = stmt.where(AuditEntry.action != RECORDED)
     if before_id is not None:
         stmt = stmt.where(col(AuditCamera.audit_id) < before_id)
     stmt = stmt.order_by(col(AuditCamera.audit_id).desc()).limit(limit)

@@ -164,15 +164,20 @@ def camera_access_log(
     principal: Annotated[Principal, Depends(require(Action.camera_access_log))],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=32)] = None,
+    recorded: Annotated[
+        bool, Query(description="also the service's entry for each segment it recorded")
+    ] = False,
 ) -> AccessLogPage:
-    """Every search hit, request, download and change touching this camera, newest first."""
+    """Every search hit, request, download and change touching this camera, newest first;
+    with `recorded=true` also each segment recorded from its stream (one a minute per stream
+    of a live camera)."""
     service.get_for(
         session, principal, camera_id, manage=True, action=Action.camera_access_log.value
     )
     before = None
     if cursor is not None:
         before = _cursor(cursor)
-    rows = audit.for_camera(session, camera_id, before_id=before, limit=limit)
+    rows = audit.for_camera(session, camera_id, before_id=before, limit=limit, recorded=recorded)
     items = [
         AccessLogEntry(
             seq=e.seq,

@@ -53,9 +53,6 @@ from app.text import CleanStr
 router = APIRouter(prefix="/ward", include_in_schema=False, dependencies=[Depends(mark_console)])
 FormDep = Annotated[Form, Depends(read_form)]
 
-#: Left out of a camera's access log unless asked for: the service's own entry for each
-#: recorded segment (one a minute per stream of a live camera) would bury the accesses.
-RECORDING_ACTIONS = ("footage.record",)
 SHARING_LABELS = {
     SharingPolicy.owner_approval.value: N_("Each request needs our approval"),
     SharingPolicy.auto.value: N_("Approve requests automatically"),
@@ -361,10 +358,7 @@ def access_log(
     ensure(request, person, Action.camera_access_log)
     camera = _managed(session, person, camera_id, Action.camera_access_log)
     limit = 50
-    rows = audit.for_camera(
-        session, camera_id, before_id=cursor, limit=limit,
-        leave_out=() if recorded else RECORDING_ACTIONS,
-    )
+    rows = audit.for_camera(session, camera_id, before_id=cursor, limit=limit, recorded=recorded)
     names: dict[int, str] = {}
     orgs: dict[int, str] = {}
     entries = []

@@ -38,6 +38,28 @@ def test_ward_registers_and_reads_back_its_camera(world: World) -> None:
     assert [e["action"] for e in log.json()["items"]] == ["camera.create"]
 
 
+def test_the_access_log_leaves_out_recorded_segments_unless_asked(world: World) -> None:
+    """A live camera records a segment a minute per stream, each an audit entry of the
+    service's: the access log is read for searches, requests and downloads, so it leaves
+    them out unless `recorded=true`; the cursor pages through either."""
+    from app.audit.service import record
+
+    cam = world.camera()
+    with world.client.app.state.ctx.transaction() as session:  # type: ignore[attr-defined]
+        for n in range(5):
+            record(session, None, "footage.record", target_type="segment", target_id=n + 1,
+                   camera_ids=[cam["id"]])
+    url = f"/cameras/{cam['id']}/access-log"
+    log = world.client.get(url, headers=world.h("ward_a")).json()
+    assert [e["action"] for e in log["items"]] == ["camera.create"]
+    page = world.client.get(url, params={"recorded": "true", "limit": 3},
+                            headers=world.h("ward_a")).json()
+    assert [e["action"] for e in page["items"]] == ["footage.record"] * 3
+    rest = world.client.get(url, params={"recorded": "true", "cursor": page["next_cursor"]},
+                            headers=world.h("ward_a")).json()
+    assert [e["action"] for e in rest["items"]] == ["footage.record"] * 2 + ["camera.create"]
+
+
 def test_ward_updates_and_retires_its_camera(world: World) -> None:
     cam = world.camera()
     r = world.client.patch(
