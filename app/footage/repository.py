@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, func
-from sqlmodel import Session, and_, col, select
+from sqlalchemy import select as core_select
+from sqlmodel import Session, and_, col, or_, select
 
 from app.footage.models import Segment, SegmentStatus, SegmentStream
 from app.jobs.models import Job
@@ -92,6 +93,64 @@ def latest_end(session: Session, camera_id: int, stream: SegmentStream) -> datet
         .order_by(col(Segment.start).desc())
         .limit(1)
     ).first()
+
+
+def covered_stretches(
+    session: Session, camera_ids: Sequence[int], start: datetime, end: datetime
+) -> dict[int, list[tuple[datetime, datetime]]]:
+    """Per camera, the stretches its footage (`main`) covers in [start, end), overlapping
+    segments merged, in time order (not cut to the window).
+
+    Computed in the database (window functions, SQLite >= 3.25 and PostgreSQL): a ward of
+    190 cameras recording one-minute segments holds 270 000 of them in a day, and loading
+    each to find the gaps made the ward's page take 11-14 s."""
+    if not camera_ids:
+        return {}
+    seg = (
+        core_select(
+            col(Segment.camera_id).label("cam"),
+            col(Segment.start).label("s"),
+            col(Segment.end).label("e"),
+            func.max(col(Segment.end))
+            .over(
+                partition_by=col(Segment.camera_id),
+                order_by=(col(Segment.start), col(Segment.id)),
+                rows=(None, -1),
+            )
+            .label("before"),
+            col(Segment.id).label("sid"),
+        )
+        .where(
+            col(Segment.camera_id).in_(list(camera_ids)),
+            col(Segment.stream) == SegmentStream.main,
+            col(Segment.start) >= start - MAX_SEGMENT,
+            col(Segment.start) < end,
+            col(Segment.end) > start,
+            col(Segment.status) != SegmentStatus.deleted,
+        )
+        .subquery()
+    )
+    # a segment that starts after everything before it has ended starts a stretch
+    begins = case((or_(seg.c.before.is_(None), seg.c.s > seg.c.before), 1), else_=0)
+    numbered = core_select(
+        seg.c.cam,
+        seg.c.s,
+        seg.c.e,
+        func.sum(begins)
+        .over(partition_by=seg.c.cam, order_by=(seg.c.s, seg.c.sid), rows=(None, 0))
+        .label("stretch"),
+    ).subquery()
+    rows = session.execute(
+        core_select(numbered.c.cam, func.min(numbered.c.s), func.max(numbered.c.e))
+        .group_by(numbered.c.cam, numbered.c.stretch)
+        .order_by(numbered.c.cam, func.min(numbered.c.s))
+    ).all()
+    out: dict[int, list[tuple[datetime, datetime]]] = {}
+    for cam, first, last in rows:
+        a, b = _utc(first), _utc(last)
+        assert a is not None and b is not None
+        out.setdefault(int(cam), []).append((a, b))
+    return out
 
 
 def latest_and_backlog(

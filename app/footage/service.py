@@ -541,16 +541,17 @@ def camera_states(
     since = now - STATE_WINDOW
     ids = [c.id for c in cams if c.id is not None]
     latest = repository.latest_and_backlog(session, ids)
+    stretches = repository.covered_stretches(session, ids, since, now)
     out: dict[int, CameraState] = {}
     for cid in ids:
         gaps: list[Gap] = []
         cursor = since
-        for seg in repository.overlapping(session, cid, since, now):
-            if seg.start > cursor:
+        for first, last in stretches.get(cid, ()):
+            if first > cursor:
                 gaps.append(
-                    Gap(start=cursor, end=seg.start, seconds=(seg.start - cursor).total_seconds())
+                    Gap(start=cursor, end=first, seconds=(first - cursor).total_seconds())
                 )
-            cursor = max(cursor, seg.end)
+            cursor = max(cursor, last)
         if cursor < now:
             gaps.append(Gap(start=cursor, end=now, seconds=(now - cursor).total_seconds()))
         end, got, backlog = latest.get(cid, (None, None, 0))
