@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+)
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime
@@ -40,15 +50,25 @@ class AuditEntry(SQLModel, table=True):
 
 
 class AuditCamera(SQLModel, table=True):
-    """Which cameras an entry touched, so owners can read their cameras' access log fast."""
+    """Which cameras an entry touched, so owners can read their cameras' access log fast.
+
+    ``recorded`` marks the service's entry for a segment recorded from the camera's stream
+    (one a minute per stream of a live camera): the access log leaves those out unless asked,
+    and reads the rest through its own index rather than past every recorded segment."""
 
     __tablename__ = "audit_camera"
-    __table_args__ = (Index("ix_audit_camera_camera_audit", "camera_id", "audit_id"),)
+    __table_args__ = (
+        Index("ix_audit_camera_camera_audit", "camera_id", "audit_id"),
+        Index("ix_audit_camera_camera_recorded_audit", "camera_id", "recorded", "audit_id"),
+    )
 
     audit_id: int = Field(
         sa_column=Column(BIGINT_PK, ForeignKey("audit_entry.id"), primary_key=True)
     )
     camera_id: int = Field(primary_key=True)
+    recorded: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
 
 class AuditHead(SQLModel, table=True):

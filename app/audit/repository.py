@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, text, update
+from sqlalchemy import Table, bindparam, false, insert, text, update
 from sqlmodel import Session, col, select
 
 from app.audit.models import AuditCamera, AuditEntry, AuditHead
@@ -15,6 +15,11 @@ from app.db import UTCDateTime
 
 _HEAD: Table = AuditHead.metadata.tables["audit_head"]
 _ENTRY: Table = AuditEntry.metadata.tables["audit_entry"]
+
+#: The service's own entry for each segment recorded from a camera's stream (`app.footage`):
+#: one a minute per stream of a live camera, so a camera's access log leaves them out unless
+#: asked for, or they bury the searches, requests and downloads it is read for.
+RECORDED = "footage.record"
 
 _COLUMNS = (
     "seq, prev_hash, ts, actor_user_id, actor_role, actor_org_id, action, outcome, "
@@ -24,8 +29,8 @@ _PG_APPEND = text(
     f"WITH e AS (INSERT INTO audit_entry ({_COLUMNS}) "
     f"VALUES ({', '.join(':' + c for c in _COLUMNS.split(', '))}) RETURNING id), "
     "h AS (UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1), "
-    "c AS (INSERT INTO audit_camera (audit_id, camera_id) "
-    "SELECT e.id, unnest(CAST(:cams AS integer[])) FROM e) "
+    "c AS (INSERT INTO audit_camera (audit_id, camera_id, recorded) "
+    "SELECT e.id, unnest(CAST(:cams AS integer[])), :recorded FROM e) "
     "SELECT id FROM e"
 ).bindparams(bindparam("ts", type_=UTCDateTime))
 
@@ -44,9 +49,12 @@ def append(session: Session, fields: dict[str, Any], camera_ids: Sequence[int]) 
     Core statements, not ORM objects: this runs on every request, and the unit of work's
     bookkeeping cost more than the statements themselves.
     """
+    recorded = fields["action"] == RECORDED
     if session.get_bind().dialect.name == "postgresql":
         # The entry, the new head and the camera links in one statement (one round trip).
-        return int(session.execute(_PG_APPEND, {**fields, "cams": list(camera_ids)}).scalar_one())
+        return int(session.execute(
+            _PG_APPEND, {**fields, "cams": list(camera_ids), "recorded": recorded}
+        ).scalar_one())
     entry_id = int(
         session.execute(insert(_ENTRY).values(**fields).returning(_ENTRY.c.id)).scalar_one()
     )
@@ -56,10 +64,10 @@ def append(session: Session, fields: dict[str, Any], camera_ids: Sequence[int]) 
     if camera_ids:
         session.execute(
             text(
-                "INSERT INTO audit_camera (audit_id, camera_id) "
-                "SELECT :audit_id, value FROM json_each(:cams)"
+                "INSERT INTO audit_camera (audit_id, camera_id, recorded) "
+                "SELECT :audit_id, value, :recorded FROM json_each(:cams)"
             ),
-            {"audit_id": entry_id, "cams": json.dumps(list(camera_ids))},
+            {"audit_id": entry_id, "cams": json.dumps(list(camera_ids)), "recorded": recorded},
         )
     return entry_id
 
@@ -101,10 +109,6 @@ def iter_entries(session: Session, batch: int = 5000) -> Iterator[AuditEntry]:
         session.expunge_all()
 
 
-#: The service's own entry for each segment recorded from a camera's stream (`app.footage`):
-#: one a minute per stream of a live camera, so a camera's access log leaves them out unless
-#: asked for, or they bury the searches, requests and downloads it is read for.
-RECORDED = "footage.record"
 
 
 def for_camera(
@@ -123,7 +127,7 @@ def for_camera(
         .where(AuditCamera.camera_id == camera_id)
     )
     if not recorded:
-        stmt = stmt.where(AuditEntry.action != RECORDED)
+        stmt = stmt.where(col(AuditCamera.recorded) == false())
     if before_id is not None:
         stmt = stmt.where(col(AuditCamera.audit_id) < before_id)
     stmt = stmt.order_by(col(AuditCamera.audit_id).desc()).limit(limit)

@@ -104,3 +104,38 @@ def test_units_and_name_keys_migrate_existing_data(
         assert keys == {1: "công an phường 1", 2: "công an phường 1 #2", 3: "phường 1"}
         assert conn.execute(text("SELECT count(*) FROM case_member")).scalar_one() == 1
     engine.dispose()
+
+
+@pytest.mark.parametrize("engine_kind", ["sqlite", "postgres"])
+def test_recorded_segments_entries_are_marked_in_the_access_log_index(
+    request: pytest.FixtureRequest, tmp_path: Path, engine_kind: str
+) -> None:
+    """0016 marks the camera links of the entries already written for recorded segments, so
+    that the access log leaves them out from the start; every other entry stays an access."""
+    from alembic import command
+    from alembic.config import Config
+
+    from app.db import MIGRATIONS_DIR
+
+    engine = make_engine(_empty_database(request, tmp_path, engine_kind), pool=False)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0015")
+    t = "'2024-01-01 00:00:00'"
+    with engine.begin() as conn:
+        for seq, action in enumerate(["footage.record", "event.search", "footage.record"], 1):
+            conn.execute(
+                text(
+                    "INSERT INTO audit_entry (id, seq, prev_hash, ts, action, outcome, "
+                    f"details, hash) VALUES ({seq}, {seq}, 'p', {t}, '{action}', 'allowed', "
+                    f"'{{}}', 'h{seq}')"
+                )
+            )
+            conn.execute(text(f"INSERT INTO audit_camera (audit_id, camera_id) VALUES ({seq}, 7)"))
+    run_migrations(engine)
+    with engine.connect() as conn:
+        marked = dict(conn.execute(text("SELECT audit_id, recorded FROM audit_camera")).all())
+    engine.dispose()
+    assert {k: bool(v) for k, v in marked.items()} == {1: True, 2: False, 3: True}
