@@ -3,9 +3,11 @@
 The ward's access log, a case's timeline and the audit page each named entries their own way,
 and the audit page by its code alone (`camera.create`, `signin.fail`): an auditor reading
 Vietnamese had to know the codes. Every action the service records (`app.audit.service.record`
-and its batches) or refuses (a policy `Action`, `app.refusals`) has a label here; a test holds
-the table to the code that writes them. The code stays beside the label on the audit page, as
-what the filter and the API use.
+and its batches) or refuses by name (a policy `Action`, `auth.reject`; `app.refusals`) has a
+label here, and a test holds the table to the code that writes them; a refusal of a path no
+action names is written as `METHOD /path` and shown so. The code stays beside the label on the
+audit page, as what the filter and the API use. An action only ever refused (deleting a
+camera, changing a case) is named as what was tried, not as done: the page adds "refused".
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ ACTION_LABELS: dict[str, str] = {
     "camera.read": N_("Camera details viewed"),
     "camera.health": N_("Camera health viewed"),
     "camera.access_log": N_("Access log read"),
-    "camera.delete": N_("Camera deleted"),
+    "camera.delete": N_("Deleting a camera"),
     "footage.upload": N_("Footage uploaded"),
     "footage.import": N_("NVR export imported"),
     "footage.record": N_("Footage recorded from the stream"),
@@ -54,10 +56,10 @@ CASE_LABELS: dict[str, str] = {
     "case.reopen": N_("Case reopened"),
     "case.read": N_("Case opened for reading"),
     "case.list": N_("Cases listed"),
-    "case.update": N_("Case changed"),
+    "case.update": N_("Changing a case"),
     "extraction.create": N_("Footage requested"),
     "extraction.read": N_("Request viewed"),
-    "extraction.decide": N_("Request decided"),
+    "extraction.decide": N_("Deciding a request"),
     "extraction.approved": N_("All cameras decided: approved"),
     "extraction.denied": N_("All cameras decided: denied"),
     "extraction.ready": N_("Evidence package ready"),
@@ -77,11 +79,11 @@ ADMIN_LABELS: dict[str, str] = {
     "user.create": N_("User created"),
     "user.read": N_("User viewed"),
     "user.list": N_("Users listed"),
-    "user.manage": N_("User changed"),
+    "user.manage": N_("Changing a user"),
     "user.deactivate": N_("User deactivated"),
     "user.reactivate": N_("User reactivated"),
     "user.password_set": N_("Console password set"),
-    "key.manage": N_("API keys managed"),
+    "key.manage": N_("Managing API keys"),
     "key.list": N_("API keys listed"),
     "key.rotate": N_("API key issued"),
     "key.revoke": N_("API key revoked"),
@@ -90,13 +92,13 @@ ADMIN_LABELS: dict[str, str] = {
     "invitation.accept": N_("Invitation accepted"),
     "audit.read": N_("Audit log read"),
     "audit.verify": N_("Audit chain checked"),
-    "notification.manage": N_("Notifications managed"),
+    "notification.manage": N_("Managing notifications"),
     "notification.settings": N_("Notification settings changed"),
     "notification.channel_create": N_("Notification channel added"),
     "notification.channel_update": N_("Notification channel changed"),
     "notification.channel_delete": N_("Notification channel removed"),
     "notification.test": N_("Test notification sent"),
-    "retention.holds": N_("Retention holds managed"),
+    "retention.holds": N_("Legal holds viewed"),
 }
 
 #: Every action, for the audit page.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from app.audit import repository as audit_repository
 from app.auth.policy import Action
 from app.console.audit_labels import AUDIT_LABELS, TARGET_LABELS
 from app.console.i18n import i18n
@@ -62,6 +63,8 @@ def written_actions() -> tuple[set[str], list[str]]:
             for kw in node.keywords:
                 if kw.arg == "action" and (names := _strings(kw.value)) is not None:
                     found |= names
+                if kw.arg == "audit" and isinstance(kw.value, ast.Dict):  # `Forbidden(audit=…)`
+                    found |= _dict_action(kw.value)
             func = node.func
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
             if isinstance(func, ast.IfExp):  # `(batch.add if … else partial(record, s))(…)`
@@ -82,6 +85,14 @@ def written_actions() -> tuple[set[str], list[str]]:
     return found, unread
 
 
+def _dict_action(node: ast.Dict) -> set[str]:
+    """The action a refusal's audit dict names (`{"action": "case.read", …}`), if constant."""
+    for key, value in zip(node.keys, node.values, strict=True):
+        if isinstance(key, ast.Constant) and key.value == "action":
+            return _strings(value) or set()
+    return set()
+
+
 def _is_audit_add(node: ast.Call) -> bool:
     """A call of an audit batch's `add(actor, action, …)`: its second argument names an
     action (a string with a dot, or a computed one), not a set's or a session's `add`."""
@@ -99,6 +110,11 @@ def test_every_written_or_refused_action_has_a_label() -> None:
     refused = {a.value for a in Action} | {"auth.reject"}
     missing = sorted((written | refused) - AUDIT_LABELS.keys())
     assert not missing, f"audit actions without a label: {missing}"
+
+
+def test_the_access_log_leaves_out_what_the_recorder_writes() -> None:
+    """The name the access log leaves out is the one recorded segments are written with."""
+    assert f"footage.{SegmentSource.record.value}" == audit_repository.RECORDED
 
 
 def test_every_label_reads_in_vietnamese() -> None:

@@ -317,7 +317,7 @@ def test_case_request_and_per_camera_decision(client: TestClient) -> None:
                    target_id=10_000 + n, camera_ids=[cam])
     log = a.get(f"/ward/cameras/{cam}/access-log").text
     assert 'data-action="extraction.request"' in log and 'data-action="footage.record"' not in log
-    assert "Cũng hiện từng đoạn video ghi từ luồng camera" in log
+    assert "Hiện cả mục ghi của từng đoạn video thu từ luồng camera" in log
     everything = a.get(f"/ward/cameras/{cam}/access-log", params={"recorded": "1"}).text
     assert everything.count('data-action="footage.record"') == 50
     assert "Đã ghi video từ luồng camera" in everything

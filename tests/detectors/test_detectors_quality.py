@@ -134,7 +134,8 @@ def test_footage_at_two_frames_a_second_claims_what_its_frames_show(
     two frames, so a motorbike it sees at 0.40-0.49 is mostly what exhaustive detection sees
     there too, not an object another frame shows at 0.5 (what the lower bars stand for).
     Judged at 0.5, such footage keeps its recall and claims fewer seconds in which nothing
-    was seen: with the lower bars these copies claimed 0.71 and 0.93 of their seconds right."""
+    was seen: with the lower bars these copies (made here, not the development set's
+    renditions of README) claimed 0.71 and 0.93 of their seconds right."""
     sparse = sparse_copy(clip, tmp_path / f"{clip.stem}.fps2.mp4", fps=2)
     ref = exhaustive(sparse, detector)
     truth = ref.presence()

@@ -28,7 +28,7 @@ from app.cases import service as cases
 from app.cases.models import Case, CaseStatus
 from app.cases.schemas import CaseCreate
 from app.console import nav
-from app.console.audit_labels import ACTION_LABELS, CASE_LABELS
+from app.console.audit_labels import AUDIT_LABELS
 from app.console.i18n import N_, I18n
 from app.console.pages.common import (
     DEFAULT_ZONE,
@@ -83,7 +83,6 @@ FAILURES = {
 }
 """What the requester is told of a failed request, by `failure.code` (the job's English
 `error` is kept below it, for whoever mends it)."""
-CASE_ACTIONS = {**ACTION_LABELS, **CASE_LABELS}
 WORKING = {
     ExtractionState.pending.value,
     ExtractionState.approved.value,
@@ -177,7 +176,7 @@ def case_page(
         timeline.append(
             {
                 "entry": e,
-                "label": CASE_ACTIONS.get(e.action),
+                "label": AUDIT_LABELS.get(e.action),
                 "who": actors.get(e.actor_user_id or 0, ""),
             }
         )

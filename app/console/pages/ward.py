@@ -27,7 +27,7 @@ from app.cameras.models import Camera, CameraStatus, SharingPolicy
 from app.cameras.schemas import CameraCreate, CameraUpdate
 from app.console import nav
 from app.console.api_errors import field_errors
-from app.console.audit_labels import ACTION_LABELS
+from app.console.audit_labels import AUDIT_LABELS
 from app.console.i18n import N_
 from app.console.maps import MapCamera
 from app.console.pages.common import (
@@ -378,7 +378,7 @@ def access_log(
         entries.append(
             {
                 "entry": e,
-                "label": ACTION_LABELS.get(e.action),
+                "label": AUDIT_LABELS.get(e.action),
                 "who": who,
                 "org": org,
                 "results": details.get("results") if isinstance(details, dict) else None,
@@ -405,7 +405,7 @@ def access_log(
         entries=entries,
         more=more,
         recorded=recorded,
-        action_labels=ACTION_LABELS,
+        action_labels=AUDIT_LABELS,
     )
 
 
