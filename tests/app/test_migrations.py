@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
@@ -35,6 +35,25 @@ def test_models_match_migrations(db_url: str) -> None:
     assert diff == [], diff
 
 
+def _migrated_to(
+    request: pytest.FixtureRequest, tmp_path: Path, engine_kind: str, revision: str
+) -> Engine:
+    """An empty database of ``engine_kind`` migrated up to ``revision`` (to fill with the
+    rows a later migration must carry over)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from app.db import MIGRATIONS_DIR
+
+    engine = make_engine(_empty_database(request, tmp_path, engine_kind), pool=False)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    return engine
+
+
 def _empty_database(request: pytest.FixtureRequest, tmp_path: Path, engine_kind: str) -> str:
     if engine_kind == "sqlite":
         return f"sqlite:///{tmp_path / 'old.db'}"
@@ -53,17 +72,7 @@ def test_units_and_name_keys_migrate_existing_data(
 ) -> None:
     """0008 turns the free-text units of users and cases into rows of `unit` and gives every
     organisation a unique normalised name key, keeping what was there (and its links)."""
-    from alembic import command
-    from alembic.config import Config
-
-    from app.db import MIGRATIONS_DIR
-
-    engine = make_engine(_empty_database(request, tmp_path, engine_kind), pool=False)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0007")
+    engine = _migrated_to(request, tmp_path, engine_kind, "0007")
     t = "'2024-01-01 00:00:00'"
     with engine.begin() as conn:
         conn.execute(
@@ -112,17 +121,7 @@ def test_recorded_segments_entries_are_marked_in_the_access_log_index(
 ) -> None:
     """0016 marks the camera links of the entries already written for recorded segments, so
     that the access log leaves them out from the start; every other entry stays an access."""
-    from alembic import command
-    from alembic.config import Config
-
-    from app.db import MIGRATIONS_DIR
-
-    engine = make_engine(_empty_database(request, tmp_path, engine_kind), pool=False)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0015")
+    engine = _migrated_to(request, tmp_path, engine_kind, "0015")
     t = "'2024-01-01 00:00:00'"
     with engine.begin() as conn:
         for seq, action in enumerate(["footage.record", "event.search", "footage.record"], 1):

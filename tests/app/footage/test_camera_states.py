@@ -7,10 +7,8 @@ that many added), and the gaps must come out as the segment-by-segment walk foun
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,17 +25,9 @@ NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 DAY_AGO = NOW - timedelta(hours=24)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
-) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        path = tmp_path / "wardcam.db"
-        shutil.copy(sqlite_template, path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("pg_templates").fresh()
-    eng = make_engine(url, pool=False)
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url, pool=False)
     run_migrations(eng)
     yield eng
     eng.dispose()
