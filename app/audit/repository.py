@@ -109,8 +109,6 @@ def iter_entries(session: Session, batch: int = 5000) -> Iterator[AuditEntry]:
         session.expunge_all()
 
 
-
-
 def for_camera(
     session: Session,
     camera_id: int,

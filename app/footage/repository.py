@@ -43,10 +43,19 @@ def imported(session: Session, camera_id: int, original_name: str, size: int) ->
 
 
 def _overlap(
-    camera_id: int, start: datetime, end: datetime, stream: SegmentStream = SegmentStream.main
+    camera_id: int | Sequence[int],
+    start: datetime,
+    end: datetime,
+    stream: SegmentStream = SegmentStream.main,
 ) -> list[object]:
+    """The segments of one camera (or of several) and stream overlapping [start, end)."""
+    cameras = (
+        col(Segment.camera_id).in_(list(camera_id))
+        if isinstance(camera_id, Sequence)
+        else Segment.camera_id == camera_id
+    )
     return [
-        Segment.camera_id == camera_id,
+        cameras,
         Segment.stream == stream,
         col(Segment.start) >= start - MAX_SEGMENT,
         col(Segment.start) < end,
@@ -120,14 +129,7 @@ def covered_stretches(
             .label("before"),
             col(Segment.id).label("sid"),
         )
-        .where(
-            col(Segment.camera_id).in_(list(camera_ids)),
-            col(Segment.stream) == SegmentStream.main,
-            col(Segment.start) >= start - MAX_SEGMENT,
-            col(Segment.start) < end,
-            col(Segment.end) > start,
-            col(Segment.status) != SegmentStatus.deleted,
-        )
+        .where(*_overlap(camera_ids, start, end))  # type: ignore[arg-type]
         .subquery()
     )
     # a segment that starts after everything before it has ended starts a stretch

@@ -1,7 +1,6 @@
 """Paths of the shared test assets (model and footage) used by the detector tests, and a
 phone-style turned copy of a clip, a damaged one, one joined to itself and one at two frames
-a second; `traced_growth`
-for the long-file tests."""
+a second; `traced_growth` for the long-file tests."""
 
 from __future__ import annotations
 
