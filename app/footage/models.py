@@ -38,6 +38,12 @@ class SegmentStatus(StrEnum):
     deleted = "deleted"  # removed by retention; the row stays for the audit trail
 
 
+FOOTAGE = "stream = 'main' AND status <> 'deleted'"
+"""A segment that is footage (coverage, evidence): the main stream, not removed."""
+PENDING = "stream = 'main' AND status = 'pending'"
+"""Footage stored and not yet indexed (a camera's backlog)."""
+
+
 class Segment(SQLModel, table=True):
     __tablename__ = "segment"
     __table_args__ = (
@@ -54,6 +60,30 @@ class Segment(SQLModel, table=True):
             unique=True,
             postgresql_where=text("source = 'record'"),
             sqlite_where=text("source = 'record'"),
+        ),
+        # A camera's state (the ward's console): its latest footage, when footage last came
+        # and its backlog, each read from the top of an index of its footage instead of
+        # every segment it holds (a month of one-minute segments is 43 000 a camera). The
+        # queries repeat these conditions as literals so that both databases use them.
+        Index(
+            "ix_segment_footage_end",
+            "camera_id",
+            "end",
+            postgresql_where=text(FOOTAGE),
+            sqlite_where=text(FOOTAGE),
+        ),
+        Index(
+            "ix_segment_footage_ingested",
+            "camera_id",
+            "ingested_at",
+            postgresql_where=text(FOOTAGE),
+            sqlite_where=text(FOOTAGE),
+        ),
+        Index(
+            "ix_segment_footage_pending",
+            "camera_id",
+            postgresql_where=text(PENDING),
+            sqlite_where=text(PENDING),
         ),
     )
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import case, func, text
 from sqlalchemy import select as core_select
 from sqlmodel import Session, and_, col, or_, select
 
-from app.footage.models import Segment, SegmentStatus, SegmentStream
+from app.cameras.models import Camera
+from app.footage.models import FOOTAGE, PENDING, Segment, SegmentStatus, SegmentStream
 from app.jobs.models import Job
 
 MAX_SEGMENT = timedelta(hours=24)
@@ -159,23 +161,38 @@ def latest_and_backlog(
     session: Session, camera_ids: Sequence[int]
 ) -> dict[int, tuple[datetime | None, datetime | None, int]]:
     """Per camera: the end of its latest footage, when footage last arrived, and how many
-    stored segments still wait to be indexed (the console's camera state)."""
+    stored segments still wait to be indexed (the console's camera state).
+
+    Each is read from the top of a partial index for each camera, not by grouping all its
+    segments: a ward of 190 cameras keeping a month of one-minute segments holds 8 million,
+    and grouping them took 11 s. The conditions are the indexes' own, as literals: neither
+    database uses a partial index for a condition it cannot prove from a bound parameter."""
     if not camera_ids:
         return {}
-    waiting = func.sum(case((col(Segment.status) == SegmentStatus.pending, 1), else_=0))
-    rows = session.exec(
-        select(
-            Segment.camera_id,
-            func.max(col(Segment.end)),
-            func.max(col(Segment.ingested_at)),
+    footage = text(FOOTAGE)
+
+    def latest(column: Any) -> Any:
+        return (
+            core_select(column)
+            .where(col(Segment.camera_id) == col(Camera.id), footage)
+            .order_by(column.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    waiting = (
+        core_select(func.count())
+        .select_from(Segment)
+        .where(col(Segment.camera_id) == col(Camera.id), text(PENDING))
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        core_select(
+            col(Camera.id),
+            latest(col(Segment.end)),
+            latest(col(Segment.ingested_at)),
             waiting,
-        )
-        .where(
-            col(Segment.camera_id).in_(list(camera_ids)),
-            Segment.stream == SegmentStream.main,
-            col(Segment.status) != SegmentStatus.deleted,
-        )
-        .group_by(col(Segment.camera_id))
+        ).where(col(Camera.id).in_(list(camera_ids)))
     ).all()
     return {int(c): (_utc(end), _utc(got), int(n or 0)) for c, end, got, n in rows}
 
