@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -18,6 +17,7 @@ from app.db import read_session
 from app.deps import ContextDep, SessionDep
 from app.errors import Forbidden, Unauthorized
 from app.security import api_key_matches, split_api_key
+from app.signin import csrf
 from app.signin import service as signin
 from app.signin.service import SESSION_COOKIE
 
@@ -93,8 +93,7 @@ def _session_principal(request: Request, ctx: AppContext) -> Principal:
         raise Unauthorized("the console session has ended: sign in again", code="signin_required")
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         expected = signin.csrf_token_for(token, ctx.settings.secret_bytes)
-        sent = request.headers.get("X-CSRF-Token", "")
-        if not hmac.compare_digest(sent.encode(), expected.encode()):
+        if not csrf.matches(request.headers.get("X-CSRF-Token"), expected):
             raise Forbidden("the X-CSRF-Token header is missing or wrong", code="csrf_failed")
     principal = signin.principal_of(found[1])
     request.state.principal = principal

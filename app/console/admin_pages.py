@@ -322,6 +322,7 @@ def _users_page(
         invitation_url=invitation_url,
         invitee=invitee,
         flashes=flashes,
+        compress=invitation_url is None,  # a one-time secret: see app.console.compression
     )
     response.status_code = status
     return response

@@ -34,6 +34,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
+from app.console.negotiation import weighted
+
 LANGUAGES: tuple[str, ...] = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
 LANGUAGE_ENV = "WARDCAM_LANGUAGE"
@@ -91,23 +93,9 @@ def supported_language(tag: str | None) -> str | None:
 def parse_accept_language(header: str | None) -> list[str]:
     """The language tags of an Accept-Language header, most wanted first (`q=0` means "not
     this one" and is dropped; equal weights keep the header's order)."""
-    if not header:
-        return []
-    weighted: list[tuple[float, int, str]] = []
-    for index, item in enumerate(header[:1000].split(",")):
-        tag, _, params = item.strip().partition(";")
-        tag = tag.strip()
-        q = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if tag and 0.0 < q <= 1.0:
-            weighted.append((-q, index, tag))
-    return [tag for _, _, tag in sorted(weighted)]
+    ranked = [(-q, index, tag) for index, (tag, q) in enumerate(weighted(header))
+              if tag and 0.0 < q <= 1.0]
+    return [tag for _, _, tag in sorted(ranked)]
 
 
 def negotiate_language(

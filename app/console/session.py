@@ -26,7 +26,6 @@ For the console's endpoints:
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
@@ -42,6 +41,7 @@ from app.console.templating import CSRF_FIELD, CSRF_HEADER, Console
 from app.db import read_session
 from app.deps import ContextDep, SessionDep
 from app.errors import Forbidden
+from app.signin import csrf
 from app.signin import service as signin
 from app.signin.models import WebSession
 from app.signin.service import SESSION_COOKIE
@@ -222,7 +222,7 @@ async def check_csrf(request: Request) -> None:
     if not sent:
         sent = (await read_form(request)).get(CSRF_FIELD)
     expected = expected_csrf(request)
-    if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+    if not csrf.matches(sent, expected):
         raise Forbidden(
             "the form's security token is missing or out of date; reload the page",
             code="csrf_failed",
@@ -230,6 +230,11 @@ async def check_csrf(request: Request) -> None:
 
 
 CsrfChecked = Depends(check_csrf)
+
+
+def _disguised(token: str | None) -> str | None:
+    """The token as a page carries it: under a mask of its own (`app.signin.csrf`)."""
+    return csrf.disguised(token) if token else None
 
 
 # --- what pages need ---------------------------------------------------------------------------
@@ -249,7 +254,7 @@ def page_context(request: Request, person: Principal) -> dict[str, Any]:
         "nav": nav_for(person.role, i18n(lang), request.url.path),
         "user": getattr(request.state, "person_name", person.username),
         "role": person.role.value,
-        "csrf_token": getattr(request.state, "csrf_token", None),
+        "csrf_token": _disguised(getattr(request.state, "csrf_token", None)),
         "sign_out_url": SIGN_OUT_URL,
         "language_url": LANGUAGE_URL,
     }
@@ -263,7 +268,7 @@ def public_context(request: Request) -> dict[str, Any]:
         "nav": (),
         "user": None,
         "role": None,
-        "csrf_token": pre_session_token(request),
+        "csrf_token": _disguised(pre_session_token(request)),
         "sign_out_url": None,
         "language_url": LANGUAGE_URL,
     }

@@ -164,6 +164,7 @@ def _invitation_page(
     response = console_of(request).response(
         request,
         "invitation.html",
+        compress=False,  # the link's secret is in the page: see app.console.compression
         title=tr.gettext("Set your password"),
         token=token,
         invitee=username,

@@ -29,6 +29,7 @@ from starlette.responses import HTMLResponse
 
 from app.console.api_errors import UPLOAD_CODES, sentences
 from app.console.assets import StaticAssets, content_security_policy
+from app.console.compression import compressed
 from app.console.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGE_NAMES,
@@ -265,24 +266,46 @@ class Console:
         lang: str | None = None,
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
+        compress: bool = True,
         **context: Any,
     ) -> HTMLResponse:
         """An HTML response with the console's security headers and `Content-Language`;
-        `lang` defaults to `language(request)` (pass it when the user has a setting)."""
+        `lang` defaults to `language(request)` (pass it when the user has a setting).
+        Compressed for a browser that accepts gzip unless `compress` is False (a page that
+        shows a one-time secret: `app.console.compression`)."""
         lang = lang or self.language(request)
         context.setdefault("current_url", _path_and_query(request))
         body = self.render(template, lang=lang, **context)
-        out = HTMLResponse(body, status_code=status_code, headers=dict(headers or {}))
+        out = html_response(
+            request, body, status_code=status_code, headers=headers, compress=compress
+        )
         out.headers.setdefault("Content-Security-Policy", self.csp)
         out.headers.setdefault("Content-Language", lang)
         out.headers.setdefault("X-Content-Type-Options", "nosniff")
         out.headers.setdefault("Referrer-Policy", "same-origin")
-        out.headers.setdefault("Vary", "Accept-Language, Cookie")
+        out.headers.setdefault("Vary", "Accept-Language, Cookie, Accept-Encoding")
         if context.get("user"):
             # A signed-in page is nobody else's: not kept by a shared phone's browser or a
             # proxy (the back button after signing out asks the server, which refuses).
             out.headers.setdefault("Cache-Control", "private, no-store")
         return out
+
+
+def html_response(
+    request: Request,
+    body: str,
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+    compress: bool = True,
+) -> HTMLResponse:
+    """`body` as an HTML response, gzip-compressed where the browser accepts it."""
+    raw = body.encode("utf-8")
+    packed = compressed(raw, request.headers.get("accept-encoding")) if compress else None
+    out_headers = dict(headers or {})
+    if packed is not None:
+        out_headers["Content-Encoding"] = "gzip"
+    return HTMLResponse(packed or raw, status_code=status_code, headers=out_headers)
 
 
 def _path_and_query(request: Request) -> str:

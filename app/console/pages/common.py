@@ -22,7 +22,7 @@ from app.auth.principal import Principal
 from app.console.api_errors import explain
 from app.console.i18n import I18n, i18n, parse_datetime_local
 from app.console.session import console_of, page_context
-from app.console.templating import Flash
+from app.console.templating import Flash, html_response
 from app.db import rollback
 from app.errors import ApiError
 from app.identity import repository as identity
@@ -58,12 +58,12 @@ def fragment(request: Request, person: Principal, template: str, **values: Any) 
     base = page_context(request, person)
     lang = base.pop("lang")
     con = console_of(request)
-    out = HTMLResponse(con.render(template, lang=lang, **{**base, **values}))
+    out = html_response(request, con.render(template, lang=lang, **{**base, **values}))
     out.headers["Content-Security-Policy"] = con.csp
     out.headers["Content-Language"] = lang
     out.headers["X-Content-Type-Options"] = "nosniff"
     out.headers["Cache-Control"] = "no-store"
-    out.headers["Vary"] = "Accept-Language, Cookie"
+    out.headers["Vary"] = "Accept-Language, Cookie, Accept-Encoding"
     return out
 
 
