@@ -48,7 +48,9 @@ class Segment(SQLModel, table=True):
     __tablename__ = "segment"
     __table_args__ = (
         UniqueConstraint("camera_id", "sha256", name="uq_segment_camera_sha256"),
-        Index("ix_segment_camera_start", "camera_id", "start"),
+        # A camera's segments by time; with their end, stream and status beside the start, the
+        # stretches a ward's page draws are read from the index alone (migration 0018).
+        Index("ix_segment_camera_span", "camera_id", "start", "end", "stream", "status"),
         Index("ix_segment_ingested_at", "ingested_at"),  # /metrics: ingest of the last hour
         # A recorded segment is keyed by its camera, stream and start: two recorders of one
         # camera (a worker thought dead that was only slow) cannot both store the same span.
@@ -79,9 +81,11 @@ class Segment(SQLModel, table=True):
             postgresql_where=text(FOOTAGE),
             sqlite_where=text(FOOTAGE),
         ),
-        Index(
+        Index(  # stream and status too: read from it alone, not from the span index
             "ix_segment_footage_pending",
             "camera_id",
+            "stream",
+            "status",
             postgresql_where=text(PENDING),
             sqlite_where=text(PENDING),
         ),
