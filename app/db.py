@@ -245,8 +245,8 @@ def check_writable(engine: Engine) -> None:
             raw.execute("PRAGMA busy_timeout=30000")
 
 
-def run_migrations(engine: Engine) -> None:
-    """`alembic upgrade head` against this engine's database."""
+def run_migrations(engine: Engine, revision: str = "head") -> None:
+    """`alembic upgrade head` (or to `revision`) against this engine's database."""
     from alembic import command
     from alembic.config import Config
 
@@ -255,7 +255,7 @@ def run_migrations(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, revision)
         return
     # SQLite alters a table by recreating it (Alembic's batch mode): with foreign keys on,
     # dropping the old table fails while other tables' rows point at it. SQLite's guide for
@@ -268,7 +268,7 @@ def run_migrations(engine: Engine) -> None:
         try:
             with conn.begin():
                 cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+                command.upgrade(cfg, revision)
                 broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
                     raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
