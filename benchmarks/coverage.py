@@ -50,6 +50,24 @@ def log(msg: str) -> None:
 
 
 @contextmanager
+def database(engine: str, data_dir: Path, prefix: str) -> Iterator[str]:
+    """The URL of a new, empty database: SQLite in `data_dir`, or a PostgreSQL database
+    named `prefix`_<random> on the benchmark's server, dropped afterwards."""
+    if engine == "sqlite":
+        yield f"sqlite:///{data_dir / 'wardcam.db'}"
+        return
+    db = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db}"')
+    try:
+        base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        yield f"{base}/{db}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+@contextmanager
 def counted(engine: Any) -> Iterator[list[int]]:
     n = [0]
 
@@ -256,20 +274,8 @@ def main() -> None:
         for name in args.engines:
             data_dir = Path(tmp) / name
             data_dir.mkdir()
-            if name == "sqlite":
-                results[name] = run_engine(
-                    name, f"sqlite:///{data_dir / 'wardcam.db'}", args.days, args.repeat, data_dir
-                )
-                continue
-            db = f"wardcam_bench_cov_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{db}"')
-            try:
-                base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-                results[name] = run_engine(name, f"{base}/{db}", args.days, args.repeat, data_dir)
-            finally:
-                with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            with database(name, data_dir, "wardcam_bench_cov") as url:
+                results[name] = run_engine(name, url, args.days, args.repeat, data_dir)
     label = f"{args.days} days"
     print(f"coverage of {label} of one-minute segments (median of {args.repeat}):")
     for name, res in results.items():

@@ -28,15 +28,12 @@ import os
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
-from benchmarks.coverage import PG_ADMIN, SECRET, log
+from benchmarks.coverage import SECRET, database, log
 
 PASSWORD = "benchmark password 2026"  # noqa: S105  (a throwaway database)
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -333,21 +330,9 @@ def main() -> None:
         for name in args.engines:
             data_dir = Path(tmp) / name
             data_dir.mkdir()
-            if name == "sqlite":
-                url = f"sqlite:///{data_dir / 'wardcam.db'}"
+            with database(name, data_dir, "wardcam_bench_ward") as url:
                 results[name] = run_engine(name, url, args.cameras, args.days, args.repeat,
                                            data_dir)
-                continue
-            db = f"wardcam_bench_ward_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{db}"')
-            try:
-                base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-                results[name] = run_engine(name, f"{base}/{db}", args.cameras, args.days,
-                                           args.repeat, data_dir)
-            finally:
-                with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     total = args.cameras * args.days * 1440
     print(f"a ward of {args.cameras} cameras x {args.days} days ({total} segments), "
           f"median of {args.repeat}:")
