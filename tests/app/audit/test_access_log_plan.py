@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import event
 from sqlmodel import Session
 
 from app.audit import repository
 from app.audit.service import record
 from app.db import make_engine, run_migrations
+from tests.plans import plan, statements
 
 
 def test_the_log_without_recorded_segments_uses_its_index(
@@ -28,25 +27,12 @@ def test_the_log_without_recorded_segments_uses_its_index(
             record(s, None, "footage.record" if n % 10 else "event.search",
                    target_type="segment", target_id=n, camera_ids=[3])
         s.commit()
-    seen: list[tuple[str, Any]] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, params: Any, *rest: Any) -> None:
-        seen.append((statement, params))
-
     with Session(engine) as s:
-        event.listen(engine, "before_cursor_execute", capture)
-        try:
+        with statements(engine) as seen:
             rows = repository.for_camera(s, 3, before_id=None, limit=50, recorded=False)
-        finally:
-            event.remove(engine, "before_cursor_execute", capture)
         assert [r.action for r in rows] == ["event.search"] * 3
         assert len(rows) == 3 and len(repository.for_camera(s, 3, before_id=None, limit=50)) == 30
-        statement, params = seen[-1]
-        plan = " ".join(
-            str(row[-1]) for row in s.connection().exec_driver_sql(
-                "EXPLAIN QUERY PLAN " + statement, params
-            )
-        )
+        read = plan(s.connection(), *seen[-1])
     engine.dispose()
-    assert "ix_audit_camera_camera_recorded_audit" in plan, plan
-    assert "TEMP B-TREE" not in plan, plan  # read in the index's order: no sort of every row
+    assert "ix_audit_camera_camera_recorded_audit" in read, read
+    assert "TEMP B-TREE" not in read, read  # read in the index's order: no sort of every row

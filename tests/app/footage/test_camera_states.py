@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.cameras.models import Camera, CameraStatus, SharingPolicy
@@ -20,6 +20,7 @@ from app.db import make_engine, run_migrations
 from app.footage import repository, service
 from app.footage.models import Segment, SegmentSource, SegmentStatus, SegmentStream
 from app.identity.models import Organisation, OrgKind
+from tests.plans import plan, statements
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 DAY_AGO = NOW - timedelta(hours=24)
@@ -106,33 +107,18 @@ def test_gaps_of_a_day_for_every_camera_in_one_statement(engine: Engine) -> None
         ids = {name: cam.id or 0 for name, cam in zip("abcd", cams, strict=False)}
         every = [cam.id or 0 for cam in cams]
 
-    statements: list[tuple[str, Any]] = []
-
-    def count(*args: Any) -> None:
-        if not args[2].startswith("BEGIN"):
-            statements.append((args[2], args[3]))
-
     with Session(engine) as s:
-        cameras = [cam for cid in every if (cam := s.get(Camera, cid)) is not None]
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        cameras = [found for cid in every if (found := s.get(Camera, cid)) is not None]
+        with statements(engine) as seen:
             states = service.camera_states(s, cameras, now=NOW)
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-    assert len(statements) == 2, statements  # the latest footage, and the covered stretches
+    assert len(seen) == 2, seen  # the latest footage, and the covered stretches
     # the stretches are read from the index alone (the table's rows lie scattered, as the
     # cameras' segments arrive interleaved)
-    statement, params = statements[1]
     with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
-                "EXPLAIN QUERY PLAN " + statement, params))
-            assert "COVERING INDEX ix_segment_camera_span" in plan, plan
-        else:  # a table this small may be read whole; the point is that the index serves
-            conn.exec_driver_sql("ANALYZE segment")
-            conn.exec_driver_sql("SET enable_seqscan = off")
-            plan = " ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, params))
-            assert "ix_segment_camera_span" in plan, plan
+        stretches = plan(conn, *seen[1])
+    if engine.dialect.name == "sqlite":
+        assert "COVERING INDEX ix_segment_camera_span" in stretches, stretches
+    assert "ix_segment_camera_span" in stretches, stretches
     for cid in every:
         got = [(g.start, g.end) for g in states[cid].gaps]
         assert got == _walked(kept[cid]), cid
@@ -143,9 +129,7 @@ def test_gaps_of_a_day_for_every_camera_in_one_statement(engine: Engine) -> None
     assert len(states[every[5]].gaps) == 8
 
 
-def test_latest_footage_arrival_and_backlog_read_from_their_indexes(
-    engine: Engine, db_url: str
-) -> None:
+def test_latest_footage_arrival_and_backlog_read_from_their_indexes(engine: Engine) -> None:
     """What the page shows of each camera beside its gaps, as a reading of every segment
     gives it, from a statement that reads the top of the partial indexes (a month of
     one-minute segments is 43 000 a camera; grouping all of a ward's took 11 s)."""
@@ -188,34 +172,16 @@ def test_latest_footage_arrival_and_backlog_read_from_their_indexes(
         return (max((r[1] for r in mine), default=None), max((r[2] for r in mine), default=None),
                 sum(r[3] == SegmentStatus.pending for r in mine))
 
-    seen: list[tuple[str, Any]] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, params: Any, *rest: Any) -> None:
-        seen.append((statement, params))
-
     with Session(engine) as s:
-        event.listen(engine, "before_cursor_execute", capture)
-        try:
+        with statements(engine) as seen:
             got = repository.latest_and_backlog(s, ids)
-        finally:
-            event.remove(engine, "before_cursor_execute", capture)
-        seen = [(q, p) for q, p in seen if not q.startswith("BEGIN")]
         assert len(seen) == 1
         for cid in ids:
             assert got.get(cid, (None, None, 0)) == expected(cid), cid
         assert got[ids[0]] == (DAY_AGO + 100 * m + timedelta(hours=6), NOW - m, 11)
         assert got.get(ids[1], (None, None, 0)) == (None, None, 0)
-
-        statement, params = seen[0]
-        conn = s.connection()
-        if db_url.startswith("sqlite"):
-            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
-                "EXPLAIN QUERY PLAN " + statement, params))
-        else:  # a table this small may be read whole; the point is that the index can serve
-            conn.exec_driver_sql("ANALYZE segment")
-            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            plan = " ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, params))
+        read = plan(s.connection(), *seen[0])
     for index in ("ix_segment_footage_end", "ix_segment_footage_ingested",
                   "ix_segment_footage_pending"):
-        assert index in plan, plan
-    assert "SCAN segment" not in plan and "Seq Scan on segment" not in plan, plan
+        assert index in read, read
+    assert "SCAN segment" not in read and "Seq Scan on segment" not in read, read
