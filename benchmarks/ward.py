@@ -40,9 +40,9 @@ NOW = datetime.now(UTC).replace(second=0, microsecond=0)
 """The footage runs up to this minute, so that the page (which reads the last day up to the
 real now) sees the same day as the timed calls."""
 PENDING_MINUTES = 3
+"""Each camera's last segments, stored and not yet indexed (its backlog)."""
 BEFORE = "0016"
 """The schema the old queries ran on (0017 and 0018 added and widened the indexes)."""
-"""Each camera's last segments, stored and not yet indexed (its backlog)."""
 
 # One statement per engine fills every camera's month: a recursive row per minute, minute by
 # minute (as the cameras record: each index grows at its end, not at 190 places at once).
